@@ -1,0 +1,36 @@
+# Two commands: `make run` (demo service on SQLite, port 8000) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export SUPPORTGATE_DATABASE_URL ?= sqlite:///supportgate.db
+# Development only: lets the README's curl work at once. Never set this in production unless you mean it.
+export SUPPORTGATE_BOOTSTRAP_ADMIN_KEY ?= dev-admin-key
+
+.PHONY: install run test lint openapi clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+run: install
+	$(BIN)/supportgate demo
+	$(BIN)/supportgate serve --host 127.0.0.1 --port 8000
+
+lint: install
+	$(BIN)/ruff check .
+
+# The PostgreSQL leg runs whenever a server answers at SUPPORTGATE_TEST_POSTGRES_URL
+# (default postgresql://postgres@127.0.0.1:5432/postgres); .ci/run makes it mandatory.
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+openapi: install
+	$(BIN)/supportgate openapi
+
+clean:
+	rm -rf $(VENV) supportgate.db supportgate.db-wal supportgate.db-shm

@@ -1,0 +1,91 @@
+"""create_app(settings) and the lifespan that builds and disposes the process's resources."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import orjson
+from fastapi import FastAPI
+from fastapi.responses import Response
+
+from service import __version__
+from service.api import problems
+from service.api.deps import AppState
+from service.api.middleware import GatewayMiddleware, Metrics
+from service.api.routes import catalog, checks, clients, contracts, health, records, reports
+from service.cache import StateCache
+from service.domain.model import Policy, Routing, Sla
+from service.logs import configure_logging
+from service.settings import Settings, get_settings
+from service.storage.database import Database
+
+log = logging.getLogger("supportgate")
+
+DESCRIPTION = """Support-desk gating: may this caller get this service, at what priority, under what SLA?
+
+Authenticate with `Authorization: Bearer <api key>` (the check also takes HTTP Basic with the key as
+password, or `X-API-Key`). Errors are RFC 9457 problem details."""
+
+
+class JSONResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: object) -> bytes:
+        return orjson.dumps(content)
+
+
+def policy_from(settings: Settings) -> Policy:
+    return Policy(
+        new_client_grace_days=settings.new_client_grace_days,
+        dunning_grace_days=settings.dunning_grace_days,
+        default_routing=Routing(settings.default_priority, settings.default_queue),
+        default_sla=Sla(settings.default_first_response_minutes, settings.default_onsite_response_hours),
+    )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.log_level)
+        db = Database.connect(settings.database_url, pool_size=settings.db_pool_size)
+        cache = StateCache(
+            db, policy_from(settings), max_clients=settings.cache_max_clients, staleness=settings.cache_staleness_seconds
+        )
+        cache.start()
+        app.state.sg = AppState(settings=settings, db=db, cache=cache, metrics=metrics)
+        try:
+            yield
+        finally:
+            cache.stop()
+            db.dispose()
+
+    app = FastAPI(
+        title="supportgate",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        default_response_class=JSONResponse,
+        responses={401: {"model": problems_model(), "description": "Missing or unknown API key"}},
+    )
+    problems.install(app)
+    for module in (checks, clients, records, catalog, contracts, reports, health):
+        app.include_router(module.router)
+    app.add_middleware(
+        GatewayMiddleware,
+        metrics=metrics,
+        max_body=settings.max_body_bytes,
+        large_body_paths={"/v1/clients/import": settings.max_import_bytes},
+    )
+    app.state.metrics = metrics
+    return app
+
+
+def problems_model() -> type:
+    from service.api.schemas import Problem
+
+    return Problem

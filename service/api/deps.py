@@ -1,0 +1,159 @@
+"""Annotated dependency aliases: the request's unit of work, settings, cache, clock and caller."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from service.api.middleware import Metrics
+from service.cache import Miss, StateCache
+from service.errors import Forbidden, Unauthorized, Unavailable
+from service.settings import Settings
+from service.storage.database import Database
+from service.usecases.keys import hash_key
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    db: Database
+    cache: StateCache
+    metrics: Metrics
+    extras: dict[str, object] = field(default_factory=dict)
+
+
+def get_app_state(request: Request) -> AppState:
+    state: AppState = request.app.state.sg
+    return state
+
+
+StateDep = Annotated[AppState, Depends(get_app_state)]
+
+
+def get_settings_dep(state: StateDep) -> Settings:
+    return state.settings
+
+
+def get_cache(state: StateDep) -> StateCache:
+    return state.cache
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+CacheDep = Annotated[StateCache, Depends(get_cache)]
+NowDep = Annotated[datetime, Depends(utc_now)]
+
+
+def write_session(state: StateDep) -> Iterator[Session]:
+    """One transaction per request: committed after the route returns, before the answer is sent."""
+    if not state.cache.db_available:
+        raise Unavailable("the database cannot be reached; writes are refused until it is back")
+    with state.db.writer() as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def read_session(state: StateDep) -> Iterator[Session]:
+    with state.db.reader() as session:
+        try:
+            yield session
+        finally:
+            session.rollback()
+
+
+SessionDep = Annotated[Session, Depends(write_session, scope="function")]
+ReadSessionDep = Annotated[Session, Depends(read_session, scope="function")]
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    name: str
+    scopes: frozenset[str]
+
+    def has(self, scope: str) -> bool:
+        return "admin" in self.scopes or scope in self.scopes
+
+
+def presented_key(request: Request) -> str | None:
+    """The API key from `Authorization: Bearer`, HTTP Basic (password) or `X-API-Key` — never the query."""
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, value = header.partition(" ")
+        scheme = scheme.lower()
+        value = value.strip()
+        if scheme == "bearer" and value:
+            return value
+        if scheme == "basic" and value:
+            try:
+                decoded = base64.b64decode(value, validate=True).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError):
+                return None
+            user, _, password = decoded.partition(":")
+            return password or user or None
+        return None
+    key = request.headers.get("x-api-key")
+    return key.strip() or None if key else None
+
+
+async def authenticate(request: Request, state: StateDep, now: NowDep) -> Caller:
+    key = presented_key(request)
+    if not key:
+        raise Unauthorized("an API key is required (Authorization: Bearer <key>)")
+    bootstrap = state.settings.bootstrap_admin_key
+    if bootstrap is not None and bootstrap.get_secret_value():
+        if hmac.compare_digest(key.encode(), bootstrap.get_secret_value().encode()):
+            request.scope.setdefault("state", {})["caller_name"] = "bootstrap-admin"
+            return Caller("bootstrap-admin", frozenset({"admin"}))
+    digest = hash_key(key)
+    try:
+        record = state.cache.key(digest, allow_io=False)
+    except Miss:
+        try:
+            record = await run_in_threadpool(state.cache.key, digest, allow_io=True)
+        except Exception as exc:
+            import sqlalchemy as sa
+
+            if isinstance(exc, sa.exc.DBAPIError):
+                raise Unavailable("the database cannot be reached to verify this key") from None
+            raise
+    if record is None or not record.usable_at(now):
+        raise Unauthorized("unknown, revoked or expired API key")
+    request.scope.setdefault("state", {})["caller_name"] = record.name
+    return Caller(record.name, record.scopes)
+
+
+AuthDep = Annotated[Caller, Depends(authenticate)]
+
+
+def require(*scopes: str) -> object:
+    """A dependency admitting callers holding any of `scopes` (admin holds them all)."""
+
+    async def check(caller: AuthDep) -> Caller:
+        if not any(caller.has(scope) for scope in scopes):
+            raise Forbidden(f"this key lacks the scope {' or '.join(scopes)}")
+        return caller
+
+    return Depends(check)
+
+
+CheckCaller = Annotated[Caller, require("entitlements:check")]
+Reader = Annotated[Caller, require("clients:read")]
+Writer = Annotated[Caller, require("clients:write")]
+Admin = Annotated[Caller, require("admin")]
+CatalogReader = Annotated[Caller, require("admin", "clients:read")]

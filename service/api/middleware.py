@@ -1,0 +1,126 @@
+"""Pure ASGI middleware (cheap on the hot path): request ids, access log, metrics, body limits,
+security headers."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+import orjson
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.api.problems import PROBLEM, problem_body
+
+access_log = logging.getLogger("supportgate.access")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "supportgate_http_requests", "HTTP requests", ["method", "route", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "supportgate_http_request_duration_seconds",
+            "HTTP request latency",
+            ["method", "route"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            registry=self.registry,
+        )
+        self.decisions = Counter(
+            "supportgate_decisions", "Entitlement decisions", ["service", "outcome"], registry=self.registry
+        )
+        self.webhooks = Counter(
+            "supportgate_webhook_deliveries", "Webhook deliveries", ["provider", "outcome"], registry=self.registry
+        )
+
+
+class GatewayMiddleware:
+    """Outermost layer: request id, body-size limit, security headers, metrics and the access log."""
+
+    def __init__(self, app: ASGIApp, *, metrics: Metrics, max_body: int, large_body_paths: dict[str, int]) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.max_body = max_body
+        self.large_body_paths = large_body_paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = ""
+        content_length: int | None = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                candidate = value.decode("latin-1")
+                request_id = candidate if _REQUEST_ID.match(candidate) else ""
+            elif name == b"content-length":
+                try:
+                    content_length = int(value)
+                except ValueError:
+                    content_length = None
+        if not request_id:
+            request_id = uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        limit = self.large_body_paths.get(scope["path"], self.max_body)
+        status_holder = [500]
+        request_id_header = request_id.encode()
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder[0] = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id_header))
+                headers.append((b"x-content-type-options", b"nosniff"))
+                if not any(h[0] == b"cache-control" for h in headers):
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        received = 0
+
+        async def receive_wrapper() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    # FastAPI re-raises HTTPException from body reading as-is (others become 400).
+                    raise HTTPException(413, f"the request body is larger than {limit} bytes")
+            return message
+
+        try:
+            if content_length is None or content_length <= limit:
+                await self.app(scope, receive_wrapper, send_wrapper)
+                return
+            body = orjson.dumps(
+                problem_body(413, "Payload too large", f"the request body is larger than {limit} bytes", "payload-too-large")
+            )
+            await send_wrapper(
+                {"type": "http.response.start", "status": 413,
+                 "headers": [(b"content-type", PROBLEM.encode()), (b"content-length", str(len(body)).encode())]}
+            )
+            await send({"type": "http.response.body", "body": body})
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            template: str = getattr(route, "path", None) or "unmatched"
+            method = scope["method"]
+            self.metrics.requests.labels(method, template, str(status_holder[0])).inc()
+            self.metrics.latency.labels(method, template).observe(elapsed)
+            if access_log.isEnabledFor(logging.INFO):
+                caller: Any = scope["state"].get("caller_name", "")
+                access_log.info(
+                    "request",
+                    extra={
+                        "request_id": request_id, "method": method, "route": template, "status": status_holder[0],
+                        "latency_ms": round(elapsed * 1000, 2), "key_name": caller,
+                    },
+                )

@@ -1,0 +1,55 @@
+"""The service catalog and the membership plans (admin writes; clients:read may read)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Path, Response
+
+from service.api.deps import Admin, CatalogReader, NowDep, ReadSessionDep, SessionDep
+from service.api.routes.clients import WRITE_ERRORS
+from service.api.schemas import PlanIn, PlanOut, PlanPage, ServiceIn, ServiceOut, ServicePage
+from service.storage.sql import SqlRepository
+from service.usecases import catalog as uc
+
+router = APIRouter(tags=["catalog"])
+CodePath = Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+
+@router.get("/v1/services", response_model=ServicePage, summary="The service catalog", responses=WRITE_ERRORS)
+def list_services(session: ReadSessionDep, caller: CatalogReader) -> dict[str, Any]:
+    return {"items": [uc.service_dict(r) for r in SqlRepository(session).list_services()], "next_cursor": None}
+
+
+@router.put("/v1/services/{code}", response_model=ServiceOut, summary="Create or change a catalog service",
+            responses={**WRITE_ERRORS, 201: {"model": ServiceOut, "description": "Created"}})
+def put_service(
+    body: ServiceIn, session: SessionDep, caller: Admin, now: NowDep, response: Response, code: str = CodePath
+) -> dict[str, Any]:
+    row, created = uc.put_service(
+        session, code=code, name=body.name, requires_contract=body.requires_contract, min_rank=body.min_rank,
+        actor=caller.name, now=now,
+    )
+    response.status_code = 201 if created else 200
+    return uc.service_dict(row)
+
+
+@router.get("/v1/plans", response_model=PlanPage, summary="The membership plans", responses=WRITE_ERRORS)
+def list_plans(session: ReadSessionDep, caller: CatalogReader) -> dict[str, Any]:
+    return {"items": [uc.plan_dict(r) for r in SqlRepository(session).list_plans()], "next_cursor": None}
+
+
+@router.put("/v1/plans/{code}", response_model=PlanOut, summary="Create or change a membership plan",
+            responses={**WRITE_ERRORS, 201: {"model": PlanOut, "description": "Created"}})
+def put_plan(
+    body: PlanIn, session: SessionDep, caller: Admin, now: NowDep, response: Response, code: str = CodePath
+) -> dict[str, Any]:
+    plan = uc.PlanInput(
+        code=code, name=body.name, rank=body.rank, amount_minor=body.monthly_price.amount_minor,
+        currency=body.monthly_price.currency, priority=body.routing.priority, queue=body.routing.queue,
+        first_response_minutes=body.sla.first_response_minutes, onsite_response_hours=body.sla.onsite_response_hours,
+        active=body.active,
+    )
+    row, created = uc.put_plan(session, plan, actor=caller.name, now=now)
+    response.status_code = 201 if created else 200
+    return uc.plan_dict(row)

@@ -1,0 +1,257 @@
+"""Entitlement checks: POST, GET (for IVR widgets), batch; JSON or flat answers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Literal
+from urllib.parse import parse_qsl
+
+import orjson
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from service.api.deps import AppState, CheckCaller, NowDep, StateDep
+from service.api.problems import service_error_body, validation_body
+from service.api.schemas import BatchOut, BatchRequest, CheckRequest, DecisionOut, FlatDecision, Problem, decision_out, flat_out
+from service.cache import Miss
+from service.errors import InvalidInput, ServiceError
+from service.usecases.checks import CheckResult, ClientRef, make_ref, run_check
+
+router = APIRouter(tags=["entitlements"])
+
+PHONE_ALIASES = ("phone", "From", "Caller", "ani", "from", "caller", "ANI")
+Format = Literal["json", "flat"]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "Missing or unknown API key"},
+    403: {"model": Problem, "description": "The key lacks the scope `entitlements:check`"},
+    413: {"model": Problem, "description": "Body too large"},
+    422: {"model": Problem, "description": "Unknown service, malformed identifier or bad field"},
+    503: {"model": Problem, "description": "Database unreachable and nothing held in memory"},
+}
+
+
+def _parse_at(raw: str | None, loc: list[str | int]) -> datetime | None:
+    if raw is None or raw == "":
+        return None
+    try:
+        value = datetime.fromisoformat(raw.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"not a timestamp: {raw[:40]!r}", errors=[{"loc": loc, "msg": "RFC 3339 timestamp expected"}]) from None
+    if value.tzinfo is None:
+        raise InvalidInput("a timestamp needs an offset", errors=[{"loc": loc, "msg": "timestamp without offset"}])
+    return value
+
+
+def _text(value: Any, loc: list[str | int]) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise InvalidInput(f"{loc[-1]} must be a string", errors=[{"loc": loc, "msg": "string expected"}])
+    text = str(value)
+    if len(text) > 320:
+        raise InvalidInput(f"{loc[-1]} is too long", errors=[{"loc": loc, "msg": "at most 320 characters"}])
+    return text
+
+
+def ref_from_flat(params: Mapping[str, Any], region: str, where: str) -> ClientRef:
+    """A client named by flat fields: phone (or From, Caller, ani), email, client_id, external_system+external_id."""
+    phone = next((params[k] for k in PHONE_ALIASES if k in params), None)
+    email = params.get("email")
+    client_id = params.get("client_id")
+    system, ext_id = params.get("external_system"), params.get("external_id")
+    external = None
+    if system is not None or ext_id is not None:
+        external = (_text(system or "", [where, "external_system"]), _text(ext_id or "", [where, "external_id"]))
+    return make_ref(
+        client_id=_text(client_id, [where, "client_id"]) if client_id is not None else None,
+        email=_text(email, [where, "email"]) if email is not None else None,
+        phone=_text(phone, [where, "phone"]) if phone is not None else None,
+        external=external,
+        region=region,
+        loc=(where,),
+    )
+
+
+def parse_item(item: Any, region: str, where: str = "body") -> tuple[ClientRef, str, datetime | None]:
+    """One check request, structured (`{"client": {...}}`) or flat (`{"phone": ..., "service": ...}`)."""
+    if not isinstance(item, dict):
+        raise InvalidInput("a check request is a JSON object", errors=[{"loc": [where], "msg": "object expected"}])
+    if "client" in item:
+        try:
+            request = CheckRequest.model_validate({k: v for k, v in item.items() if k in CheckRequest.model_fields})
+        except ValidationError as exc:
+            errors = [{"loc": [where, *e["loc"]], "msg": e["msg"]} for e in exc.errors()]
+            raise InvalidInput(f"{'.'.join(map(str, errors[0]['loc']))}: {errors[0]['msg']}", errors=errors) from None
+        c = request.client
+        ref = make_ref(
+            client_id=c.id, email=c.email, phone=c.phone,
+            external=(c.external_ref.system, c.external_ref.id) if c.external_ref else None,
+            region=region, loc=(where, "client"),
+        )
+        return ref, request.service, request.at
+    service = item.get("service")
+    if service is None:
+        raise InvalidInput("service is required", errors=[{"loc": [where, "service"], "msg": "field required"}])
+    ref = ref_from_flat(item, region, where)
+    at = _parse_at(_text(item["at"], [where, "at"]) if item.get("at") is not None else None, [where, "at"])
+    return ref, _text(service, [where, "service"]), at
+
+
+async def _read_body(request: Request) -> dict[str, Any]:
+    body = await request.body()
+    if not body.strip():
+        return {}
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/x-www-form-urlencoded":
+        try:
+            return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        except UnicodeDecodeError:
+            raise InvalidInput("the form body is not UTF-8") from None
+    if content_type.startswith("multipart/"):
+        form = await request.form()
+        return {k: v for k, v in form.items() if isinstance(v, str)}
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise InvalidInput("the body is not valid JSON", errors=[{"loc": ["body"], "msg": "invalid JSON"}]) from None
+    if not isinstance(data, dict):
+        raise InvalidInput("the body must be a JSON object", errors=[{"loc": ["body"], "msg": "object expected"}])
+    return data
+
+
+def _decide(state: AppState, ref: ClientRef, service: str, now: datetime, at: datetime | None, allow_io: bool) -> CheckResult:
+    return run_check(
+        state.cache, ref, service, now=now, at=at, allow_io=allow_io, degraded_policy=state.settings.degraded_policy
+    )
+
+
+async def decide(state: AppState, ref: ClientRef, service: str, now: datetime, at: datetime | None) -> CheckResult:
+    try:
+        result = _decide(state, ref, service, now, at, False)
+    except Miss:
+        result = await run_in_threadpool(_decide, state, ref, service, now, at, True)
+    state.metrics.decisions.labels(result.decision.service, "allowed" if result.decision.allowed else "refused").inc()
+    return result
+
+
+def render(result: CheckResult, fmt: str) -> Response:
+    body = flat_out(result) if fmt == "flat" else decision_out(result)
+    return Response(orjson.dumps(body), media_type="application/json")
+
+
+CHECK_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The decision (also for a refusal). `?format=flat` answers the flat string map.",
+        "content": {"application/json": {"schema": {"anyOf": [
+            {"$ref": "#/components/schemas/DecisionOut"}, {"$ref": "#/components/schemas/FlatDecision"}
+        ]}}},
+    },
+    **ERRORS,
+}
+
+FLAT_FIELDS = {
+    "type": "object",
+    "properties": {
+        "service": {"type": "string"},
+        "phone": {"type": "string"},
+        "From": {"type": "string"},
+        "Caller": {"type": "string"},
+        "ani": {"type": "string"},
+        "email": {"type": "string"},
+        "client_id": {"type": "string"},
+        "external_system": {"type": "string"},
+        "external_id": {"type": "string"},
+        "at": {"type": "string", "format": "date-time"},
+    },
+    "required": ["service"],
+}
+
+
+@router.post(
+    "/v1/entitlements/check",
+    summary="May this client get this service now?",
+    description=(
+        "Structured JSON (`{client: {...}, service}`), or flat fields (phone/From/Caller/ani, email, client_id, "
+        "external_system+external_id, service) as JSON or form body. Always 200 for a decision."
+    ),
+    response_model=DecisionOut,
+    responses=CHECK_RESPONSES,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"anyOf": [{"$ref": "#/components/schemas/CheckRequest"}, FLAT_FIELDS]}},
+                "application/x-www-form-urlencoded": {"schema": FLAT_FIELDS},
+            },
+        }
+    },
+)
+async def check_post(
+    request: Request, state: StateDep, caller: CheckCaller, now: NowDep, format: Format = "json"
+) -> Response:
+    data = await _read_body(request)
+    # Query fields fill in what the body lacks (e.g. `?service=` on a Twilio form POST).
+    merged = {**{k: v for k, v in request.query_params.items() if k != "format"}, **data}
+    ref, service, at = parse_item(merged, state.settings.default_region)
+    return render(await decide(state, ref, service, now, at), format)
+
+
+@router.get(
+    "/v1/entitlements/check",
+    summary="The same check as GET, for systems that can only send GET",
+    response_model=DecisionOut,
+    responses=CHECK_RESPONSES,
+)
+async def check_get(
+    request: Request,
+    state: StateDep,
+    caller: CheckCaller,
+    now: NowDep,
+    service: str = Query(min_length=1, max_length=64),
+    phone: str | None = Query(None, max_length=100),
+    email: str | None = Query(None, max_length=320),
+    client_id: str | None = Query(None, max_length=64),
+    external_system: str | None = Query(None, max_length=64),
+    external_id: str | None = Query(None, max_length=200),
+    at: str | None = Query(None, max_length=64, description="RFC 3339 with offset: evaluate at another moment"),
+    format: Format = "json",
+) -> Response:
+    params = dict(request.query_params)
+    ref = ref_from_flat(params, state.settings.default_region, "query")
+    return render(await decide(state, ref, service, now, _parse_at(at, ["query", "at"])), format)
+
+
+@router.post(
+    "/v1/entitlements/check-batch",
+    summary="Up to 100 checks in one call, answered in order",
+    response_model=BatchOut,
+    responses=ERRORS,
+)
+async def check_batch(body: BatchRequest, state: StateDep, caller: CheckCaller, now: NowDep) -> Response:
+    region = state.settings.default_region
+
+    def evaluate(allow_io: bool) -> list[dict[str, Any]]:
+        results: list[dict[str, Any]] = []
+        for index, item in enumerate(body.items):
+            try:
+                ref, service, at = parse_item(item, region, f"items.{index}")
+                result = _decide(state, ref, service, now, at, allow_io)
+            except ServiceError as exc:
+                results.append(service_error_body(exc))
+                continue
+            results.append(decision_out(result))
+        return results
+
+    try:
+        results = evaluate(False)
+    except Miss:
+        results = await run_in_threadpool(evaluate, True)
+    for answer in results:
+        if "allowed" in answer:
+            outcome = "allowed" if answer["allowed"] else "refused"
+            state.metrics.decisions.labels(answer["service"], outcome).inc()
+    return Response(orjson.dumps({"results": results}), media_type="application/json")
+
+
+__all__ = ["router", "validation_body", "FlatDecision"]

@@ -1,0 +1,264 @@
+"""Client records: create, search, read, change, archive, import, audit trail, technician card."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+from starlette import status
+
+from service.api.deps import CacheDep, NowDep, Reader, ReadSessionDep, SessionDep, SettingsDep, Writer
+from service.api.schemas import (
+    ClientCreate,
+    ClientOut,
+    ClientPage,
+    ClientPatch,
+    EventPage,
+    ImportResultOut,
+    Problem,
+    ServiceDecisionPage,
+    decision_out,
+)
+from service.cache import StateCache
+from service.domain.contract import contract_view
+from service.domain.decision import membership_grants, membership_view
+from service.errors import InvalidInput
+from service.storage import tables as t
+from service.storage.sql import SqlRepository, decode_cursor, encode_cursor
+from service.usecases import clients as uc
+from service.usecases import importer
+from service.usecases.checks import ClientRef, run_check
+
+router = APIRouter(tags=["clients"])
+
+READ_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "Missing or unknown API key"},
+    403: {"model": Problem, "description": "The key lacks the scope"},
+    404: {"model": Problem, "description": "No such client"},
+    422: {"model": Problem, "description": "Invalid input"},
+}
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    **READ_ERRORS,
+    409: {"model": Problem, "description": "An identifier belongs to another client"},
+    413: {"model": Problem, "description": "Body too large"},
+    503: {"model": Problem, "description": "Database unavailable; retry later"},
+}
+Limit = Query(50, ge=1, le=500)
+
+
+def client_out(
+    row: t.Client, idents: uc.IdentifierSet, cache: StateCache | None = None, session: Session | None = None,
+    now: Any = None, contract_status: str | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": row.id,
+        "name": row.name,
+        "status": row.status,
+        **idents.as_dict(),
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+    }
+    if cache is not None and session is not None and now is not None:
+        state = SqlRepository(session).load_client_state(row.id)
+        if state is not None:
+            catalog = cache.catalog()
+            contract = contract_view(state, catalog, now)
+            membership = membership_view(state.membership, membership_grants(state.membership, catalog, now))
+            body["contract"] = {
+                "status": contract.status.value,
+                "current_version": contract.current_version,
+                "signed_version": contract.signed_version,
+                "signed_at": contract.signed_at,
+                "grace_until": contract.grace_until,
+            }
+            body["membership"] = {
+                "plan": membership.plan,
+                "rank": membership.rank,
+                "status": membership.status.value if membership.status else None,
+                "current_period_end": membership.current_period_end,
+            }
+    elif contract_status is not None:
+        body["contract"] = None
+    return body
+
+
+def identifiers_from(body: ClientCreate | ClientPatch, region: str) -> dict[str, uc.IdentifierSet | None]:
+    result: dict[str, uc.IdentifierSet | None] = {}
+    for field in ("emails", "domains", "phones", "external_refs"):
+        values = getattr(body, field)
+        if values is None:
+            result[field] = None
+            continue
+        kwargs: dict[str, Any] = {field: [(r.system, r.id) for r in values] if field == "external_refs" else values}
+        result[field] = uc.normalize_identifiers(region=region, **kwargs)
+    return result
+
+
+def merged(sets: dict[str, uc.IdentifierSet | None]) -> uc.IdentifierSet:
+    total = uc.IdentifierSet()
+    for value in sets.values():
+        if value is not None:
+            total.emails += value.emails
+            total.domains += value.domains
+            total.phones += value.phones
+            total.external_refs += value.external_refs
+    return total
+
+
+@router.post(
+    "/v1/clients", status_code=status.HTTP_201_CREATED, response_model=ClientOut, summary="Create a client",
+    responses=WRITE_ERRORS,
+)
+def create_client(body: ClientCreate, session: SessionDep, caller: Writer, settings: SettingsDep, now: NowDep) -> dict[str, Any]:
+    idents = merged(identifiers_from(body, settings.default_region))
+    row = uc.create_client(session, name=body.name, identifiers=idents, actor=caller.name, now=now)
+    return client_out(row, idents)
+
+
+@router.get(
+    "/v1/clients", response_model=ClientPage, summary="Search clients by name, e-mail, phone or external id",
+    responses=READ_ERRORS,
+)
+def search_clients(
+    session: ReadSessionDep,
+    caller: Reader,
+    settings: SettingsDep,
+    cache: CacheDep,
+    now: NowDep,
+    q: str | None = Query(None, max_length=200),
+    contract_status: str | None = Query(None, max_length=200, description="comma-separated contract statuses"),
+    plan: str | None = Query(None, max_length=64),
+    status_: str | None = Query(None, alias="status", pattern="^(active|archived)$"),
+    limit: int = Limit,
+    cursor: str | None = Query(None, max_length=200),
+) -> dict[str, Any]:
+    repo = SqlRepository(session)
+    statuses = uc.contract_status_filter(contract_status)
+    rows = repo.search_clients(
+        catalog=cache.catalog(), now=now, q=q.strip() if q else None,
+        identifier_matches=uc.search_keys(q, settings.default_region) if q else [],
+        contract_statuses=statuses, plan=plan, status=status_, limit=limit + 1, after_id=decode_cursor(cursor),
+    )
+    page, more = rows[:limit], len(rows) > limit
+    idents = uc.identifiers_of(repo, [r.id for r, _s in page])
+    memberships = repo.current_memberships([r.id for r, _s in page])
+    catalog = cache.catalog()
+    items = []
+    for row, contract_status_value in page:
+        body = client_out(row, idents[row.id])
+        body["contract"] = {"status": contract_status_value, "current_version": None, "signed_version": None,
+                            "signed_at": None, "grace_until": None}
+        m = memberships.get(row.id)
+        from service.domain import model as dm
+
+        dm_membership = dm.Membership(m.plan_code, dm.MembershipStatus(m.status), m.current_period_end) if m else None
+        view = membership_view(dm_membership, membership_grants(dm_membership, catalog, now))
+        body["membership"] = {"plan": view.plan, "rank": view.rank, "status": view.status.value if view.status else None,
+                              "current_period_end": view.current_period_end}
+        items.append(body)
+    return {"items": items, "next_cursor": encode_cursor(page[-1][0].id) if more and page else None}
+
+
+@router.post(
+    "/v1/clients/import",
+    response_model=ImportResultOut,
+    summary="Bulk upsert clients from a JSON array or CSV; a bad row never blocks the good ones",
+    responses=WRITE_ERRORS,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/ClientCreate"}}},
+                "text/csv": {"schema": {"type": "string"}, "example": "name,emails,domains,phones,external_system,external_id\n"
+                             "Acme Dental,office@acme.com,acme.com,(212) 555-0142,halopsa,1042\n"},
+            },
+        }
+    },
+)
+async def import_clients(
+    request: Request, caller: Writer, settings: SettingsDep, now: NowDep, session: SessionDep,
+    dry_run: bool = False,
+) -> Response:
+    raw = await request.body()
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type in ("text/csv", "application/csv", "text/plain"):
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise InvalidInput("the CSV is not UTF-8") from None
+        rows, errors = importer.rows_from_csv(text)
+    else:
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise InvalidInput("the body is neither a JSON array nor text/csv") from None
+        if not isinstance(data, list):
+            raise InvalidInput("the JSON body must be an array of clients")
+        rows, errors = importer.rows_from_json(data)
+    from starlette.concurrency import run_in_threadpool
+
+    result = await run_in_threadpool(
+        importer.import_clients, session, rows, region=settings.default_region, dry_run=dry_run, actor=caller.name,
+        now=now, errors=errors,
+    )
+    body = {"created": result.created, "updated": result.updated, "unchanged": result.unchanged,
+            "errors": result.errors, "dry_run": dry_run}
+    return Response(orjson.dumps(body), media_type="application/json")
+
+
+@router.get("/v1/clients/{client_id}", response_model=ClientOut, summary="A client with its contract status and membership",
+            responses=READ_ERRORS)
+def get_client(client_id: str, session: ReadSessionDep, caller: Reader, cache: CacheDep, now: NowDep) -> dict[str, Any]:
+    repo = SqlRepository(session)
+    row = uc.get_client_row(repo, client_id)
+    return client_out(row, uc.identifiers_of(repo, [row.id])[row.id], cache, session, now)
+
+
+@router.patch("/v1/clients/{client_id}", response_model=ClientOut,
+              summary="Change name, identifiers (a list given replaces that list) or status (archive)", responses=WRITE_ERRORS)
+def patch_client(
+    client_id: str, body: ClientPatch, session: SessionDep, caller: Writer, settings: SettingsDep, cache: CacheDep, now: NowDep
+) -> dict[str, Any]:
+    row = uc.update_client(
+        session, client_id, name=body.name, status=body.status, identifiers=identifiers_from(body, settings.default_region),
+        actor=caller.name, now=now,
+    )
+    repo = SqlRepository(session)
+    return client_out(row, uc.identifiers_of(repo, [row.id])[row.id], cache, session, now)
+
+
+@router.get("/v1/clients/{client_id}/entitlements", response_model=ServiceDecisionPage,
+            summary="One decision per catalog service, now: the technician's card", responses=READ_ERRORS)
+def client_entitlements(client_id: str, session: ReadSessionDep, caller: Reader, cache: CacheDep, now: NowDep,
+                        settings: SettingsDep) -> dict[str, Any]:
+    repo = SqlRepository(session)
+    row = uc.get_client_row(repo, client_id)
+    catalog = cache.catalog()
+    ref = ClientRef("id", row.id)
+    items = []
+    for code in sorted(catalog.services, key=lambda c: (catalog.services[c].min_rank, catalog.services[c].requires_contract, c)):
+        result = run_check(cache, ref, code, now=now, at=None, allow_io=True, degraded_policy=settings.degraded_policy)
+        items.append(decision_out(result))
+    return {"client": {"id": row.id, "name": row.name, "matched_by": "id"}, "evaluated_at": now, "items": items}
+
+
+@router.get("/v1/clients/{client_id}/events", response_model=EventPage, summary="The client's audit trail, newest first",
+            responses=READ_ERRORS)
+def client_events(
+    client_id: str, session: ReadSessionDep, caller: Reader, limit: int = Limit, cursor: str | None = Query(None, max_length=200)
+) -> dict[str, Any]:
+    repo = SqlRepository(session)
+    uc.get_client_row(repo, client_id)
+    before = decode_cursor(cursor)
+    before_seq = int(before) if before and before.isdigit() else None
+    rows = repo.client_events(client_id, limit=limit + 1, before_seq=before_seq)
+    page = rows[:limit]
+    items = [
+        {"id": str(e.seq), "kind": e.kind, "actor": e.actor, "subject": e.subject, "before": e.before, "after": e.after,
+         "created_at": e.created_at}
+        for e in page
+    ]
+    return {"items": items, "next_cursor": encode_cursor(page[-1].seq) if len(rows) > limit else None}

@@ -1,0 +1,165 @@
+"""A client's membership, acceptances, signature requests, grace extensions and overrides."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+from starlette import status
+
+from service.api.deps import CacheDep, NowDep, Reader, ReadSessionDep, SessionDep, Writer
+from service.api.routes.clients import READ_ERRORS, WRITE_ERRORS, Limit
+from service.api.schemas import (
+    AcceptanceIn,
+    AcceptanceOut,
+    AcceptancePage,
+    GraceIn,
+    GraceOut,
+    MembershipPut,
+    MembershipRecordOut,
+    OverrideIn,
+    OverrideOut,
+    OverridePage,
+    SignatureRequestIn,
+    SignatureRequestOut,
+    SignatureRequestPage,
+)
+from service.domain.contract import contract_view, current_version
+from service.storage import tables as t
+from service.storage.sql import SqlRepository
+from service.usecases import clients as uc
+from service.usecases import memberships, records
+
+router = APIRouter(tags=["client records"])
+
+
+def membership_out(row: t.Membership) -> dict[str, Any]:
+    return {
+        "id": row.id, "plan": row.plan_code, "status": row.status, "current_period_end": row.current_period_end,
+        "external_ref": row.external_ref, "created_at": row.created_at, "superseded_at": row.superseded_at,
+    }
+
+
+def acceptance_out(row: t.Acceptance) -> dict[str, Any]:
+    return {
+        "id": row.id, "contract_version": row.contract_version, "decision": row.decision, "method": row.method,
+        "signer_name": row.signer_name, "signer_email": row.signer_email, "signed_at": row.signed_at,
+        "provider": row.provider, "envelope_id": row.envelope_id, "actor": row.actor, "created_at": row.created_at,
+    }
+
+
+def override_out(row: t.Override, now: Any) -> dict[str, Any]:
+    active = row.revoked_at is None and row.created_at <= now < row.expires_at
+    return {
+        "id": row.id, "client_id": row.client_id, "service": row.service_code, "reason": row.reason, "actor": row.actor,
+        "created_at": row.created_at, "expires_at": row.expires_at, "revoked_at": row.revoked_at, "active": active,
+    }
+
+
+def signature_request_out(row: t.SignatureRequest) -> dict[str, Any]:
+    return {
+        "id": row.id, "provider": row.provider, "external_id": row.external_id, "contract_version": row.contract_version,
+        "status": row.status, "created_at": row.created_at, "updated_at": row.updated_at,
+    }
+
+
+@router.put("/v1/clients/{client_id}/membership", response_model=MembershipRecordOut,
+            summary="Put the client on a plan (the previous membership is kept as history)", responses=WRITE_ERRORS)
+def put_membership(client_id: str, body: MembershipPut, session: SessionDep, caller: Writer, now: NowDep) -> dict[str, Any]:
+    row = memberships.put_membership(
+        session, client_id, plan=body.plan, status=body.status, current_period_end=body.current_period_end,
+        external_ref=body.external_ref, actor=caller.name, now=now,
+    )
+    return membership_out(row)
+
+
+@router.delete("/v1/clients/{client_id}/membership", response_model=MembershipRecordOut,
+               summary="Cancel the membership (history kept)", responses=WRITE_ERRORS)
+def cancel_membership(client_id: str, session: SessionDep, caller: Writer, now: NowDep) -> dict[str, Any]:
+    return membership_out(memberships.cancel_membership(session, client_id, actor=caller.name, now=now))
+
+
+@router.post("/v1/clients/{client_id}/acceptances", status_code=status.HTTP_201_CREATED, response_model=AcceptanceOut,
+             summary="Record a signature or decline given by hand (paper, phone, click-through)", responses=WRITE_ERRORS)
+def add_acceptance(client_id: str, body: AcceptanceIn, session: SessionDep, caller: Writer, now: NowDep) -> dict[str, Any]:
+    row = records.record_acceptance(
+        session, client_id, contract_version=body.contract_version, decision=body.decision, method=body.method,
+        signer_name=body.signer_name, signer_email=body.signer_email, signed_at=body.signed_at, actor=caller.name, now=now,
+    )
+    return acceptance_out(row)
+
+
+@router.get("/v1/clients/{client_id}/acceptances", response_model=AcceptancePage,
+            summary="The client's signatures and declines, newest first", responses=READ_ERRORS)
+def list_acceptances(client_id: str, session: ReadSessionDep, caller: Reader, limit: int = Limit) -> dict[str, Any]:
+    repo = SqlRepository(session)
+    uc.get_client_row(repo, client_id)
+    return {"items": [acceptance_out(r) for r in repo.list_acceptances(client_id)[:limit]], "next_cursor": None}
+
+
+@router.post("/v1/clients/{client_id}/signature-requests", status_code=status.HTTP_201_CREATED,
+             response_model=SignatureRequestOut, summary="Register an envelope sent outside the service",
+             responses=WRITE_ERRORS)
+def add_signature_request(
+    client_id: str, body: SignatureRequestIn, session: SessionDep, caller: Writer, now: NowDep
+) -> dict[str, Any]:
+    row = records.register_signature_request(
+        session, client_id, provider=body.provider, external_id=body.external_id, contract_version=body.contract_version,
+        actor=caller.name, now=now,
+    )
+    return signature_request_out(row)
+
+
+@router.get("/v1/clients/{client_id}/signature-requests", response_model=SignatureRequestPage,
+            summary="The client's envelopes and their status", responses=READ_ERRORS)
+def list_signature_requests(client_id: str, session: ReadSessionDep, caller: Reader, limit: int = Limit) -> dict[str, Any]:
+    repo = SqlRepository(session)
+    uc.get_client_row(repo, client_id)
+    rows = repo.list_signature_requests(client_id)[:limit]
+    return {"items": [signature_request_out(r) for r in rows], "next_cursor": None}
+
+
+@router.post("/v1/clients/{client_id}/grace", response_model=GraceOut,
+             summary="Extend this client's grace deadline for the current contract", responses=WRITE_ERRORS)
+def extend_grace(
+    client_id: str, body: GraceIn, session: SessionDep, caller: Writer, cache: CacheDep, now: NowDep
+) -> dict[str, Any]:
+    catalog = cache.catalog()
+    version = current_version(catalog.versions, now)
+    records.extend_grace(
+        session, client_id, until=body.until, current_version=version.version if version else None, actor=caller.name,
+        now=now,
+    )
+    state = SqlRepository(session).load_client_state(client_id)
+    assert state is not None and version is not None
+    view = contract_view(state, catalog, now)
+    return {"client_id": client_id, "contract_version": version.version, "grace_until": view.grace_until}
+
+
+@router.post("/v1/clients/{client_id}/overrides", status_code=status.HTTP_201_CREATED, response_model=OverrideOut,
+             summary="Grant a time-boxed exception for one service", responses=WRITE_ERRORS)
+def grant_override(client_id: str, body: OverrideIn, session: SessionDep, caller: Writer, now: NowDep) -> dict[str, Any]:
+    row = records.grant_override(
+        session, client_id, service=body.service, expires_at=body.expires_at, reason=body.reason, actor=caller.name, now=now
+    )
+    return override_out(row, now)
+
+
+@router.get("/v1/clients/{client_id}/overrides", response_model=OverridePage, summary="The client's overrides",
+            responses=READ_ERRORS)
+def list_overrides(
+    client_id: str, session: ReadSessionDep, caller: Reader, now: NowDep, limit: int = Limit,
+    active: bool | None = Query(None, description="only active (true) or inactive (false) ones"),
+) -> dict[str, Any]:
+    repo = SqlRepository(session)
+    uc.get_client_row(repo, client_id)
+    items = [override_out(r, now) for r in repo.list_overrides(client_id)]
+    if active is not None:
+        items = [i for i in items if i["active"] is active]
+    return {"items": items[:limit], "next_cursor": None}
+
+
+@router.delete("/v1/overrides/{override_id}", response_model=OverrideOut, summary="Revoke an override (kept as history)",
+               responses=WRITE_ERRORS)
+def revoke_override(override_id: str, session: SessionDep, caller: Writer, now: NowDep) -> dict[str, Any]:
+    return override_out(records.revoke_override(session, override_id, actor=caller.name, now=now), now)

@@ -1,0 +1,517 @@
+"""Request and response models of the HTTP API (pydantic), and their mapping from domain types."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from service.domain import model as dm
+from service.usecases.checks import CheckResult
+
+Code = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Problem(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, Any]] | None = None
+
+
+class Page(BaseModel):
+    next_cursor: str | None = None
+
+
+# ---- entitlement checks ------------------------------------------------------------------------
+class ExternalRef(Strict):
+    system: str = Field(min_length=1, max_length=64)
+    id: str = Field(min_length=1, max_length=200)
+
+
+class ClientSelector(Strict):
+    id: str | None = Field(None, max_length=64)
+    email: str | None = Field(None, max_length=320)
+    phone: str | None = Field(None, max_length=100)
+    external_ref: ExternalRef | None = None
+
+
+class CheckRequest(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"client": {"phone": "(212) 555-0142"}, "service": "advanced_support", "channel": "phone",
+                 "at": "2026-11-24T10:00:00+00:00"}
+            ]
+        },
+    )
+    client: ClientSelector
+    service: str = Field(min_length=1, max_length=64)
+    channel: str | None = Field(None, max_length=64)
+    at: AwareDatetime | None = None
+
+
+class BatchRequest(Strict):
+    items: list[dict[str, Any]] = Field(max_length=100)
+
+
+class ReasonOut(BaseModel):
+    code: str
+    detail: str
+
+
+class MatchedClientOut(BaseModel):
+    id: str
+    name: str
+    matched_by: str
+
+
+class ContractOut(BaseModel):
+    status: str
+    current_version: str | None
+    signed_version: str | None
+    signed_at: datetime | None
+    grace_until: datetime | None
+
+
+class MembershipOut(BaseModel):
+    plan: str | None
+    rank: int
+    status: str | None
+    current_period_end: datetime | None
+
+
+class RoutingModel(Strict):
+    priority: str = Field(min_length=1, max_length=32)
+    queue: str = Field(min_length=1, max_length=64)
+
+
+class SlaModel(Strict):
+    first_response_minutes: int = Field(ge=0, le=10_000_000)
+    onsite_response_hours: int = Field(ge=0, le=1_000_000)
+
+
+class MoneyModel(Strict):
+    amount_minor: int = Field(ge=0, le=10**12)
+    currency: str = Field(pattern=r"^[A-Za-z]{3}$")
+
+
+class PlanOut(BaseModel):
+    code: str
+    name: str
+    rank: int
+    monthly_price: MoneyModel
+    routing: RoutingModel
+    sla: SlaModel
+    active: bool
+
+
+class DecisionOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "decision_id": "dec_aaaaaaaaaaaaaaaaaaaaaa",
+                    "allowed": False,
+                    "service": "advanced_support",
+                    "reasons": [{"code": "CONTRACT_UNSIGNED", "detail": "the current contract is not signed"}],
+                    "client": {"id": "cl_x", "name": "Acme Dental", "matched_by": "phone"},
+                    "contract": {"status": "unsigned", "current_version": "2026.1", "signed_version": "2025.1",
+                                 "signed_at": "2025-02-01T10:00:00+00:00", "grace_until": "2026-02-15T00:00:00+00:00"},
+                    "membership": {"plan": None, "rank": 0, "status": None, "current_period_end": None},
+                    "routing": {"priority": "normal", "queue": "standard"},
+                    "sla": {"first_response_minutes": 240, "onsite_response_hours": 72},
+                    "upsell": [],
+                    "degraded": False,
+                    "evaluated_at": "2026-11-24T10:00:00+00:00",
+                    "normalized_phone": "+12125550142",
+                }
+            ]
+        }
+    )
+    decision_id: str
+    allowed: bool
+    service: str
+    reasons: list[ReasonOut]
+    client: MatchedClientOut | None
+    contract: ContractOut
+    membership: MembershipOut
+    routing: RoutingModel
+    sla: SlaModel
+    upsell: list[PlanOut]
+    degraded: bool
+    evaluated_at: datetime
+    normalized_phone: str = ""
+
+
+class FlatDecision(BaseModel):
+    """`?format=flat`: every value a string, no nesting, no nulls — for IVRs and flow builders."""
+
+    allowed: str
+    found: str
+    client_id: str
+    client_name: str
+    service: str
+    reason: str
+    reasons: str
+    contract_status: str
+    grace_until: str
+    signed_version: str
+    plan: str
+    rank: str
+    priority: str
+    queue: str
+    route: str
+    first_response_minutes: str
+    onsite_response_hours: str
+    upsell: str
+    normalized_phone: str
+    degraded: str
+    decision_id: str
+    evaluated_at: str
+
+
+class BatchOut(BaseModel):
+    results: list[dict[str, Any]]
+
+
+def _ts(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def plan_out(plan: dm.Plan) -> dict[str, Any]:
+    return {
+        "code": plan.code,
+        "name": plan.name,
+        "rank": plan.rank,
+        "monthly_price": {"amount_minor": plan.monthly_price.amount_minor, "currency": plan.monthly_price.currency},
+        "routing": {"priority": plan.routing.priority, "queue": plan.routing.queue},
+        "sla": {"first_response_minutes": plan.sla.first_response_minutes, "onsite_response_hours": plan.sla.onsite_response_hours},
+        "active": plan.active,
+    }
+
+
+def decision_out(result: CheckResult) -> dict[str, Any]:
+    """The decision as JSON-ready primitives (the hot path serialises this directly)."""
+    d = result.decision
+    c = d.contract
+    m = d.membership
+    return {
+        "decision_id": result.decision_id,
+        "allowed": d.allowed,
+        "service": d.service,
+        "reasons": [{"code": r.code.value, "detail": r.detail} for r in d.reasons],
+        "client": (
+            {"id": result.client.id, "name": result.client.name, "matched_by": result.client.matched_by}
+            if result.client
+            else None
+        ),
+        "contract": {
+            "status": c.status.value,
+            "current_version": c.current_version,
+            "signed_version": c.signed_version,
+            "signed_at": _ts(c.signed_at),
+            "grace_until": _ts(c.grace_until),
+        },
+        "membership": {
+            "plan": m.plan,
+            "rank": m.rank,
+            "status": m.status.value if m.status else None,
+            "current_period_end": _ts(m.current_period_end),
+        },
+        "routing": {"priority": d.routing.priority, "queue": d.routing.queue},
+        "sla": {"first_response_minutes": d.sla.first_response_minutes, "onsite_response_hours": d.sla.onsite_response_hours},
+        "upsell": [plan_out(p) for p in d.upsell],
+        "degraded": result.degraded,
+        "evaluated_at": d.evaluated_at.isoformat(),
+        "normalized_phone": result.normalized_phone,
+    }
+
+
+def flat_out(result: CheckResult) -> dict[str, str]:
+    d = result.decision
+    return {
+        "allowed": "true" if d.allowed else "false",
+        "found": "true" if result.client else "false",
+        "client_id": result.client.id if result.client else "",
+        "client_name": result.client.name if result.client else "",
+        "service": d.service,
+        "reason": d.reasons[0].code.value if d.reasons else "",
+        "reasons": ",".join(r.code.value for r in d.reasons),
+        "contract_status": d.contract.status.value,
+        "grace_until": _ts(d.contract.grace_until) or "",
+        "signed_version": d.contract.signed_version or "",
+        "plan": d.membership.plan or "",
+        "rank": str(d.membership.rank),
+        "priority": d.routing.priority,
+        "queue": d.routing.queue,
+        "route": d.routing.queue if d.allowed else "triage",
+        "first_response_minutes": str(d.sla.first_response_minutes),
+        "onsite_response_hours": str(d.sla.onsite_response_hours),
+        "upsell": ",".join(p.code for p in d.upsell),
+        "normalized_phone": result.normalized_phone,
+        "degraded": "true" if result.degraded else "false",
+        "decision_id": result.decision_id,
+        "evaluated_at": d.evaluated_at.isoformat(),
+    }
+
+
+# ---- clients -----------------------------------------------------------------------------------
+class ClientCreate(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"name": "Acme Dental", "emails": ["office@acmedental.com"], "domains": ["acmedental.com"],
+                 "phones": ["(212) 555-0142"], "external_refs": [{"system": "halopsa", "id": "1042"}]}
+            ]
+        },
+    )
+    name: str = Field(min_length=1, max_length=300)
+    emails: list[str] = Field(default_factory=list, max_length=100)
+    domains: list[str] = Field(default_factory=list, max_length=100)
+    phones: list[str] = Field(default_factory=list, max_length=100)
+    external_refs: list[ExternalRef] = Field(default_factory=list, max_length=100)
+
+
+class ClientPatch(Strict):
+    name: str | None = Field(None, min_length=1, max_length=300)
+    status: Literal["active", "archived"] | None = None
+    emails: list[str] | None = Field(None, max_length=100)
+    domains: list[str] | None = Field(None, max_length=100)
+    phones: list[str] | None = Field(None, max_length=100)
+    external_refs: list[ExternalRef] | None = Field(None, max_length=100)
+
+
+class ClientOut(BaseModel):
+    id: str
+    name: str
+    status: str
+    emails: list[str]
+    domains: list[str]
+    phones: list[str]
+    external_refs: list[ExternalRef]
+    contract: ContractOut | None = None
+    membership: MembershipOut | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ClientPage(Page):
+    items: list[ClientOut]
+
+
+class ImportResultOut(BaseModel):
+    created: int
+    updated: int
+    unchanged: int
+    errors: list[dict[str, Any]]
+    dry_run: bool
+
+
+class EventOut(BaseModel):
+    id: str
+    kind: str
+    actor: str
+    subject: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    created_at: datetime
+
+
+class EventPage(Page):
+    items: list[EventOut]
+
+
+class ServiceDecisionPage(BaseModel):
+    client: MatchedClientOut
+    evaluated_at: datetime
+    items: list[DecisionOut]
+
+
+class MembershipPut(Strict):
+    plan: str = Field(min_length=1, max_length=64)
+    status: Literal["active", "trialing", "past_due", "canceled", "expired"]
+    current_period_end: AwareDatetime | None = None
+    external_ref: str | None = Field(None, max_length=200)
+
+
+class MembershipRecordOut(BaseModel):
+    id: str
+    plan: str
+    status: str
+    current_period_end: datetime | None
+    external_ref: str | None
+    created_at: datetime
+    superseded_at: datetime | None
+
+
+class AcceptanceIn(Strict):
+    contract_version: str = Field(min_length=1, max_length=64)
+    decision: Literal["signed", "declined"]
+    method: Literal["paper", "manual", "phone", "click_through", "email", "provider"] = "manual"
+    signer_name: str | None = Field(None, max_length=300)
+    signer_email: str | None = Field(None, max_length=320)
+    signed_at: AwareDatetime
+
+
+class AcceptanceOut(BaseModel):
+    id: str
+    contract_version: str
+    decision: str
+    method: str
+    signer_name: str | None
+    signer_email: str | None
+    signed_at: datetime
+    provider: str | None
+    envelope_id: str | None
+    actor: str
+    created_at: datetime
+
+
+class AcceptancePage(Page):
+    items: list[AcceptanceOut]
+
+
+class SignatureRequestIn(Strict):
+    provider: Literal["docusign", "dropbox_sign", "pandadoc", "adobe_sign", "standard"]
+    external_id: str = Field(min_length=1, max_length=200)
+    contract_version: str = Field(min_length=1, max_length=64)
+
+
+class SignatureRequestOut(BaseModel):
+    id: str
+    provider: str
+    external_id: str
+    contract_version: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class SignatureRequestPage(Page):
+    items: list[SignatureRequestOut]
+
+
+class GraceIn(Strict):
+    until: AwareDatetime
+
+
+class GraceOut(BaseModel):
+    client_id: str
+    contract_version: str
+    grace_until: datetime
+
+
+class OverrideIn(Strict):
+    service: str = Field(min_length=1, max_length=64)
+    expires_at: AwareDatetime
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class OverrideOut(BaseModel):
+    id: str
+    client_id: str
+    service: str
+    reason: str
+    actor: str
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    active: bool
+
+
+class OverridePage(Page):
+    items: list[OverrideOut]
+
+
+# ---- catalog and contracts ---------------------------------------------------------------------
+class ServiceIn(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    requires_contract: bool
+    min_rank: int = Field(ge=0, le=1000)
+
+
+class ServiceOut(BaseModel):
+    code: str
+    name: str
+    requires_contract: bool
+    min_rank: int
+
+
+class ServicePage(Page):
+    items: list[ServiceOut]
+
+
+class PlanIn(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"name": "Gold", "rank": 2, "monthly_price": {"amount_minor": 19900, "currency": "USD"},
+                 "routing": {"priority": "high", "queue": "priority"},
+                 "sla": {"first_response_minutes": 30, "onsite_response_hours": 8}, "active": True}
+            ]
+        },
+    )
+    name: str = Field(min_length=1, max_length=200)
+    rank: int = Field(ge=1, le=1000)
+    monthly_price: MoneyModel
+    routing: RoutingModel
+    sla: SlaModel
+    active: bool = True
+
+
+class PlanPage(Page):
+    items: list[PlanOut]
+
+
+class ContractIn(Strict):
+    version: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+    title: str = Field(min_length=1, max_length=300)
+    document_url: str = Field(min_length=1, max_length=2000, pattern=r"^https?://")
+    document_sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$")
+    grace_days: int = Field(ge=0, le=3650)
+    term_days: int | None = Field(None, ge=1, le=36500)
+
+
+class PublishIn(Strict):
+    at: AwareDatetime | None = None
+
+
+class ContractVersionOut(BaseModel):
+    version: str
+    title: str
+    document_url: str
+    document_sha256: str
+    grace_days: int
+    term_days: int | None
+    status: str
+    created_at: datetime
+    published_at: datetime | None
+
+
+class ContractPage(Page):
+    items: list[ContractVersionOut]
+
+
+class CoverageOut(BaseModel):
+    clients_active: int
+    contract: dict[str, int]
+    signed_pct: float
+    members: dict[str, int]
+    members_pct: float
+    rmr: MoneyModel
+    rmr_by_currency: list[MoneyModel]
+    evaluated_at: datetime
+
+
+class Health(BaseModel):
+    status: str

@@ -1,0 +1,258 @@
+"""In-process cache of decision inputs (catalog, client states, identifier index, API keys).
+
+Decisions are never cached: they depend on the time. Every write leaves an event row in the same
+transaction; this process drops what it changed right after commit, and a poller reads new events
+so that writes made by other processes are seen within `staleness` seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import event as sa_event
+
+from service.domain import model as dm
+from service.storage.database import Database
+from service.storage.sql import SqlRepository
+from service.usecases.audit import pending_changes
+
+log = logging.getLogger("supportgate.cache")
+
+K = TypeVar("K")
+V = TypeVar("V")
+IdentifierKey = tuple[str, str, str]  # (kind, system, value)
+
+
+class LRU(Generic[K, V]):
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._data: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: K, default: V | None = None) -> V | None:
+        with self._lock:
+            try:
+                self._data.move_to_end(key)
+                return self._data[key]
+            except KeyError:
+                return default
+
+    def __contains__(self, key: K) -> bool:
+        return key in self._data
+
+    def put(self, key: K, value: V) -> None:
+        if self.capacity <= 0:
+            return
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.capacity:
+                self._data.popitem(last=False)
+
+    def pop(self, key: K) -> None:
+        with self._lock:
+            self._data.pop(key, None)
+
+    def drop_where(self, predicate: Callable[[K, V], bool]) -> None:
+        with self._lock:
+            for key in [k for k, v in self._data.items() if predicate(k, v)]:
+                del self._data[key]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRecord:
+    id: str
+    name: str
+    scopes: frozenset[str]
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+    def usable_at(self, at: datetime) -> bool:
+        if self.revoked_at is not None and self.revoked_at <= at:
+            return False
+        return self.expires_at is None or at < self.expires_at
+
+
+class Miss(Exception):
+    """The cache does not hold what was asked and the caller forbade I/O (hot path)."""
+
+
+_NOT_FOUND = ""  # identifier index value for "no client owns it"
+
+
+class StateCache:
+    def __init__(self, db: Database, policy: dm.Policy, *, max_clients: int, staleness: float) -> None:
+        self.db = db
+        self.policy = policy
+        self.staleness = staleness
+        self.clients: LRU[str, dm.ClientState | None] = LRU(max_clients)
+        self.index: LRU[IdentifierKey, str] = LRU(max_clients * 2)
+        self.keys: dict[str, KeyRecord] = {}
+        self._catalog: dm.Catalog | None = None
+        # Bumped on every invalidation: a load that started before one must not be stored.
+        self._generation = 0
+        self._last_seq = 0
+        self._gaps: dict[int, float] = {}
+        self.db_available = True
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # ---- lifecycle ------------------------------------------------------------------------------
+    def start(self) -> None:
+        with self.db.reader() as session:
+            self._last_seq = SqlRepository(session).max_event_seq()
+        self.catalog()
+        for sessions in (self.db.writer, self.db.reader):
+            sa_event.listen(sessions, "after_commit", self._after_commit)
+            sa_event.listen(sessions, "after_rollback", self._after_rollback)
+        self._thread = threading.Thread(target=self._poll_loop, name="supportgate-cache-poller", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        for sessions in (self.db.writer, self.db.reader):
+            if sa_event.contains(sessions, "after_commit", self._after_commit):
+                sa_event.remove(sessions, "after_commit", self._after_commit)
+                sa_event.remove(sessions, "after_rollback", self._after_rollback)
+
+    def _after_commit(self, session: sa.orm.Session) -> None:
+        self.apply(pending_changes(session))
+
+    def _after_rollback(self, session: sa.orm.Session) -> None:
+        pending_changes(session)
+
+    # ---- invalidation ---------------------------------------------------------------------------
+    def apply(self, changes: Iterable[tuple[str, str | None]]) -> None:
+        for scope, client_id in changes:
+            self._generation += 1
+            if scope == "client" and client_id:
+                self.clients.pop(client_id)
+                # Identifiers may have moved: drop the entries pointing at this client and the
+                # "not found" entries (the client may now own one of them).
+                self.index.drop_where(lambda _k, v, cid=client_id: v == cid or v == _NOT_FOUND)
+            elif scope == "catalog":
+                self._catalog = None
+            elif scope == "keys":
+                self.keys = {}
+
+    def poll_once(self) -> None:
+        with self.db.reader() as session:
+            low = min([self._last_seq, *[g - 1 for g in self._gaps]])
+            rows = SqlRepository(session).changes_since(low)
+        now = time.monotonic()
+        changes: list[tuple[str, str | None]] = []
+        for seq, scope, client_id in rows:
+            if seq <= self._last_seq and seq not in self._gaps:
+                continue
+            self._gaps.pop(seq, None)
+            changes.append((scope, client_id))
+        if rows:
+            top = rows[-1][0]
+            seen = {r[0] for r in rows}
+            # PostgreSQL sequences can commit out of order: an id skipped now may appear later.
+            for missing in range(self._last_seq + 1, top):
+                if missing not in seen and top - missing < 10_000:
+                    self._gaps.setdefault(missing, now)
+            self._last_seq = max(self._last_seq, top)
+        for seq, first_seen in list(self._gaps.items()):
+            if now - first_seen > 30:
+                del self._gaps[seq]
+        self.apply(changes)
+
+    def _poll_loop(self) -> None:
+        interval = max(self.staleness / 2, 0.05)
+        while not self._stop.wait(interval):
+            try:
+                self.poll_once()
+                if not self.db_available:
+                    log.warning("database reachable again")
+                self.db_available = True
+            except Exception as exc:  # the database is away: keep serving from memory
+                if self.db_available:
+                    log.warning("database unreachable: %s", type(exc).__name__)
+                self.db_available = False
+
+    # ---- reads ----------------------------------------------------------------------------------
+    def catalog(self, *, allow_io: bool = True) -> dm.Catalog:
+        catalog = self._catalog
+        if catalog is None:
+            if not allow_io:
+                raise Miss("catalog")
+            generation = self._generation
+            with self.db.reader() as session:
+                catalog = SqlRepository(session).load_catalog(self.policy)
+            if generation == self._generation:
+                self._catalog = catalog
+        return catalog
+
+    def stale_catalog(self) -> dm.Catalog | None:
+        return self._catalog
+
+    def client_id_for(self, key: IdentifierKey, *, allow_io: bool) -> str | None:
+        cached = self.index.get(key)
+        if cached is not None:
+            return cached or None
+        if not allow_io:
+            raise Miss("identifier")
+        generation = self._generation
+        with self.db.reader() as session:
+            owner = SqlRepository(session).identifier_owner(*key)
+        if generation == self._generation:
+            self.index.put(key, owner or _NOT_FOUND)
+        return owner
+
+    def client_state(self, client_id: str, *, allow_io: bool) -> dm.ClientState | None:
+        if client_id in self.clients:
+            return self.clients.get(client_id)
+        if not allow_io:
+            raise Miss("client")
+        generation = self._generation
+        with self.db.reader() as session:
+            state = SqlRepository(session).load_client_state(client_id)
+        if generation == self._generation:
+            self.clients.put(client_id, state)
+        return state
+
+    def cached_client_state(self, client_id: str) -> tuple[bool, dm.ClientState | None]:
+        if client_id in self.clients:
+            return True, self.clients.get(client_id)
+        return False, None
+
+    def cached_client_id(self, key: IdentifierKey) -> tuple[bool, str | None]:
+        cached = self.index.get(key)
+        if cached is None:
+            return False, None
+        return True, cached or None
+
+    def key(self, key_hash: str, *, allow_io: bool) -> KeyRecord | None:
+        record = self.keys.get(key_hash)
+        if record is not None:
+            return record
+        if not allow_io:
+            raise Miss("key")
+        generation = self._generation
+        with self.db.reader() as session:
+            row = SqlRepository(session).key_by_hash(key_hash)
+        if row is None:
+            return None
+        record = KeyRecord(row.id, row.name, frozenset(row.scopes), row.expires_at, row.revoked_at)
+        if generation == self._generation:
+            self.keys[key_hash] = record
+        return record

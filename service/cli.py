@@ -1,0 +1,249 @@
+"""The `supportgate` command: serve, migrate, keys, import, check, openapi, demo, db copy."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from service.settings import Settings, get_settings
+
+app = typer.Typer(help="supportgate: support-desk gating service", no_args_is_help=True, add_completion=False)
+keys_app = typer.Typer(help="API keys: create (shown once), list, revoke", no_args_is_help=True)
+db_app = typer.Typer(help="Database maintenance", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+app.add_typer(db_app, name="db")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _database(settings: Settings):  # type: ignore[no-untyped-def]
+    from service.storage.database import Database
+
+    return Database.connect(settings.database_url, pool_size=2)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply pending database migrations."""
+    from service.storage.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    typer.echo("database is up to date")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port")] = 8000,
+    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+    migrate_first: Annotated[bool, typer.Option("--migrate/--no-migrate", help="apply migrations before serving")] = True,
+) -> None:
+    """Apply pending migrations, then serve the API with uvicorn."""
+    import uvicorn
+
+    from service.storage.migrate import upgrade
+
+    settings = get_settings()
+    if migrate_first:
+        upgrade(settings.database_url)
+    uvicorn.run(
+        "service.api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="warning",
+        access_log=False, timeout_graceful_shutdown=20, proxy_headers=True,
+    )
+
+
+@app.command()
+def demo() -> None:
+    """Load demo data (plans, contract versions, five clients in every state). Idempotent."""
+    from service.demo import load_demo
+    from service.storage.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    db = _database(settings)
+    try:
+        with db.writer() as session:
+            loaded = load_demo(session, _now(), settings.default_region)
+            session.commit()
+    finally:
+        db.dispose()
+    typer.echo("demo data loaded" if loaded else "demo data present already")
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="a name for the key (logged instead of the key)")],
+    scope: Annotated[list[str], typer.Option(help="entitlements:check, clients:read, clients:write or admin")],
+    expires_in: Annotated[Optional[int], typer.Option(help="days until the key expires")] = None,  # noqa: UP045
+) -> None:
+    """Create a key and print it once."""
+    from service.errors import ServiceError
+    from service.usecases.keys import create_key
+
+    settings = get_settings()
+    db = _database(settings)
+    try:
+        with db.writer() as session:
+            now = _now()
+            expires = now + timedelta(days=expires_in) if expires_in else None
+            try:
+                _row, secret = create_key(session, name=name, scopes=scope, expires_at=expires, actor="cli", now=now)
+            except ServiceError as exc:
+                _fail(exc.detail)
+            session.commit()
+    finally:
+        db.dispose()
+    typer.echo(secret)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List keys (names, scopes, state; never the keys)."""
+    from service.storage.sql import SqlRepository
+
+    db = _database(get_settings())
+    try:
+        with db.reader() as session:
+            now = _now()
+            for row in SqlRepository(session).list_keys():
+                state = "revoked" if row.revoked_at else ("expired" if row.expires_at and row.expires_at <= now else "active")
+                expires = row.expires_at.isoformat() if row.expires_at else "never"
+                typer.echo(f"{row.name}\t{','.join(row.scopes)}\t{state}\t{row.prefix}…\texpires {expires}")
+    finally:
+        db.dispose()
+
+
+@keys_app.command("revoke")
+def keys_revoke(name: str) -> None:
+    """Revoke a key by name; it stops working at once."""
+    from service.errors import ServiceError
+    from service.usecases.keys import revoke_key
+
+    db = _database(get_settings())
+    try:
+        with db.writer() as session:
+            try:
+                revoke_key(session, name=name, actor="cli", now=_now())
+            except ServiceError as exc:
+                _fail(exc.detail)
+            session.commit()
+    finally:
+        db.dispose()
+    typer.echo(f"revoked {name}")
+
+
+@app.command("import")
+def import_file(
+    file: Annotated[Path, typer.Argument(help="a .csv or .json file", exists=True, dir_okay=False)],
+    dry_run: Annotated[bool, typer.Option(help="validate only")] = False,
+) -> None:
+    """Bulk upsert clients from CSV or JSON, like POST /v1/clients/import."""
+    from service.errors import ServiceError
+    from service.usecases import importer
+
+    settings = get_settings()
+    text = file.read_text(encoding="utf-8-sig")
+    try:
+        if file.suffix.lower() == ".json":
+            data = json.loads(text)
+            if not isinstance(data, list):
+                _fail("the JSON file must hold an array of clients")
+            rows, errors = importer.rows_from_json(data)
+        else:
+            rows, errors = importer.rows_from_csv(text)
+    except (ValueError, ServiceError) as exc:
+        _fail(str(getattr(exc, "detail", exc)))
+    db = _database(settings)
+    try:
+        with db.writer() as session:
+            result = importer.import_clients(
+                session, rows, region=settings.default_region, dry_run=dry_run, actor="cli", now=_now(), errors=errors
+            )
+            session.commit()
+    finally:
+        db.dispose()
+    typer.echo(json.dumps({"created": result.created, "updated": result.updated, "unchanged": result.unchanged,
+                           "errors": result.errors, "dry_run": dry_run}, indent=2))
+
+
+@app.command()
+def check(
+    service: Annotated[str, typer.Argument(help="service code, e.g. advanced_support")],
+    phone: Annotated[Optional[str], typer.Option(help="caller's phone, any format")] = None,  # noqa: UP045
+    email: Annotated[Optional[str], typer.Option(help="e-mail (falls back to its domain)")] = None,  # noqa: UP045
+    id: Annotated[Optional[str], typer.Option("--id", help="client id")] = None,  # noqa: UP045
+    as_json: Annotated[bool, typer.Option("--json", help="print the full JSON decision")] = False,
+) -> None:
+    """Print the decision for a client, as a technician would want it at a terminal."""
+    from service.api.app import policy_from
+    from service.api.schemas import decision_out
+    from service.cache import StateCache
+    from service.errors import ServiceError
+    from service.usecases.checks import make_ref, run_check
+
+    settings = get_settings()
+    db = _database(settings)
+    try:
+        cache = StateCache(db, policy_from(settings), max_clients=10, staleness=1)
+        try:
+            ref = make_ref(client_id=id, email=email, phone=phone, region=settings.default_region)
+            result = run_check(cache, ref, service, now=_now(), at=None, allow_io=True)
+        except ServiceError as exc:
+            _fail(exc.detail, 2)
+    finally:
+        db.dispose()
+    body = decision_out(result)
+    if as_json:
+        typer.echo(json.dumps(body, indent=2))
+        return
+    client = body["client"]
+    typer.echo(f"{'ALLOWED' if body['allowed'] else 'REFUSED'}  {body['service']}")
+    typer.echo(f"client    {client['name'] + ' (' + client['id'] + ')' if client else 'unknown caller'}")
+    contract = body["contract"]
+    typer.echo(f"contract  {contract['status']}  current {contract['current_version'] or '-'}  "
+               f"signed {contract['signed_version'] or '-'}  grace until {contract['grace_until'] or '-'}")
+    membership = body["membership"]
+    typer.echo(f"tier      {membership['plan'] or 'none'} (rank {membership['rank']})")
+    typer.echo(f"routing   {body['routing']['priority']} / {body['routing']['queue']}   "
+               f"SLA {body['sla']['first_response_minutes']} min, on-site {body['sla']['onsite_response_hours']} h")
+    for reason in body["reasons"]:
+        typer.echo(f"reason    {reason['code']}: {reason['detail']}")
+    for plan in body["upsell"]:
+        price = plan["monthly_price"]
+        typer.echo(f"offer     {plan['name']} ({plan['code']}) {price['amount_minor'] / 100:.2f} {price['currency']}/month")
+
+
+@app.command()
+def openapi(
+    output: Annotated[Path, typer.Option(help="where to write the document")] = Path("openapi/openapi.json"),
+) -> None:
+    """Write the app's OpenAPI document."""
+    from service.api.openapi_doc import render_openapi
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(render_openapi())
+    typer.echo(f"wrote {output}")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

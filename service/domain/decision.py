@@ -1,0 +1,133 @@
+"""decide(): the entitlement rules of PRODUCT.md for one client, one service, one moment."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from service.domain.contract import contract_view
+from service.domain.model import (
+    Catalog,
+    ClientState,
+    ClientStatus,
+    ContractStatus,
+    ContractView,
+    Decision,
+    Membership,
+    MembershipStatus,
+    MembershipView,
+    Plan,
+    Reason,
+    ReasonCode,
+    Service,
+)
+
+_REFUSING_STATUS = {
+    ContractStatus.UNSIGNED: (ReasonCode.CONTRACT_UNSIGNED, "the current contract is not signed and the grace period is over"),
+    ContractStatus.DECLINED: (ReasonCode.CONTRACT_DECLINED, "the client declined the current contract"),
+    ContractStatus.EXPIRED: (ReasonCode.CONTRACT_EXPIRED, "the client's signature of the current contract has run out"),
+}
+
+_NO_CONTRACT = ContractView(
+    status=ContractStatus.NOT_CONFIGURED, current_version=None, signed_version=None, signed_at=None, grace_until=None
+)
+
+
+def membership_grants(membership: Membership | None, catalog: Catalog, at: datetime) -> Plan | None:
+    """The plan whose rank the membership grants at `at`, or None (rank 0)."""
+    if membership is None:
+        return None
+    plan = catalog.plans.get(membership.plan_code)
+    if plan is None:
+        return None
+    end = membership.current_period_end
+    if membership.status in (MembershipStatus.ACTIVE, MembershipStatus.TRIALING):
+        return plan if end is None or at < end else None
+    if membership.status is MembershipStatus.PAST_DUE:
+        if end is None:
+            return plan
+        return plan if at < end + timedelta(days=catalog.policy.dunning_grace_days) else None
+    return None
+
+
+def membership_view(membership: Membership | None, granted: Plan | None) -> MembershipView:
+    return MembershipView(
+        plan=granted.code if granted else None,
+        rank=granted.rank if granted else 0,
+        status=membership.status if membership else None,
+        current_period_end=membership.current_period_end if membership else None,
+    )
+
+
+def plans_granting(service: Service, catalog: Catalog) -> tuple[Plan, ...]:
+    eligible = [p for p in catalog.plans.values() if p.active and p.rank >= service.min_rank]
+    return tuple(sorted(eligible, key=lambda p: (p.rank, p.monthly_price.amount_minor, p.code)))
+
+
+def _open_to_anyone(service: Service) -> bool:
+    return not service.requires_contract and service.min_rank == 0
+
+
+def decide(client: ClientState | None, service: Service, catalog: Catalog, at: datetime) -> Decision:
+    policy = catalog.policy
+    if client is None or client.status is ClientStatus.ARCHIVED:
+        code = ReasonCode.UNKNOWN_CLIENT if client is None else ReasonCode.CLIENT_INACTIVE
+        allowed = _open_to_anyone(service)
+        detail = "caller not found" if client is None else "the client account is archived"
+        detail += "; only services open to anyone are allowed" if not allowed else ""
+        contract = _NO_CONTRACT if client is None else contract_view(client, catalog, at)
+        return Decision(
+            allowed=allowed,
+            service=service.code,
+            reasons=(Reason(code, detail),),
+            contract=contract,
+            membership=MembershipView(plan=None, rank=0, status=None, current_period_end=None),
+            routing=policy.default_routing,
+            sla=policy.default_sla,
+            upsell=(),
+            evaluated_at=at,
+        )
+
+    contract = contract_view(client, catalog, at)
+    granted = membership_grants(client.membership, catalog, at)
+    membership = membership_view(client.membership, granted)
+    routing = granted.routing if granted else policy.default_routing
+    sla = granted.sla if granted else policy.default_sla
+
+    def answer(allowed: bool, reasons: list[Reason], upsell: tuple[Plan, ...] = ()) -> Decision:
+        return Decision(
+            allowed=allowed,
+            service=service.code,
+            reasons=tuple(reasons),
+            contract=contract,
+            membership=membership,
+            routing=routing,
+            sla=sla,
+            upsell=upsell,
+            evaluated_at=at,
+        )
+
+    for override in client.overrides:
+        if override.service_code == service.code and override.active_at(at):
+            detail = f"exception granted until {override.expires_at.isoformat()}"
+            return answer(True, [Reason(ReasonCode.OVERRIDE, detail)])
+
+    if service.requires_contract and contract.status in _REFUSING_STATUS:
+        code, detail = _REFUSING_STATUS[contract.status]
+        return answer(False, [Reason(code, detail)])
+
+    if membership.rank < service.min_rank:
+        upsell = plans_granting(service, catalog)
+        names = ", ".join(p.name for p in upsell) or "no plan on sale"
+        detail = f"needs a membership of rank {service.min_rank} or higher ({names})"
+        return answer(False, [Reason(ReasonCode.TIER_REQUIRED, detail)], upsell)
+
+    warnings: list[Reason] = []
+    if contract.status is ContractStatus.PENDING and contract.grace_until is not None:
+        warnings.append(
+            Reason(ReasonCode.CONTRACT_PENDING, f"contract not signed yet; grace until {contract.grace_until.isoformat()}")
+        )
+    elif contract.status is ContractStatus.NOT_CONFIGURED:
+        warnings.append(Reason(ReasonCode.CONTRACT_NOT_CONFIGURED, "no contract version is published yet"))
+    if granted is not None and client.membership is not None and client.membership.status is MembershipStatus.PAST_DUE:
+        warnings.append(Reason(ReasonCode.MEMBERSHIP_PAST_DUE, "membership payment is past due"))
+    return answer(True, warnings)

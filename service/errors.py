@@ -1,0 +1,58 @@
+"""Errors that carry their own code and HTTP status; the API layer renders them as problem+json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ServiceError(Exception):
+    code = "error"
+    http_status = 400
+    title = "Bad request"
+
+    def __init__(self, detail: str, *, errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+
+
+class InvalidInput(ServiceError):
+    code = "invalid-input"
+    http_status = 422
+    title = "Invalid input"
+
+
+class NotFound(ServiceError):
+    code = "not-found"
+    http_status = 404
+    title = "Not found"
+
+
+class Conflict(ServiceError):
+    code = "conflict"
+    http_status = 409
+    title = "Conflict"
+
+
+class Unauthorized(ServiceError):
+    code = "unauthorized"
+    http_status = 401
+    title = "Unauthorized"
+
+
+class Forbidden(ServiceError):
+    code = "forbidden"
+    http_status = 403
+    title = "Forbidden"
+
+
+class PayloadTooLarge(ServiceError):
+    code = "payload-too-large"
+    http_status = 413
+    title = "Payload too large"
+
+
+class Unavailable(ServiceError):
+    code = "unavailable"
+    http_status = 503
+    title = "Service unavailable"

@@ -1,0 +1,52 @@
+"""Typed settings read from SUPPORTGATE_* environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SUPPORTGATE_", extra="ignore")
+
+    database_url: str = "sqlite:///supportgate.db"
+    default_region: str = "US"
+    bootstrap_admin_key: SecretStr | None = None
+    new_client_grace_days: int = Field(14, ge=0)
+    dunning_grace_days: int = Field(7, ge=0)
+    default_priority: str = "normal"
+    default_queue: str = "standard"
+    default_first_response_minutes: int = 240
+    default_onsite_response_hours: int = 72
+    max_body_bytes: int = 1024 * 1024
+    max_import_bytes: int = 20 * 1024 * 1024
+    db_pool_size: int = 10
+    # In-process cache of client decision inputs (see service/cache.py).
+    cache_max_clients: int = Field(100_000, ge=0)
+    cache_staleness_seconds: float = Field(0.5, gt=0)
+    degraded_policy: Literal["last_known", "triage_only"] = "last_known"
+    log_level: str = "INFO"
+    # E-signature webhooks: an endpoint whose secret is unset answers 404.
+    docusign_hmac_keys: SecretStr | None = None
+    dropbox_sign_api_key: SecretStr | None = None
+    dropbox_sign_api_url: str = "https://api.hellosign.com"
+    pandadoc_webhook_key: SecretStr | None = None
+    standard_webhook_secret: SecretStr | None = None
+    adobe_sign_client_ids: str | None = None
+    adobe_sign_api_url: str | None = None
+    adobe_sign_api_token: SecretStr | None = None
+    # Zendesk write-back.
+    zendesk_webhook_secret: SecretStr | None = None
+    zendesk_api_url: str | None = None
+    zendesk_email: str | None = None
+    zendesk_api_token: SecretStr | None = None
+    zendesk_external_system: str = "zendesk"
+    outbox_max_backoff_seconds: float = 300.0
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Persistence: tables, engine factories and the repository the use cases depend on."""

@@ -1,0 +1,372 @@
+"""The only module that writes queries. Returns rows or domain objects; flushes, never commits."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from service.domain import model as dm
+from service.storage import tables as t
+
+
+def encode_cursor(value: str | int) -> str:
+    return base64.urlsafe_b64encode(str(value).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> str | None:
+    if not cursor:
+        return None
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _to_plan(row: t.Plan) -> dm.Plan:
+    return dm.Plan(
+        code=row.code,
+        name=row.name,
+        rank=row.rank,
+        monthly_price=dm.Money(row.price_amount_minor, row.price_currency),
+        routing=dm.Routing(row.routing_priority, row.routing_queue),
+        sla=dm.Sla(row.first_response_minutes, row.onsite_response_hours),
+        active=row.active,
+    )
+
+
+def _to_service(row: t.Service) -> dm.Service:
+    return dm.Service(row.code, row.name, row.requires_contract, row.min_rank)
+
+
+class SqlRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # ---- catalog -------------------------------------------------------------------------------
+    def load_catalog(self, policy: dm.Policy) -> dm.Catalog:
+        s = self.session
+        services = {r.code: _to_service(r) for r in s.scalars(sa.select(t.Service))}
+        plans = {r.code: _to_plan(r) for r in s.scalars(sa.select(t.Plan))}
+        versions = tuple(
+            dm.ContractVersion(r.version, r.grace_days, r.term_days, r.published_at)
+            for r in s.scalars(sa.select(t.ContractVersion).where(t.ContractVersion.published_at.is_not(None)))
+        )
+        return dm.Catalog(services=services, plans=plans, versions=versions, policy=policy)
+
+    def list_services(self) -> Sequence[t.Service]:
+        return self.session.scalars(sa.select(t.Service).order_by(t.Service.min_rank, t.Service.code)).all()
+
+    def get_service(self, code: str) -> t.Service | None:
+        return self.session.get(t.Service, code)
+
+    def list_plans(self) -> Sequence[t.Plan]:
+        return self.session.scalars(sa.select(t.Plan).order_by(t.Plan.rank, t.Plan.code)).all()
+
+    def get_plan(self, code: str) -> t.Plan | None:
+        return self.session.get(t.Plan, code)
+
+    def add(self, row: t.Base) -> None:
+        self.session.add(row)
+        self.session.flush()
+
+    # ---- contract versions ---------------------------------------------------------------------
+    def get_version(self, version: str) -> t.ContractVersion | None:
+        return self.session.get(t.ContractVersion, version)
+
+    def list_versions(self) -> Sequence[t.ContractVersion]:
+        return self.session.scalars(sa.select(t.ContractVersion).order_by(t.ContractVersion.created_at.desc())).all()
+
+    # ---- clients -------------------------------------------------------------------------------
+    def get_client(self, client_id: str) -> t.Client | None:
+        return self.session.get(t.Client, client_id)
+
+    def live_identifiers(self, client_ids: Sequence[str]) -> Sequence[t.ClientIdentifier]:
+        if not client_ids:
+            return []
+        return self.session.scalars(
+            sa.select(t.ClientIdentifier)
+            .where(t.ClientIdentifier.client_id.in_(client_ids), t.ClientIdentifier.removed_at.is_(None))
+            .order_by(t.ClientIdentifier.id)
+        ).all()
+
+    def identifier_owner(self, kind: str, system: str, value: str) -> str | None:
+        return self.session.scalar(
+            sa.select(t.ClientIdentifier.client_id).where(
+                t.ClientIdentifier.kind == kind,
+                t.ClientIdentifier.system == system,
+                t.ClientIdentifier.value == value,
+                t.ClientIdentifier.removed_at.is_(None),
+            )
+        )
+
+    def owners_of(self, keys: Sequence[tuple[str, str, str]]) -> dict[tuple[str, str, str], str]:
+        """Owners of many (kind, system, value) identifiers at once (bulk import)."""
+        found: dict[tuple[str, str, str], str] = {}
+        by_kind: dict[tuple[str, str], list[str]] = {}
+        for kind, system, value in keys:
+            by_kind.setdefault((kind, system), []).append(value)
+        for (kind, system), values in by_kind.items():
+            for start in range(0, len(values), 500):
+                chunk = values[start : start + 500]
+                rows = self.session.execute(
+                    sa.select(t.ClientIdentifier.value, t.ClientIdentifier.client_id).where(
+                        t.ClientIdentifier.kind == kind,
+                        t.ClientIdentifier.system == system,
+                        t.ClientIdentifier.value.in_(chunk),
+                        t.ClientIdentifier.removed_at.is_(None),
+                    )
+                )
+                for value, client_id in rows:
+                    found[(kind, system, value)] = client_id
+        return found
+
+    def clients_by_ids(self, client_ids: Sequence[str]) -> dict[str, t.Client]:
+        result: dict[str, t.Client] = {}
+        ids = list(client_ids)
+        for start in range(0, len(ids), 500):
+            for row in self.session.scalars(sa.select(t.Client).where(t.Client.id.in_(ids[start : start + 500]))):
+                result[row.id] = row
+        return result
+
+    def remove_identifier(self, row: t.ClientIdentifier, at: datetime) -> None:
+        row.removed_at = at
+        self.session.flush()
+
+    def load_client_state(self, client_id: str) -> dm.ClientState | None:
+        s = self.session
+        client = s.get(t.Client, client_id)
+        if client is None:
+            return None
+        acceptances = tuple(
+            dm.Acceptance(r.contract_version, dm.AcceptanceDecision(r.decision), r.signed_at)
+            for r in s.scalars(sa.select(t.Acceptance).where(t.Acceptance.client_id == client_id))
+        )
+        membership_row = self.current_membership(client_id)
+        membership = (
+            dm.Membership(membership_row.plan_code, dm.MembershipStatus(membership_row.status), membership_row.current_period_end)
+            if membership_row
+            else None
+        )
+        overrides = tuple(
+            dm.Override(r.service_code, r.created_at, r.expires_at, r.revoked_at)
+            for r in s.scalars(sa.select(t.Override).where(t.Override.client_id == client_id))
+        )
+        extensions = tuple(
+            dm.GraceExtension(r.contract_version, r.until)
+            for r in s.scalars(sa.select(t.GraceExtension).where(t.GraceExtension.client_id == client_id))
+        )
+        return dm.ClientState(
+            id=client.id,
+            name=client.name,
+            status=dm.ClientStatus(client.status),
+            created_at=client.created_at,
+            acceptances=acceptances,
+            membership=membership,
+            overrides=overrides,
+            grace_extensions=extensions,
+        )
+
+    def contract_status_expr(self, catalog: dm.Catalog, now: datetime) -> sa.ColumnElement[str]:
+        """SQL twin of domain.contract.contract_view's status, for filters and reports.
+
+        Times are cut-offs computed here so the SQL stays portable (no date arithmetic in SQL).
+        """
+        from service.domain.contract import current_version
+
+        version = current_version(catalog.versions, now)
+        if version is None or version.published_at is None:
+            return sa.literal("not_configured")
+        a = sa.orm.aliased(t.Acceptance)
+        answers = sa.and_(a.client_id == t.Client.id, a.contract_version == version.version, a.signed_at <= now)
+        latest_decision = (
+            sa.select(a.decision)
+            .where(answers)
+            .order_by(a.signed_at.desc(), sa.case((a.decision == "signed", 0), else_=1))
+            .limit(1)
+            .scalar_subquery()
+        )
+        last_signed = sa.select(sa.func.max(a.signed_at)).where(answers, a.decision == "signed").scalar_subquery()
+        term_ok: sa.ColumnElement[bool] = (
+            sa.true() if version.term_days is None else last_signed > now - timedelta(days=version.term_days)
+        )
+        published = version.published_at
+        g = sa.orm.aliased(t.GraceExtension)
+        extended = sa.exists().where(
+            g.client_id == t.Client.id, g.contract_version == version.version, g.until > now
+        )
+        in_grace = sa.or_(
+            sa.and_(t.Client.created_at <= published, sa.literal(now < published + timedelta(days=version.grace_days))),
+            sa.and_(
+                t.Client.created_at > published,
+                t.Client.created_at > now - timedelta(days=catalog.policy.new_client_grace_days),
+            ),
+            extended,
+        )
+        return sa.case(
+            (latest_decision == "declined", "declined"),
+            (sa.and_(last_signed.is_not(None), term_ok), "signed"),
+            (last_signed.is_not(None), "expired"),
+            (in_grace, "pending"),
+            else_="unsigned",
+        )
+
+    def search_clients(
+        self,
+        *,
+        catalog: dm.Catalog,
+        now: datetime,
+        q: str | None,
+        identifier_matches: Sequence[tuple[str, str, str]],
+        contract_statuses: Sequence[str] | None,
+        plan: str | None,
+        status: str | None,
+        limit: int,
+        after_id: str | None,
+    ) -> list[tuple[t.Client, str]]:
+        status_expr = self.contract_status_expr(catalog, now).label("contract_status")
+        query = sa.select(t.Client, status_expr)
+        if q:
+            conditions: list[sa.ColumnElement[bool]] = [sa.func.lower(t.Client.name).contains(q.lower(), autoescape=True)]
+            i = sa.orm.aliased(t.ClientIdentifier)
+            like = sa.exists().where(
+                i.client_id == t.Client.id,
+                i.removed_at.is_(None),
+                sa.func.lower(i.value).contains(q.lower(), autoescape=True),
+            )
+            conditions.append(like)
+            for kind, system, value in identifier_matches:
+                j = sa.orm.aliased(t.ClientIdentifier)
+                conditions.append(
+                    sa.exists().where(
+                        j.client_id == t.Client.id, j.removed_at.is_(None), j.kind == kind, j.system == system, j.value == value
+                    )
+                )
+            query = query.where(sa.or_(*conditions))
+        if status:
+            query = query.where(t.Client.status == status)
+        if plan:
+            m = sa.orm.aliased(t.Membership)
+            query = query.where(
+                sa.exists().where(
+                    m.client_id == t.Client.id,
+                    m.superseded_at.is_(None),
+                    m.plan_code == plan,
+                    m.status.in_(("active", "trialing", "past_due")),
+                )
+            )
+        if contract_statuses:
+            query = query.where(self.contract_status_expr(catalog, now).in_(list(contract_statuses)))
+        if after_id:
+            query = query.where(t.Client.id > after_id)
+        query = query.order_by(t.Client.id).limit(limit)
+        return [(row[0], row[1]) for row in self.session.execute(query)]
+
+    # ---- memberships ---------------------------------------------------------------------------
+    def current_membership(self, client_id: str) -> t.Membership | None:
+        return self.session.scalar(
+            sa.select(t.Membership)
+            .where(t.Membership.client_id == client_id, t.Membership.superseded_at.is_(None))
+            .order_by(t.Membership.created_at.desc())
+            .limit(1)
+        )
+
+    def current_memberships(self, client_ids: Sequence[str]) -> dict[str, t.Membership]:
+        if not client_ids:
+            return {}
+        rows = self.session.scalars(
+            sa.select(t.Membership).where(t.Membership.client_id.in_(client_ids), t.Membership.superseded_at.is_(None))
+        )
+        return {r.client_id: r for r in rows}
+
+    # ---- acceptances, signature requests, overrides, grace -------------------------------------
+    def list_acceptances(self, client_id: str) -> Sequence[t.Acceptance]:
+        return self.session.scalars(
+            sa.select(t.Acceptance).where(t.Acceptance.client_id == client_id).order_by(t.Acceptance.signed_at.desc())
+        ).all()
+
+    def acceptance_by_event_key(self, event_key: str) -> t.Acceptance | None:
+        return self.session.scalar(sa.select(t.Acceptance).where(t.Acceptance.event_key == event_key))
+
+    def list_signature_requests(self, client_id: str) -> Sequence[t.SignatureRequest]:
+        return self.session.scalars(
+            sa.select(t.SignatureRequest)
+            .where(t.SignatureRequest.client_id == client_id)
+            .order_by(t.SignatureRequest.created_at.desc())
+        ).all()
+
+    def signature_request(self, provider: str, external_id: str) -> t.SignatureRequest | None:
+        return self.session.scalar(
+            sa.select(t.SignatureRequest).where(
+                t.SignatureRequest.provider == provider, t.SignatureRequest.external_id == external_id
+            )
+        )
+
+    def list_overrides(self, client_id: str) -> Sequence[t.Override]:
+        return self.session.scalars(
+            sa.select(t.Override).where(t.Override.client_id == client_id).order_by(t.Override.created_at.desc())
+        ).all()
+
+    def get_override(self, override_id: str) -> t.Override | None:
+        return self.session.get(t.Override, override_id)
+
+    # ---- api keys ------------------------------------------------------------------------------
+    def key_by_hash(self, key_hash: str) -> t.ApiKey | None:
+        return self.session.scalar(sa.select(t.ApiKey).where(t.ApiKey.key_hash == key_hash))
+
+    def key_by_name(self, name: str) -> t.ApiKey | None:
+        return self.session.scalar(sa.select(t.ApiKey).where(t.ApiKey.name == name))
+
+    def list_keys(self) -> Sequence[t.ApiKey]:
+        return self.session.scalars(sa.select(t.ApiKey).order_by(t.ApiKey.created_at)).all()
+
+    # ---- events (audit trail and change log) ---------------------------------------------------
+    def client_events(self, client_id: str, *, limit: int, before_seq: int | None) -> Sequence[t.Event]:
+        query = sa.select(t.Event).where(t.Event.client_id == client_id)
+        if before_seq is not None:
+            query = query.where(t.Event.seq < before_seq)
+        return self.session.scalars(query.order_by(t.Event.seq.desc()).limit(limit)).all()
+
+    def events_of_kind(self, kinds: Sequence[str]) -> Sequence[t.Event]:
+        return self.session.scalars(sa.select(t.Event).where(t.Event.kind.in_(kinds)).order_by(t.Event.seq)).all()
+
+    def max_event_seq(self) -> int:
+        return int(self.session.scalar(sa.select(sa.func.coalesce(sa.func.max(t.Event.seq), 0))) or 0)
+
+    def changes_since(self, seq: int, limit: int = 5000) -> list[tuple[int, str, str | None]]:
+        rows = self.session.execute(
+            sa.select(t.Event.seq, t.Event.scope, t.Event.client_id)
+            .where(t.Event.seq > seq, t.Event.scope != "none")
+            .order_by(t.Event.seq)
+            .limit(limit)
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    # ---- reports -------------------------------------------------------------------------------
+    def coverage(self, catalog: dm.Catalog, now: datetime) -> dict[str, Any]:
+        status_expr = self.contract_status_expr(catalog, now).label("contract_status")
+        active = t.Client.status == "active"
+        counts = dict(
+            self.session.execute(
+                sa.select(status_expr, sa.func.count()).select_from(t.Client).where(active).group_by(status_expr)
+            ).all()
+        )
+        # A membership counts when it grants its rank now (PRODUCT.md); past_due within dunning grace.
+        m = t.Membership
+        dunning_cutoff = now - timedelta(days=catalog.policy.dunning_grace_days)
+        granting = sa.or_(
+            sa.and_(m.status.in_(("active", "trialing")), sa.or_(m.current_period_end.is_(None), m.current_period_end > now)),
+            sa.and_(m.status == "past_due", sa.or_(m.current_period_end.is_(None), m.current_period_end > dunning_cutoff)),
+        )
+        member_rows = self.session.execute(
+            sa.select(m.plan_code, sa.func.count(), t.Plan.price_amount_minor, t.Plan.price_currency)
+            .join(t.Client, t.Client.id == m.client_id)
+            .join(t.Plan, t.Plan.code == m.plan_code)
+            .where(m.superseded_at.is_(None), active, granting)
+            .group_by(m.plan_code, t.Plan.price_amount_minor, t.Plan.price_currency)
+        ).all()
+        return {"contract": counts, "members": [(r[0], int(r[1]), int(r[2]), r[3]) for r in member_rows]}

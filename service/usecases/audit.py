@@ -1,0 +1,45 @@
+"""Recording audit events. Each event is also a change-log entry that invalidates caches."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy.orm import Session
+
+from service.storage import tables as t
+
+Scope = Literal["client", "catalog", "keys", "none"]
+CHANGES_KEY = "supportgate.changes"
+
+
+def record(
+    session: Session,
+    *,
+    kind: str,
+    actor: str,
+    at: datetime,
+    scope: Scope,
+    client_id: str | None = None,
+    subject: str | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> t.Event:
+    event = t.Event(
+        client_id=client_id,
+        scope=scope,
+        kind=kind,
+        subject=subject,
+        actor=actor,
+        before=before,
+        after=after,
+        created_at=at,
+    )
+    session.add(event)
+    session.info.setdefault(CHANGES_KEY, []).append((scope, client_id))
+    return event
+
+
+def pending_changes(session: Session) -> list[tuple[str, str | None]]:
+    changes: list[tuple[str, str | None]] = session.info.pop(CHANGES_KEY, [])
+    return changes

@@ -1,0 +1,77 @@
+"""Small helpers for API tests: build the catalog and clients through the HTTP API."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+SHA = hashlib.sha256(b"contract text").hexdigest()
+
+
+def iso(value: datetime) -> str:
+    return value.isoformat()
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def ok(response: Any, status: int = 200) -> Any:
+    assert response.status_code == status, (response.status_code, response.text)
+    return response.json()
+
+
+def put_plans(client: TestClient) -> None:
+    for code, name, rank, price, priority, queue in (
+        ("silver", "Silver", 1, 4900, "normal", "silver"),
+        ("gold", "Gold", 2, 14900, "high", "priority"),
+    ):
+        body = {
+            "name": name, "rank": rank, "monthly_price": {"amount_minor": price, "currency": "USD"},
+            "routing": {"priority": priority, "queue": queue},
+            "sla": {"first_response_minutes": 30 * rank, "onsite_response_hours": 8 * rank}, "active": True,
+        }
+        ok(client.put(f"/v1/plans/{code}", json=body), 201)
+
+
+def publish_contract(
+    client: TestClient, version: str = "2026.1", *, grace_days: int = 30, term_days: int | None = None,
+    at: datetime | None = None,
+) -> None:
+    ok(client.post("/v1/contracts", json={
+        "version": version, "title": f"Contract {version}", "document_url": f"https://example.com/{version}.pdf",
+        "document_sha256": SHA, "grace_days": grace_days, "term_days": term_days,
+    }), 201)
+    ok(client.post(f"/v1/contracts/{version}/publish", json={"at": iso(at)} if at else {}))
+
+
+def create_client(client: TestClient, name: str = "Acme Dental", **identifiers: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"name": name, **identifiers}
+    return ok(client.post("/v1/clients", json=body), 201)  # type: ignore[no-any-return]
+
+
+def sign(client: TestClient, client_id: str, version: str = "2026.1", *, decision: str = "signed",
+         signed_at: datetime | None = None) -> dict[str, Any]:
+    return ok(client.post(f"/v1/clients/{client_id}/acceptances", json={  # type: ignore[no-any-return]
+        "contract_version": version, "decision": decision, "method": "paper", "signer_name": "Ada",
+        "signer_email": "ada@example.com", "signed_at": iso(signed_at or now()),
+    }), 201)
+
+
+def check(client: TestClient, service: str = "advanced_support", **selector: Any) -> dict[str, Any]:
+    at = selector.pop("at", None)
+    body: dict[str, Any] = {"client": selector, "service": service}
+    if at is not None:
+        body["at"] = iso(at)
+    return ok(client.post("/v1/entitlements/check", json=body))  # type: ignore[no-any-return]
+
+
+def codes(decision: dict[str, Any]) -> list[str]:
+    return [r["code"] for r in decision["reasons"]]
+
+
+def in_days(days: float) -> datetime:
+    return now() + timedelta(days=days)
