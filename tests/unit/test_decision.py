@@ -317,7 +317,9 @@ def test_waiting_never_turns_unsigned_into_signed(state, cat, at, days_later):
 def test_a_higher_rank_never_loses_a_service(state, service, cat, at):
     if state is None or state.status is ClientStatus.ARCHIVED:
         return
-    silver = ClientState(**{**{f: getattr(state, f) for f in state.__slots__}, "membership": Membership("silver", MembershipStatus.ACTIVE, None)})
-    gold = ClientState(**{**{f: getattr(state, f) for f in state.__slots__}, "membership": Membership("gold", MembershipStatus.ACTIVE, None)})
+    from dataclasses import replace
+
+    silver = replace(state, membership=Membership("silver", MembershipStatus.ACTIVE, None))
+    gold = replace(state, membership=Membership("gold", MembershipStatus.ACTIVE, None))
     if decide(silver, service, cat, at).allowed:
         assert decide(gold, service, cat, at).allowed

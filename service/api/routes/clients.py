@@ -86,14 +86,21 @@ def client_out(
 
 
 def identifiers_from(body: ClientCreate | ClientPatch, region: str) -> dict[str, uc.IdentifierSet | None]:
+    """Normalised identifier lists per field (None = not given); every bad value reported at once."""
     result: dict[str, uc.IdentifierSet | None] = {}
+    errors: list[dict[str, Any]] = []
     for field in ("emails", "domains", "phones", "external_refs"):
         values = getattr(body, field)
         if values is None:
             result[field] = None
             continue
         kwargs: dict[str, Any] = {field: [(r.system, r.id) for r in values] if field == "external_refs" else values}
-        result[field] = uc.normalize_identifiers(region=region, **kwargs)
+        try:
+            result[field] = uc.normalize_identifiers(region=region, **kwargs)
+        except InvalidInput as exc:
+            errors += exc.errors or []
+    if errors:
+        raise InvalidInput("some identifiers are not valid", errors=errors)
     return result
 
 
