@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
@@ -61,11 +61,6 @@ class LRU(Generic[K, V]):
         with self._lock:
             self._data.pop(key, None)
 
-    def drop_where(self, predicate: Callable[[K, V], bool]) -> None:
-        with self._lock:
-            for key in [k for k, v in self._data.items() if predicate(k, v)]:
-                del self._data[key]
-
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
@@ -92,16 +87,16 @@ class Miss(Exception):
     """The cache does not hold what was asked and the caller forbade I/O (hot path)."""
 
 
-_NOT_FOUND = ""  # identifier index value for "no client owns it"
-
-
 class StateCache:
     def __init__(self, db: Database, policy: dm.Policy, *, max_clients: int, staleness: float) -> None:
         self.db = db
         self.policy = policy
         self.staleness = staleness
         self.clients: LRU[str, dm.ClientState | None] = LRU(max_clients)
+        # identifier -> owner; an entry is trusted only if the owner's cached state still lists it.
         self.index: LRU[IdentifierKey, str] = LRU(max_clients * 2)
+        # identifiers nobody owns (unknown callers); cleared whenever any client changes.
+        self.unknown: LRU[IdentifierKey, bool] = LRU(max_clients)
         self.keys: dict[str, KeyRecord] = {}
         self._catalog: dm.Catalog | None = None
         # Bumped on every invalidation: a load that started before one must not be stored.
@@ -140,17 +135,19 @@ class StateCache:
 
     # ---- invalidation ---------------------------------------------------------------------------
     def apply(self, changes: Iterable[tuple[str, str | None]]) -> None:
+        client_changed = False
         for scope, client_id in changes:
             self._generation += 1
             if scope == "client" and client_id:
+                # The index needs no sweep: entries are checked against the owner's fresh state.
                 self.clients.pop(client_id)
-                # Identifiers may have moved: drop the entries pointing at this client and the
-                # "not found" entries (the client may now own one of them).
-                self.index.drop_where(lambda _k, v, cid=client_id: v == cid or v == _NOT_FOUND)
+                client_changed = True
             elif scope == "catalog":
                 self._catalog = None
             elif scope == "keys":
                 self.keys = {}
+        if client_changed:
+            self.unknown.clear()
 
     def poll_once(self) -> None:
         with self.db.reader() as session:
@@ -205,17 +202,35 @@ class StateCache:
     def stale_catalog(self) -> dm.Catalog | None:
         return self._catalog
 
+    def _indexed_owner(self, key: IdentifierKey) -> tuple[bool, str | None]:
+        """(known, owner) from memory alone; an index entry whose owner no longer lists it is dropped."""
+        if self.unknown.get(key):
+            return True, None
+        owner = self.index.get(key)
+        if owner is None:
+            return False, None
+        found, state = self.cached_client_state(owner)
+        if not found:
+            return False, None  # cannot verify without the owner's state: read through
+        if state is None or key not in state.identifiers:
+            self.index.pop(key)
+            return False, None
+        return True, owner
+
     def client_id_for(self, key: IdentifierKey, *, allow_io: bool) -> str | None:
-        cached = self.index.get(key)
-        if cached is not None:
-            return cached or None
+        known, owner = self._indexed_owner(key)
+        if known:
+            return owner
         if not allow_io:
             raise Miss("identifier")
         generation = self._generation
         with self.db.reader() as session:
             owner = SqlRepository(session).identifier_owner(*key)
         if generation == self._generation:
-            self.index.put(key, owner or _NOT_FOUND)
+            if owner is None:
+                self.unknown.put(key, True)
+            else:
+                self.index.put(key, owner)
         return owner
 
     def client_state(self, client_id: str, *, allow_io: bool) -> dm.ClientState | None:
@@ -236,10 +251,7 @@ class StateCache:
         return False, None
 
     def cached_client_id(self, key: IdentifierKey) -> tuple[bool, str | None]:
-        cached = self.index.get(key)
-        if cached is None:
-            return False, None
-        return True, cached or None
+        return self._indexed_owner(key)
 
     def key(self, key_hash: str, *, allow_io: bool) -> KeyRecord | None:
         record = self.keys.get(key_hash)

@@ -78,7 +78,7 @@ def install(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else title
         if status == 404 and detail == "Not Found":
             detail = f"no route {request.url.path}"
-        return problem_response(status, title, detail, title.lower().replace(" ", "-"), headers=exc.headers)
+        return problem_response(status, title, detail, title.lower().replace(" ", "-"), headers=dict(exc.headers or {}))
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> Response:

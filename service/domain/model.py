@@ -150,6 +150,8 @@ class ClientState:
     membership: Membership | None = None
     overrides: tuple[Override, ...] = ()
     grace_extensions: tuple[GraceExtension, ...] = ()
+    # (kind, system, value) of the identifiers the client owns: lets a cache check an index entry.
+    identifiers: frozenset[tuple[str, str, str]] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

@@ -160,7 +160,9 @@ class SqlRepository:
             dm.GraceExtension(r.contract_version, r.until)
             for r in s.scalars(sa.select(t.GraceExtension).where(t.GraceExtension.client_id == client_id))
         )
+        identifiers = frozenset((r.kind, r.system, r.value) for r in self.live_identifiers([client_id]))
         return dm.ClientState(
+            identifiers=identifiers,
             id=client.id,
             name=client.name,
             status=dm.ClientStatus(client.status),

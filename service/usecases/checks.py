@@ -151,7 +151,7 @@ def run_check(
         )
 
     state: dm.ClientState | None = None
-    matched_by = ref.kind or "phone"
+    matched_by: str = ref.kind or "phone"
     if not degraded:
         try:
             client_id, matched_by = _resolve(cache, ref, allow_io)
