@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from service.api import examples
 from service.domain import model as dm
 from service.usecases.checks import CheckResult
 
@@ -104,6 +105,7 @@ class MoneyModel(Strict):
 
 
 class PlanOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.PLAN_OUT]})
     code: str
     name: str
     rank: int
@@ -154,6 +156,7 @@ class DecisionOut(BaseModel):
 class FlatDecision(BaseModel):
     """`?format=flat`: every value a string, no nesting, no nulls — for IVRs and flow builders."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.FLAT_DECISION]})
     allowed: str
     found: str
     client_id: str
@@ -291,6 +294,7 @@ class ClientPatch(Strict):
 
 
 class ClientOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.CLIENT_OUT]})
     id: str
     name: str
     status: str
@@ -309,6 +313,7 @@ class ClientPage(Page):
 
 
 class ImportResultOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.IMPORT_RESULT_OUT]})
     created: int
     updated: int
     unchanged: int
@@ -317,6 +322,7 @@ class ImportResultOut(BaseModel):
 
 
 class EventOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.EVENT_OUT]})
     id: str
     kind: str
     actor: str
@@ -344,6 +350,7 @@ class MembershipPut(Strict):
 
 
 class MembershipRecordOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.MEMBERSHIP_RECORD_OUT]})
     id: str
     plan: str
     status: str
@@ -363,6 +370,7 @@ class AcceptanceIn(Strict):
 
 
 class AcceptanceOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.ACCEPTANCE_OUT]})
     id: str
     contract_version: str
     decision: str
@@ -387,6 +395,7 @@ class SignatureRequestIn(Strict):
 
 
 class SignatureRequestOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.SIGNATURE_REQUEST_OUT]})
     id: str
     provider: str
     external_id: str
@@ -405,6 +414,7 @@ class GraceIn(Strict):
 
 
 class GraceOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.GRACE_OUT]})
     client_id: str
     contract_version: str
     grace_until: datetime
@@ -417,6 +427,7 @@ class OverrideIn(Strict):
 
 
 class OverrideOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.OVERRIDE_OUT]})
     id: str
     client_id: str
     service: str
@@ -440,6 +451,7 @@ class ServiceIn(Strict):
 
 
 class ServiceOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.SERVICE_OUT]})
     code: str
     name: str
     requires_contract: bool
@@ -487,6 +499,7 @@ class PublishIn(Strict):
 
 
 class ContractVersionOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.CONTRACT_VERSION_OUT]})
     version: str
     title: str
     document_url: str
@@ -503,6 +516,7 @@ class ContractPage(Page):
 
 
 class CoverageOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.COVERAGE_OUT]})
     clients_active: int
     contract: dict[str, int]
     signed_pct: float
