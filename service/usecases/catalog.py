@@ -13,16 +13,6 @@ from service.storage import tables as t
 from service.storage.sql import SqlRepository
 from service.usecases import audit
 
-DEFAULT_SERVICES: tuple[tuple[str, str, bool, int], ...] = (
-    ("triage", "Triage", False, 0),
-    ("remote_support", "Remote support", True, 0),
-    ("advanced_support", "Advanced support", True, 0),
-    ("onsite_support", "On-site support", True, 0),
-    ("priority_support", "Priority support", True, 1),
-    ("proactive_monitoring", "Proactive monitoring", True, 1),
-    ("priority_onsite", "Priority on-site", True, 2),
-)
-
 
 def service_dict(row: t.Service) -> dict[str, Any]:
     return {"code": row.code, "name": row.name, "requires_contract": row.requires_contract, "min_rank": row.min_rank}

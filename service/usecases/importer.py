@@ -135,7 +135,7 @@ def import_clients(
         live[ident.client_id].add((ident.kind, ident.system, ident.value))
 
     claimed: dict[IdentifierKey, str] = dict(owners)  # identifier -> client id (or row marker) in this import
-    new_rows: list[Any] = []
+    new_rows: list[t.Base] = []
     for row, idents in prepared:
         keys = idents.keys()
         match = next((owners[k] for k in keys if k[0] == "external" and k in owners), None)
@@ -158,11 +158,9 @@ def import_clients(
                 new_rows += [
                     t.ClientIdentifier(client_id=client.id, kind=k, system=s, value=v, created_at=now) for k, s, v in keys
                 ]
-                new_rows.append(
-                    audit.record(
-                        session, kind="client.created", actor=actor, at=now, scope="client", client_id=client.id,
-                        after={"name": row.name, "status": "active", "source": "import", **idents.as_dict()},
-                    )
+                audit.record(
+                    session, kind="client.created", actor=actor, at=now, scope="client", client_id=client.id,
+                    after={"name": row.name, "status": "active", "source": "import", **idents.as_dict()},
                 )
             continue
         client = clients[match]
