@@ -513,5 +513,21 @@ class CoverageOut(BaseModel):
     evaluated_at: datetime
 
 
+class ClientToChaseOut(BaseModel):
+    id: str
+    name: str
+    contract_status: Literal["pending", "unsigned", "declined", "expired"]
+    grace_until: datetime
+    days_left: int = Field(description="whole days until grace_until, rounded up; zero or negative once past")
+    current_version: str
+    emails: list[str]
+    phones: list[str]
+
+
+class ClientToChasePage(BaseModel):
+    items: list[ClientToChaseOut]
+    next_cursor: str | None
+
+
 class Health(BaseModel):
     status: str
