@@ -176,6 +176,9 @@ def test_dashboard_counts_chart_and_list_to_chase(site, settings):
             assert f'data-status="{status}">{count}<' in page
     assert "$149.00" in page  # one Gold member
     assert "<polyline" in page and 'role="img"' in page
+    # The chart, replayed from the audit events, ends where the coverage report stands now.
+    signed, active = re.search(r"<td>now</td><td>(\d+)</td><td>(\d+)</td>", page).groups()
+    assert (int(signed), int(active)) == (coverage["contract"]["signed"], coverage["clients_active"])
     chase = re.search(r'id="to-chase">(.*?)</table>', page, re.S).group(1)
     assert chase.index("Acme Dental") < chase.index("Hooli Studio")  # both new: Acme was created first
     assert "Globex" not in chase
