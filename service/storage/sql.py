@@ -52,7 +52,7 @@ class _PlusDays(FunctionElement[datetime]):
     type = t.UTCDateTime()
 
 
-def plus_days(column: sa.ColumnElement[datetime], days: int) -> _PlusDays:
+def plus_days(column: sa.ColumnElement[datetime] | sa.orm.InstrumentedAttribute[datetime], days: int) -> _PlusDays:
     return _PlusDays(column, sa.literal_column(str(int(days))))
 
 

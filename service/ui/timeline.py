@@ -150,7 +150,7 @@ class Chart:
     x_labels: list[tuple[float, str]]
 
 
-WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 640, 240, 44, 12, 12, 28
+WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 640, 250, 70, 16, 14, 36
 
 
 def chart(points: Sequence[Point]) -> Chart | None:
@@ -176,6 +176,6 @@ def chart(points: Sequence[Point]) -> Chart | None:
     return Chart(
         polyline=" ".join(f"{cx},{cy}" for cx, cy, _ in coords),
         dots=coords[-1:] if len(coords) > 40 else coords,
-        grid=[(y(pct), f"{pct} %") for pct in (0, 25, 50, 75, 100)],
+        grid=[(y(pct), f"{pct}%") for pct in (0, 25, 50, 75, 100)],
         x_labels=labels,
     )

@@ -52,7 +52,7 @@ def search(session: Session, cache: StateCache, q: str, region: str, now: dateti
     ids = [row.id for row, _status in rows]
     idents = uc.identifiers_of(repo, ids)
     memberships = repo.current_memberships(ids)
-    results = []
+    results: list[dict[str, Any]] = []
     for row, status in rows:
         m = memberships.get(row.id)
         membership = dm.Membership(m.plan_code, dm.MembershipStatus(m.status), m.current_period_end) if m else None

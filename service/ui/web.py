@@ -141,7 +141,7 @@ def card_context(visit: Visit, client_id: str, now: datetime) -> dict[str, objec
     state = visit.state
     with state.db.reader() as session:
         context = views.card(session, state.cache, client_id, now, state.settings.degraded_policy)
-        context["summaries"] = {e.seq: views.event_summary(e) for e in context["events"]}  # type: ignore[attr-defined]
+        context["summaries"] = {e.seq: views.event_summary(e) for e in context["events"]}
         return context
 
 
