@@ -30,7 +30,7 @@ def campaign(db_url: str) -> Iterator[tuple[TestClient, dict[str, str]]]:
             "unsigned": create_client(api, "=HYPERLINK(\"x\") Unsigned", emails=["boss@unsigned.example", "it@unsigned.example"])["id"],
             "declined": create_client(api, "Declined Co", emails=["d@declined.example"])["id"],
             "expired": create_client(api, "Expired Co", emails=["e@expired.example"], phones=["(212) 555-0111"])["id"],
-            "pending": create_client(api, "Pending Co", emails=[])["id"],
+            "pending": create_client(api, "Café Ünïcode, Pending", emails=[])["id"],
             "late_pending": create_client(api, "Later Pending Co", emails=["l@later.example"])["id"],
             "archived": create_client(api, "Archived Co", emails=["x@archived.example"])["id"],
         }
@@ -97,7 +97,10 @@ def test_csv_has_one_row_per_client_to_chase(campaign):
     answer = api.get("/v1/reports/unsigned", params={"format": "csv", "limit": 1})
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
     assert "attachment" in answer.headers["content-disposition"]
-    rows = list(csv.DictReader(io.StringIO(answer.text, newline="")))
+    text = answer.content.decode("utf-8")
+    assert text.startswith("\ufeff")  # so that Excel reads UTF-8
+    rows = list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline="")))
+    assert len(text.removeprefix("\ufeff").splitlines()) == 1 + len(rows)  # no field spills over a line
     json_ids = [i["id"] for i in ok(api.get("/v1/reports/unsigned"))["items"]]
     assert [r["client_id"] for r in rows] == json_ids  # every client once, whatever `limit` says
     by_id = {r["client_id"]: r for r in rows}
@@ -106,9 +109,10 @@ def test_csv_has_one_row_per_client_to_chase(campaign):
     assert unsigned["all_emails"] == "boss@unsigned.example;it@unsigned.example"
     assert unsigned["name"].startswith("'=HYPERLINK")  # never run as a spreadsheet formula
     assert by_id[ids["pending"]]["email"] == "" and by_id[ids["pending"]]["days_left"] == "5"
+    assert by_id[ids["pending"]]["name"] == "Café Ünïcode, Pending"
     assert {r["contract_status"] for r in rows} == {"unsigned", "declined", "expired", "pending"}
     filtered = list(csv.DictReader(io.StringIO(
-        api.get("/v1/reports/unsigned", params={"format": "csv", "status": "declined"}).text, newline="")))
+        api.get("/v1/reports/unsigned", params={"format": "csv", "status": "declined"}).content.decode("utf-8-sig"), newline="")))
     assert [r["client_id"] for r in filtered] == [ids["declined"]]
 
 

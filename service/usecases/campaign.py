@@ -127,7 +127,7 @@ def _cell(value: str) -> str:
 
 
 def csv_lines(items: Iterator[ClientToChase]) -> Iterator[str]:
-    """One header line, then one line per client; `email` is the first address (mail-merge tools want one)."""
+    """A header line, then one line per client; `email` is the first address (mail-merge tools want one)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
 
@@ -138,7 +138,8 @@ def csv_lines(items: Iterator[ClientToChase]) -> Iterator[str]:
         return text
 
     writer.writerow(CSV_COLUMNS)
-    yield flush()
+    # The byte-order mark makes Excel read the file as UTF-8 (accented names); other tools skip it.
+    yield "\ufeff" + flush()
     for item in items:
         writer.writerow([
             item.id, _cell(item.name), item.contract_status, item.grace_until.isoformat(), item.days_left,
