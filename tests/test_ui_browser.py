@@ -123,6 +123,9 @@ def test_technician_signs_in_finds_a_caller_and_records_a_paper_signature(page: 
 
     # Stored as +1 415 555 0100, typed the way the caller id shows it; results come as you type.
     page.get_by_label("Name, phone (any format), e-mail or external id").press_sequentially("415.555.0100", delay=20)
+    expect(page.get_by_role("link", name="Globex Law")).to_be_visible()
+    expect(page.get_by_role("link", name="Acme Dental")).to_have_count(0)
+    page.screenshot(path=str(shots / "search.png"))
     page.get_by_role("link", name="Globex Law").click()
     expect(page.locator("#tier")).to_contain_text("Gold")
     expect(page.locator("#tier")).to_contain_text("tier 2")
