@@ -12,10 +12,10 @@ from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from service.domain import model as dm
 from service.domain.contract import contract_view
-from service.storage import tables as t
 
 KINDS = (
     "client.created", "client.archived", "client.reactivated", "acceptance.signed", "acceptance.declined",
@@ -69,7 +69,8 @@ def sample_times(first: datetime, now: datetime, max_days: int = 90) -> list[dat
     return [*times, now]
 
 
-def signed_share(events: Iterable[t.Event], now: datetime, policy: dm.Policy, max_days: int = 90) -> list[Point]:
+def signed_share(events: Iterable[Any], now: datetime, policy: dm.Policy, max_days: int = 90) -> list[Point]:
+    """`events`: rows with kind, client_id, subject, after and created_at, oldest first (SqlRepository.event_facts)."""
     clients: dict[str, _History] = {}
     terms: dict[str, tuple[int, int | None]] = {}
     published: dict[str, datetime] = {}
@@ -135,7 +136,8 @@ def _pieces(
     pieces = []
     for index, start in enumerate(times):
         end = times[index + 1] if index + 1 < len(times) else None
-        signed = contract_view(state, catalog, start).status is dm.ContractStatus.SIGNED
+        # Without any signature the answer is known (and most clients early in a rollout have none).
+        signed = bool(history.acceptances) and contract_view(state, catalog, start).status is dm.ContractStatus.SIGNED
         pieces.append((start, end, history.active_at(start), signed))
     return pieces
 
