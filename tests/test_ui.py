@@ -227,3 +227,20 @@ def test_the_login_form_needs_its_token_and_next_stays_on_this_site(site, settin
     answer = browser.post("/ui/login", data={"api_key": key, "csrf_token": csrf_of(page.text),
                                              "next": "https://evil.example/"}, follow_redirects=False)
     assert answer.headers["location"] == "/ui/search"
+
+
+def test_every_field_has_a_label(site, settings):
+    _api, browser, ids = site
+    pages = [browser.get("/ui/login").text]
+    sign_in(browser, make_key(settings.database_url, "tech", "clients:read", "clients:write"))
+    pages += [browser.get(path).text for path in ("/ui/search?q=acme", f"/ui/clients/{ids['acme']}", "/ui/dashboard")]
+    fields = 0
+    for html in pages:
+        labelled = set(re.findall(r'<label for="([^"]+)"', html))
+        for tag in re.findall(r"<(?:input|select|textarea)\b[^>]*>", html):
+            if 'type="hidden"' in tag:
+                continue
+            fields += 1
+            assert re.search(r'id="([^"]+)"', tag).group(1) in labelled, tag
+        assert '<html lang="en">' in html
+    assert fields >= 10

@@ -22,7 +22,8 @@
         if (html === null || ticket !== latest) { return; }
         var holder = document.getElementById("results");
         var parsed = new DOMParser().parseFromString(html, "text/html").getElementById("results");
-        if (holder && parsed) { holder.replaceWith(parsed); }
+        // Swap the contents, not the element: screen readers announce changes inside a live region they know.
+        if (holder && parsed) { holder.replaceChildren.apply(holder, Array.from(parsed.childNodes)); }
         if (window.history && window.history.replaceState) {
           window.history.replaceState(null, "", q ? "?q=" + encodeURIComponent(q) : window.location.pathname);
         }
