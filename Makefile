@@ -6,7 +6,7 @@ export SUPPORTGATE_DATABASE_URL ?= sqlite:///supportgate.db
 # Development only: lets the README's curl work at once. Never set this in production unless you mean it.
 export SUPPORTGATE_BOOTSTRAP_ADMIN_KEY ?= dev-admin-key
 
-.PHONY: install run test lint openapi clean
+.PHONY: install run test lint openapi screenshots clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ test: install
 
 openapi: install
 	$(BIN)/supportgate openapi
+
+# Rewrites docs/screenshots/ from the browser tests (needs /usr/bin/chromium).
+screenshots: install
+	SUPPORTGATE_SCREENSHOT_DIR=docs/screenshots $(BIN)/python -m pytest -q tests/test_ui_browser.py -k sqlite
 
 clean:
 	rm -rf $(VENV) supportgate.db supportgate.db-wal supportgate.db-shm

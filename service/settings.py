@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     zendesk_api_token: SecretStr | None = None
     zendesk_external_system: str = "zendesk"
     outbox_max_backoff_seconds: float = 300.0
+    # Web page (/ui): signs the session cookie; unset = a random secret per process (sessions end on restart).
+    ui_secret: SecretStr | None = None
+    ui_session_hours: float = Field(8.0, gt=0)
 
 
 @lru_cache

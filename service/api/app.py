@@ -20,6 +20,7 @@ from service.domain.model import Policy, Routing, Sla
 from service.logs import configure_logging
 from service.settings import Settings, get_settings
 from service.storage.database import Database
+from service.ui import routes as web_page
 
 log = logging.getLogger("supportgate")
 
@@ -73,7 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses={401: {"model": problems_model(), "description": "Missing or unknown API key"}},
     )
     problems.install(app)
-    for module in (checks, clients, records, catalog, contracts, reports, health):
+    for module in (checks, clients, records, catalog, contracts, reports, health, web_page):
         app.include_router(module.router)
     app.add_middleware(
         GatewayMiddleware,

@@ -111,16 +111,12 @@ def presented_key(request: Request) -> str | None:
     return key.strip() or None if key else None
 
 
-async def authenticate(request: Request, state: StateDep, now: NowDep) -> Caller:
-    key = presented_key(request)
-    if not key:
-        raise Unauthorized("an API key is required (Authorization: Bearer <key>)")
+async def caller_for_key_hash(digest: str, state: AppState, now: datetime) -> Caller:
+    """The caller holding the key whose SHA-256 is `digest` (the API and the web page's session)."""
     bootstrap = state.settings.bootstrap_admin_key
     if bootstrap is not None and bootstrap.get_secret_value():
-        if hmac.compare_digest(key.encode(), bootstrap.get_secret_value().encode()):
-            request.scope.setdefault("state", {})["caller_name"] = "bootstrap-admin"
+        if hmac.compare_digest(digest, hash_key(bootstrap.get_secret_value())):
             return Caller("bootstrap-admin", frozenset({"admin"}))
-    digest = hash_key(key)
     try:
         record = state.cache.key(digest, allow_io=False)
     except Miss:
@@ -134,8 +130,16 @@ async def authenticate(request: Request, state: StateDep, now: NowDep) -> Caller
             raise
     if record is None or not record.usable_at(now):
         raise Unauthorized("unknown, revoked or expired API key")
-    request.scope.setdefault("state", {})["caller_name"] = record.name
     return Caller(record.name, record.scopes)
+
+
+async def authenticate(request: Request, state: StateDep, now: NowDep) -> Caller:
+    key = presented_key(request)
+    if not key:
+        raise Unauthorized("an API key is required (Authorization: Bearer <key>)")
+    caller = await caller_for_key_hash(hash_key(key), state, now)
+    request.scope.setdefault("state", {})["caller_name"] = caller.name
+    return caller
 
 
 AuthDep = Annotated[Caller, Depends(authenticate)]

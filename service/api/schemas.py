@@ -527,5 +527,30 @@ class CoverageOut(BaseModel):
     evaluated_at: datetime
 
 
+_CLIENT_TO_CHASE_EXAMPLE: dict[str, Any] = {
+    "id": "cl_agrbd7tbg4frynlpzqgq4vy", "name": "Acme Dental", "contract_status": "pending",
+    "grace_until": "2026-12-24T00:00:00+00:00", "days_left": 12, "current_version": "2026.1",
+    "emails": ["office@acmedental.com"], "phones": ["+12125550142"],
+}
+
+
+class ClientToChaseOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_CLIENT_TO_CHASE_EXAMPLE]})
+    id: str
+    name: str
+    contract_status: Literal["pending", "unsigned", "declined", "expired"]
+    grace_until: datetime
+    days_left: int = Field(description="whole days until grace_until, rounded up; zero or negative once past")
+    current_version: str
+    emails: list[str]
+    phones: list[str]
+
+
+class ClientToChasePage(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [_CLIENT_TO_CHASE_EXAMPLE], "next_cursor": None}]})
+    items: list[ClientToChaseOut]
+    next_cursor: str | None
+
+
 class Health(BaseModel):
     status: str

@@ -8,7 +8,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import FunctionElement
 
 from service.domain import model as dm
 from service.storage import tables as t
@@ -41,6 +43,33 @@ def _to_plan(row: t.Plan) -> dm.Plan:
 
 def _to_service(row: t.Service) -> dm.Service:
     return dm.Service(row.code, row.name, row.requires_contract, row.min_rank)
+
+
+class _PlusDays(FunctionElement[datetime]):
+    """`timestamp + n days` (the campaign list sorts by grace deadline, which needs it in SQL)."""
+
+    inherit_cache = True
+    type = t.UTCDateTime()
+
+
+def plus_days(column: sa.ColumnElement[datetime] | sa.orm.InstrumentedAttribute[datetime], days: int) -> _PlusDays:
+    return _PlusDays(column, sa.literal_column(str(int(days))))
+
+
+@compiles(_PlusDays, "postgresql")
+def _plus_days_pg(element: _PlusDays, compiler: Any, **kw: Any) -> str:
+    column, days = list(element.clauses)
+    return f"({compiler.process(column, **kw)} + make_interval(days => {compiler.process(days, **kw)}))"
+
+
+@compiles(_PlusDays, "sqlite")
+def _plus_days_sqlite(element: _PlusDays, compiler: Any, **kw: Any) -> str:
+    # Same text layout as SQLAlchemy stores ('YYYY-MM-DD HH:MM:SS.ffffff'); SQLite keeps milliseconds only.
+    column, days = list(element.clauses)
+    return (
+        f"(strftime('%Y-%m-%d %H:%M:%f', {compiler.process(column, **kw)}, '+' || {compiler.process(days, **kw)} || ' days')"
+        " || '000')"
+    )
 
 
 class SqlRepository:
@@ -268,6 +297,64 @@ class SqlRepository:
         query = query.order_by(t.Client.id).limit(limit)
         return [(row[0], row[1]) for row in self.session.execute(query)]
 
+    def grace_deadline_expr(self, catalog: dm.Catalog, version: dm.ContractVersion) -> sa.ColumnElement[datetime]:
+        """SQL twin of domain.contract.grace_deadline for `version` (ordering and filtering only)."""
+        assert version.published_at is not None
+        published = version.published_at
+        base = sa.case(
+            (t.Client.created_at <= published, sa.literal(published + timedelta(days=version.grace_days), t.UTCDateTime())),
+            else_=plus_days(t.Client.created_at, catalog.policy.new_client_grace_days),
+        )
+        g = sa.orm.aliased(t.GraceExtension)
+        extended = (
+            sa.select(sa.func.max(g.until))
+            .where(g.client_id == t.Client.id, g.contract_version == version.version)
+            .scalar_subquery()
+        )
+        return sa.case((extended > base, extended), else_=base)
+
+    def clients_to_chase(
+        self,
+        *,
+        catalog: dm.Catalog,
+        now: datetime,
+        contract_statuses: Sequence[str],
+        deadline_before: datetime | None,
+        deadline_after: datetime | None,
+        limit: int,
+        after: tuple[datetime, str] | None,
+    ) -> list[tuple[t.Client, str, datetime | None, datetime]]:
+        """Active clients in the given contract statuses, soonest grace deadline first.
+
+        Rows are (client, contract status, latest grace extension of the current version or None,
+        SQL deadline used for ordering and as the page cursor).
+        """
+        from service.domain.contract import current_version
+
+        version = current_version(catalog.versions, now)
+        if version is None or version.published_at is None or not contract_statuses:
+            return []
+        status_expr = self.contract_status_expr(catalog, now)
+        deadline = self.grace_deadline_expr(catalog, version).label("grace_deadline")
+        g = sa.orm.aliased(t.GraceExtension)
+        extension = (
+            sa.select(sa.func.max(g.until))
+            .where(g.client_id == t.Client.id, g.contract_version == version.version)
+            .scalar_subquery()
+            .label("extension")
+        )
+        query = sa.select(t.Client, status_expr.label("contract_status"), extension, deadline).where(
+            t.Client.status == "active", status_expr.in_(list(contract_statuses))
+        )
+        if deadline_before is not None:
+            query = query.where(deadline < deadline_before)
+        if deadline_after is not None:
+            query = query.where(deadline >= deadline_after)
+        if after is not None:
+            query = query.where(sa.or_(deadline > after[0], sa.and_(deadline == after[0], t.Client.id > after[1])))
+        query = query.order_by(deadline, t.Client.id).limit(limit)
+        return [(r[0], r[1], r[2], r[3]) for r in self.session.execute(query)]
+
     # ---- memberships ---------------------------------------------------------------------------
     def current_membership(self, client_id: str) -> t.Membership | None:
         return self.session.scalar(
@@ -335,6 +422,12 @@ class SqlRepository:
 
     def events_of_kind(self, kinds: Sequence[str]) -> Sequence[t.Event]:
         return self.session.scalars(sa.select(t.Event).where(t.Event.kind.in_(kinds)).order_by(t.Event.seq)).all()
+
+    def event_facts(self, kinds: Sequence[str]) -> Sequence[sa.Row[Any]]:
+        """What a replay needs of events of these kinds, oldest first (plain rows: much cheaper than ORM objects)."""
+        e = t.Event
+        query = sa.select(e.kind, e.client_id, e.subject, e.after, e.created_at).where(e.kind.in_(kinds)).order_by(e.seq)
+        return self.session.execute(query).all()
 
     def max_event_seq(self) -> int:
         return int(self.session.scalar(sa.select(sa.func.coalesce(sa.func.max(t.Event.seq), 0))) or 0)

@@ -1,0 +1,1 @@
+"""The technicians' and managers' web page at /ui: server-rendered, no build step, no external assets."""

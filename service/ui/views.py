@@ -1,0 +1,143 @@
+"""What the web page shows, gathered from the use cases: the client card, search results, the dashboard."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from service.cache import StateCache
+from service.domain import model as dm
+from service.domain.contract import contract_view, current_version
+from service.domain.decision import membership_grants, membership_view
+from service.storage.sql import SqlRepository
+from service.ui import timeline
+from service.usecases import campaign, reports
+from service.usecases import clients as uc
+from service.usecases.checks import ClientRef, run_check
+
+STATUS_LABELS = {
+    "signed": "Signed", "pending": "Pending", "unsigned": "Unsigned", "declined": "Declined", "expired": "Expired",
+    "not_configured": "No contract yet",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceLine:
+    code: str
+    name: str
+    allowed: bool
+    reasons: list[dm.Reason]
+    upsell: list[str]
+
+
+def money(amount_minor: int, currency: str) -> str:
+    symbol = {"USD": "$", "EUR": "€", "GBP": "£"}.get(currency, "")
+    text = f"{amount_minor / 100:,.2f}"
+    return f"{symbol}{text}" if symbol else f"{text} {currency}"
+
+
+def search(session: Session, cache: StateCache, q: str, region: str, now: datetime, limit: int = 20) -> list[dict[str, Any]]:
+    text = q.strip()
+    if not text:
+        return []
+    repo = SqlRepository(session)
+    catalog = cache.catalog()
+    rows = repo.search_clients(
+        catalog=catalog, now=now, q=text, identifier_matches=uc.search_keys(text, region), contract_statuses=None,
+        plan=None, status=None, limit=limit, after_id=None,
+    )
+    ids = [row.id for row, _status in rows]
+    idents = uc.identifiers_of(repo, ids)
+    memberships = repo.current_memberships(ids)
+    results: list[dict[str, Any]] = []
+    for row, status in rows:
+        m = memberships.get(row.id)
+        membership = dm.Membership(m.plan_code, dm.MembershipStatus(m.status), m.current_period_end) if m else None
+        view = membership_view(membership, membership_grants(membership, catalog, now))
+        plan = catalog.plans.get(view.plan or "")
+        results.append({
+            "id": row.id, "name": row.name, "archived": row.status == "archived", "contract_status": status,
+            "plan": plan.name if plan and view.rank else None, "rank": view.rank,
+            "phones": idents[row.id].phones, "emails": idents[row.id].emails,
+        })
+    results.sort(key=lambda r: (r["archived"], r["name"].lower()))
+    return results
+
+
+def card(session: Session, cache: StateCache, client_id: str, now: datetime, degraded_policy: str) -> dict[str, Any]:
+    """Everything a technician needs mid-call. Raises NotFound for an unknown client."""
+    repo = SqlRepository(session)
+    row = uc.get_client_row(repo, client_id)
+    catalog = cache.catalog()
+    state = repo.load_client_state(client_id)
+    assert state is not None
+    contract = contract_view(state, catalog, now)
+    membership = membership_view(state.membership, membership_grants(state.membership, catalog, now))
+    plan = catalog.plans.get(membership.plan or "")
+    lines = []
+    services = sorted(catalog.services.values(), key=lambda s: (s.min_rank, s.requires_contract, s.code))
+    routing = None
+    for service in services:
+        result = run_check(cache, ClientRef("id", client_id), service.code, now=now, at=None, allow_io=True,
+                           degraded_policy=degraded_policy)
+        decision = result.decision
+        routing = routing or (decision.routing, decision.sla)
+        lines.append(ServiceLine(service.code, service.name, decision.allowed, list(decision.reasons),
+                                 [p.name for p in decision.upsell]))
+    overrides = [o for o in repo.list_overrides(client_id) if o.revoked_at is None and o.created_at <= now < o.expires_at]
+    version = current_version(catalog.versions, now)
+    events = repo.client_events(client_id, limit=50, before_seq=None)
+    return {
+        "client": row,
+        "identifiers": uc.identifiers_of(repo, [client_id])[client_id],
+        "contract": contract,
+        "days_left": campaign.days_left(contract.grace_until, now) if contract.grace_until else None,
+        "membership": membership,
+        "membership_row": repo.current_membership(client_id),
+        "plan": plan,
+        "lines": lines,
+        "routing": routing,
+        "overrides": overrides,
+        "signature_requests": repo.list_signature_requests(client_id),
+        "acceptances": repo.list_acceptances(client_id),
+        "events": events,
+        "services": services,
+        "versions": [v.version for v in sorted(catalog.versions, key=lambda v: v.published_at or now, reverse=True)
+                     if v.published_at is not None and v.published_at <= now],
+        "current_version": version.version if version else None,
+    }
+
+
+def event_summary(event: Any) -> str:
+    """One readable line of an audit event's change."""
+    after = event.after or {}
+    parts = []
+    for key, value in after.items():
+        if value in (None, "", [], {}):
+            continue
+        if isinstance(value, list):
+            value = ", ".join(str(v.get("id", v)) if isinstance(v, dict) else str(v) for v in value)
+        parts.append(f"{key.replace('_', ' ')}: {value}")
+    return "; ".join(parts)[:300]
+
+
+def dashboard(session: Session, cache: StateCache, now: datetime) -> dict[str, Any]:
+    catalog = cache.catalog()
+    coverage = reports.coverage(session, catalog, now)
+    events = SqlRepository(session).event_facts(timeline.KINDS)
+    points = timeline.signed_share(events, now, catalog.policy)
+    chase = campaign.clients_to_chase(session, catalog, now, statuses=list(campaign.TO_CHASE), limit=100)
+    plans = sorted(catalog.plans.values(), key=lambda p: (p.rank, p.code))
+    return {
+        "coverage": coverage,
+        "rmr": money(coverage["rmr"]["amount_minor"], coverage["rmr"]["currency"]),
+        "plans": [(p, coverage["members"].get(p.code, 0)) for p in plans],
+        "points": points,
+        "chart": timeline.chart(points),
+        "chart_box": (timeline.WIDTH, timeline.HEIGHT, timeline.LEFT, timeline.WIDTH - timeline.RIGHT),
+        "chase": chase,
+        "current_version": (v.version if (v := current_version(catalog.versions, now)) else None),
+    }
