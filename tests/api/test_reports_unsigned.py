@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from service.api.app import create_app
 from tests.conftest import ADMIN_KEY, make_settings
 from tests.helpers import create_client, in_days, iso, ok, publish_contract, put_plans, sign
-from tests.ui_helpers import make_key
+from tests.ui.ui_helpers import make_key
 
 pytestmark = pytest.mark.storage
 

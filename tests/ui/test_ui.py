@@ -12,7 +12,7 @@ from service.api.app import create_app
 from service.settings import Settings
 from tests.conftest import ADMIN_KEY
 from tests.helpers import ok
-from tests.ui_helpers import csrf_of, make_key, seed, sign_in
+from tests.ui.ui_helpers import csrf_of, make_key, seed, sign_in
 
 pytestmark = pytest.mark.storage
 

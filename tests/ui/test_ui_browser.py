@@ -23,7 +23,7 @@ from service.api.app import create_app
 from service.demo import load_demo
 from service.storage.database import Database
 from tests.conftest import make_settings
-from tests.ui_helpers import make_key
+from tests.ui.ui_helpers import make_key
 
 CHROMIUM = "/usr/bin/chromium"
 IN_CI = os.environ.get("CI", "").lower() == "true"
