@@ -34,7 +34,7 @@ openapi: install
 
 # Rewrites docs/screenshots/ from the browser tests (needs /usr/bin/chromium).
 screenshots: install
-	SUPPORTGATE_SCREENSHOT_DIR=docs/screenshots $(BIN)/python -m pytest -q tests/test_ui_browser.py -k sqlite
+	SUPPORTGATE_SCREENSHOT_DIR=docs/screenshots $(BIN)/python -m pytest -q tests/ui/test_ui_browser.py -k sqlite
 
 clean:
 	rm -rf $(VENV) supportgate.db supportgate.db-wal supportgate.db-shm
