@@ -31,7 +31,9 @@ class AppState:
     extras: dict[str, object] = field(default_factory=dict)
 
 
-def get_app_state(request: Request) -> AppState:
+# Plain lookups are `async def` on purpose: FastAPI runs a sync dependency in the thread pool,
+# which costs more than the whole cached check.
+async def get_app_state(request: Request) -> AppState:
     state: AppState = request.app.state.sg
     return state
 
@@ -39,15 +41,15 @@ def get_app_state(request: Request) -> AppState:
 StateDep = Annotated[AppState, Depends(get_app_state)]
 
 
-def get_settings_dep(state: StateDep) -> Settings:
+async def get_settings_dep(state: StateDep) -> Settings:
     return state.settings
 
 
-def get_cache(state: StateDep) -> StateCache:
+async def get_cache(state: StateDep) -> StateCache:
     return state.cache
 
 
-def utc_now() -> datetime:
+async def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
