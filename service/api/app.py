@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 import orjson
 from fastapi import FastAPI
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
 
 from service import __version__
 from service.api import problems
@@ -74,7 +75,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses={401: {"model": problems_model(), "description": "Missing or unknown API key"}},
     )
     problems.install(app)
-    for module in (checks, clients, records, catalog, contracts, reports, health, web_page):
+    # The check's routes sit on the app itself, first: FastAPI's included-router wrappers cost
+    # about 5 µs a request to match, which the check pays on every call.
+    for route in checks.router.routes:
+        if isinstance(route, APIRoute):
+            route.response_class = JSONResponse  # what include_router would give them (the OpenAPI document)
+        app.router.routes.append(route)
+    for module in (clients, records, catalog, contracts, reports, health, web_page):
         app.include_router(module.router)
     app.add_middleware(
         GatewayMiddleware,

@@ -183,7 +183,7 @@ async def decide(state: AppState, ref: ClientRef, service: str, now: datetime, a
         result = _decide(state, ref, service, now, at, False)
     except Miss:
         result = await run_in_threadpool(_decide, state, ref, service, now, at, True)
-    state.metrics.decisions.labels(result.decision.service, "allowed" if result.decision.allowed else "refused").inc()
+    state.metrics.count_decision(result.decision.service, result.decision.allowed)
     return result
 
 
@@ -351,8 +351,7 @@ async def _check_batch(body: BatchRequest, access: CheckAccess) -> Response:
         results = await run_in_threadpool(evaluate, True)
     for answer in results:
         if "allowed" in answer:
-            outcome = "allowed" if answer["allowed"] else "refused"
-            state.metrics.decisions.labels(answer["service"], outcome).inc()
+            state.metrics.count_decision(answer["service"], answer["allowed"])
     return Response(orjson.dumps({"results": results}), media_type="application/json")
 
 
