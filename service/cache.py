@@ -38,12 +38,13 @@ class LRU(Generic[K, V]):
         self._lock = threading.Lock()
 
     def get(self, key: K, default: V | None = None) -> V | None:
-        with self._lock:
-            try:
-                self._data.move_to_end(key)
-                return self._data[key]
-            except KeyError:
-                return default
+        # No lock on the read path (the check's): each OrderedDict call is atomic under the GIL, and
+        # an entry evicted between the two calls is simply a miss.
+        try:
+            self._data.move_to_end(key)
+            return self._data[key]
+        except KeyError:
+            return default
 
     def __contains__(self, key: K) -> bool:
         return key in self._data
