@@ -225,13 +225,22 @@ class StateCache:
         if not allow_io:
             raise Miss("identifier")
         generation = self._generation
+        state: dm.ClientState | None = None
         with self.db.reader() as session:
-            owner = SqlRepository(session).identifier_owner(*key)
+            repo = SqlRepository(session)
+            owner = repo.identifier_owner(*key)
+            # The check wants the owner's state next: read it in the same transaction (one session,
+            # one connection checkout instead of two on the cold path).
+            load_state = owner is not None and owner not in self.clients
+            if load_state:
+                state = repo.load_client_state(owner)  # type: ignore[arg-type]
         if generation == self._generation:
             if owner is None:
                 self.unknown.put(key, True)
             else:
                 self.index.put(key, owner)
+                if load_state:
+                    self.clients.put(owner, state)
         return owner
 
     def client_state(self, client_id: str, *, allow_io: bool) -> dm.ClientState | None:

@@ -72,6 +72,50 @@ def _plus_days_sqlite(element: _PlusDays, compiler: Any, **kw: Any) -> str:
     )
 
 
+# The read-through queries of the check, built once: building a statement costs more than running it.
+_cid: sa.BindParameter[str] = sa.bindparam("cid")
+_clients = t.Client.__table__.c
+_acc = t.Acceptance.__table__.c
+_mem = t.Membership.__table__.c
+_ovr = t.Override.__table__.c
+_ext = t.GraceExtension.__table__.c
+_idf = t.ClientIdentifier.__table__.c
+
+
+def _text_col(value: Any) -> sa.ColumnElement[Any]:
+    return sa.cast(value, sa.String()) if value is not None else sa.cast(sa.null(), sa.String())
+
+
+def _time_col(value: Any) -> sa.ColumnElement[Any]:
+    return value if value is not None else sa.cast(sa.null(), t.UTCDateTime())
+
+
+def _state_part(part: str, table: Any, texts: tuple[Any, ...], times: tuple[Any, ...], *where: Any) -> sa.Select[Any]:
+    texts = texts + (None,) * (3 - len(texts))
+    times = times + (None,) * (3 - len(times))
+    columns = [sa.literal(part, sa.String()), *map(_text_col, texts), *map(_time_col, times)]
+    return sa.select(*columns).select_from(table).where(*where)
+
+
+# One row per fact: (part, text a, b, c, time 1, 2, 3); the first part's column types type them all.
+_Q_STATE = sa.union_all(
+    _state_part("c", t.Client.__table__, (_clients.id, _clients.name, _clients.status), (_clients.created_at,),
+                _clients.id == _cid),
+    _state_part("a", t.Acceptance.__table__, (_acc.contract_version, _acc.decision), (_acc.signed_at,), _acc.client_id == _cid),
+    _state_part("m", t.Membership.__table__, (_mem.plan_code, _mem.status), (_mem.current_period_end, _mem.created_at),
+                _mem.client_id == _cid, _mem.superseded_at.is_(None)),
+    _state_part("o", t.Override.__table__, (_ovr.service_code,), (_ovr.created_at, _ovr.expires_at, _ovr.revoked_at),
+                _ovr.client_id == _cid),
+    _state_part("g", t.GraceExtension.__table__, (_ext.contract_version,), (_ext.until,), _ext.client_id == _cid),
+    _state_part("i", t.ClientIdentifier.__table__, (_idf.kind, _idf.system, _idf.value), (),
+                _idf.client_id == _cid, _idf.removed_at.is_(None)),
+)
+_Q_OWNER = sa.select(_idf.client_id).where(
+    _idf.kind == sa.bindparam("kind"), _idf.system == sa.bindparam("system"), _idf.value == sa.bindparam("value"),
+    _idf.removed_at.is_(None),
+)
+
+
 class SqlRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -124,14 +168,12 @@ class SqlRepository:
         ).all()
 
     def identifier_owner(self, kind: str, system: str, value: str) -> str | None:
-        return self.session.scalar(
-            sa.select(t.ClientIdentifier.client_id).where(
-                t.ClientIdentifier.kind == kind,
-                t.ClientIdentifier.system == system,
-                t.ClientIdentifier.value == value,
-                t.ClientIdentifier.removed_at.is_(None),
-            )
-        )
+        if self.session.new or self.session.dirty or self.session.deleted:
+            self.session.flush()
+        owner: str | None = self.session.connection().execute(
+            _Q_OWNER, {"kind": kind, "system": system, "value": value}
+        ).scalar()
+        return owner
 
     def owners_of(self, keys: Sequence[tuple[str, str, str]]) -> dict[tuple[str, str, str], str]:
         """Owners of many (kind, system, value) identifiers at once (bulk import)."""
@@ -167,39 +209,42 @@ class SqlRepository:
         self.session.flush()
 
     def load_client_state(self, client_id: str) -> dm.ClientState | None:
-        s = self.session
-        client = s.get(t.Client, client_id)
+        """The client's decision inputs in one prepared query (the cache's read-through, so the cold
+        check's cost: ORM entities and six round trips cost ten times the SQL itself)."""
+        if self.session.new or self.session.dirty or self.session.deleted:
+            self.session.flush()  # a Core query sees only what the database holds
+        rows = self.session.connection().execute(_Q_STATE, {"cid": client_id}).all()
+        client = next((r for r in rows if r[0] == "c"), None)
         if client is None:
             return None
-        acceptances = tuple(
-            dm.Acceptance(r.contract_version, dm.AcceptanceDecision(r.decision), r.signed_at)
-            for r in s.scalars(sa.select(t.Acceptance).where(t.Acceptance.client_id == client_id))
-        )
-        membership_row = self.current_membership(client_id)
-        membership = (
-            dm.Membership(membership_row.plan_code, dm.MembershipStatus(membership_row.status), membership_row.current_period_end)
-            if membership_row
-            else None
-        )
-        overrides = tuple(
-            dm.Override(r.service_code, r.created_at, r.expires_at, r.revoked_at)
-            for r in s.scalars(sa.select(t.Override).where(t.Override.client_id == client_id))
-        )
-        extensions = tuple(
-            dm.GraceExtension(r.contract_version, r.until)
-            for r in s.scalars(sa.select(t.GraceExtension).where(t.GraceExtension.client_id == client_id))
-        )
-        identifiers = frozenset((r.kind, r.system, r.value) for r in self.live_identifiers([client_id]))
+        acceptances: list[dm.Acceptance] = []
+        memberships: list[tuple[datetime, dm.Membership]] = []
+        overrides: list[dm.Override] = []
+        extensions: list[dm.GraceExtension] = []
+        identifiers: set[tuple[str, str, str]] = set()
+        for part, a, b, c, t1, t2, t3 in rows:
+            if part == "a":
+                acceptances.append(dm.Acceptance(a, dm.AcceptanceDecision(b), t1))
+            elif part == "m":
+                memberships.append((t2, dm.Membership(a, dm.MembershipStatus(b), t1)))
+            elif part == "o":
+                overrides.append(dm.Override(a, t1, t2, t3))
+            elif part == "g":
+                extensions.append(dm.GraceExtension(a, t1))
+            elif part == "i":
+                identifiers.add((a, b, c))
+        # The live membership is the newest one not superseded (normally the only one).
+        membership = max(memberships, key=lambda m: m[0])[1] if memberships else None
         return dm.ClientState(
-            identifiers=identifiers,
-            id=client.id,
-            name=client.name,
-            status=dm.ClientStatus(client.status),
-            created_at=client.created_at,
-            acceptances=acceptances,
+            identifiers=frozenset(identifiers),
+            id=client[1],
+            name=client[2],
+            status=dm.ClientStatus(client[3]),
+            created_at=client[4],
+            acceptances=tuple(acceptances),
             membership=membership,
-            overrides=overrides,
-            grace_extensions=extensions,
+            overrides=tuple(overrides),
+            grace_extensions=tuple(extensions),
         )
 
     def contract_status_expr(self, catalog: dm.Catalog, now: datetime) -> sa.ColumnElement[str]:
