@@ -11,7 +11,8 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
@@ -20,8 +21,8 @@ import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 
 from service.domain import model as dm
-from service.storage.database import Database
-from service.storage.sql import SqlRepository
+from service.storage.database import Database, is_sqlite
+from service.storage.sql import SqlRepository, fetch_client_state, fetch_owner
 from service.usecases.audit import pending_changes
 
 log = logging.getLogger("supportgate.cache")
@@ -105,11 +106,17 @@ class StateCache:
         self._last_seq = 0
         self._gaps: dict[int, float] = {}
         self.db_available = True
+        # A read-through on SQLite is a local file read (WAL readers never wait for writers):
+        # cheaper on the event loop than a hop to a worker thread. PostgreSQL waits on the network.
+        self.inline_io = is_sqlite(db.url)
+        self._loop_thread: int | None = None
+        self._inline_connection: sa.Connection | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     # ---- lifecycle ------------------------------------------------------------------------------
     def start(self) -> None:
+        self._loop_thread = threading.get_ident()  # lifespan runs on the event loop's thread
         with self.db.reader() as session:
             self._last_seq = SqlRepository(session).max_event_seq()
         self.catalog()
@@ -123,6 +130,9 @@ class StateCache:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        if self._inline_connection is not None:
+            self._inline_connection.close()
+            self._inline_connection = None
         for sessions in (self.db.writer, self.db.reader):
             if sa_event.contains(sessions, "after_commit", self._after_commit):
                 sa_event.remove(sessions, "after_commit", self._after_commit)
@@ -188,6 +198,26 @@ class StateCache:
                 self.db_available = False
 
     # ---- reads ----------------------------------------------------------------------------------
+    @contextmanager
+    def _read_through(self) -> Iterator[sa.Connection]:
+        """A read transaction for a cache miss. On the event loop with SQLite (inline reads) it runs
+        on one connection kept for the purpose: checking a connection out of the pool and back
+        costs more than the two indexed reads of a cold check."""
+        if self.inline_io and threading.get_ident() == self._loop_thread:
+            connection = self._inline_connection
+            if connection is None or connection.closed or connection.invalidated:
+                connection = self._inline_connection = self.db.read_engine.connect()
+            try:
+                with connection.begin():
+                    yield connection
+            except sa.exc.DBAPIError:
+                connection.close()
+                self._inline_connection = None
+                raise
+            return
+        with self.db.read_engine.connect() as connection, connection.begin():
+            yield connection
+
     def catalog(self, *, allow_io: bool = True) -> dm.Catalog:
         catalog = self._catalog
         if catalog is None:
@@ -226,14 +256,12 @@ class StateCache:
             raise Miss("identifier")
         generation = self._generation
         state: dm.ClientState | None = None
-        with self.db.reader() as session:
-            repo = SqlRepository(session)
-            owner = repo.identifier_owner(*key)
-            # The check wants the owner's state next: read it in the same transaction (one session,
-            # one connection checkout instead of two on the cold path).
+        with self._read_through() as connection:
+            owner = fetch_owner(connection, *key)
+            # The check wants the owner's state next: read it in the same transaction.
             load_state = owner is not None and owner not in self.clients
-            if load_state:
-                state = repo.load_client_state(owner)  # type: ignore[arg-type]
+            if owner is not None and load_state:
+                state = fetch_client_state(connection, owner)
         if generation == self._generation:
             if owner is None:
                 self.unknown.put(key, True)
@@ -249,8 +277,8 @@ class StateCache:
         if not allow_io:
             raise Miss("client")
         generation = self._generation
-        with self.db.reader() as session:
-            state = SqlRepository(session).load_client_state(client_id)
+        with self._read_through() as connection:
+            state = fetch_client_state(connection, client_id)
         if generation == self._generation:
             self.clients.put(client_id, state)
         return state

@@ -116,6 +116,50 @@ _Q_OWNER = sa.select(_idf.client_id).where(
 )
 
 
+def fetch_owner(connection: sa.Connection, kind: str, system: str, value: str) -> str | None:
+    """The client holding a live identifier (the check's read-through; works on a bare connection)."""
+    owner: str | None = connection.execute(_Q_OWNER, {"kind": kind, "system": system, "value": value}).scalar()
+    return owner
+
+
+def fetch_client_state(connection: sa.Connection, client_id: str) -> dm.ClientState | None:
+    """The client's decision inputs in one prepared query (the cache's read-through, so the cold
+    check's cost: ORM entities and six round trips cost ten times the SQL itself)."""
+    rows = connection.execute(_Q_STATE, {"cid": client_id}).all()
+    client = next((r for r in rows if r[0] == "c"), None)
+    if client is None:
+        return None
+    acceptances: list[dm.Acceptance] = []
+    memberships: list[tuple[datetime, dm.Membership]] = []
+    overrides: list[dm.Override] = []
+    extensions: list[dm.GraceExtension] = []
+    identifiers: set[tuple[str, str, str]] = set()
+    for part, a, b, c, t1, t2, t3 in rows:
+        if part == "a":
+            acceptances.append(dm.Acceptance(a, dm.AcceptanceDecision(b), t1))
+        elif part == "m":
+            memberships.append((t2, dm.Membership(a, dm.MembershipStatus(b), t1)))
+        elif part == "o":
+            overrides.append(dm.Override(a, t1, t2, t3))
+        elif part == "g":
+            extensions.append(dm.GraceExtension(a, t1))
+        elif part == "i":
+            identifiers.add((a, b, c))
+    # The live membership is the newest one not superseded (normally the only one).
+    membership = max(memberships, key=lambda m: m[0])[1] if memberships else None
+    return dm.ClientState(
+        identifiers=frozenset(identifiers),
+        id=client[1],
+        name=client[2],
+        status=dm.ClientStatus(client[3]),
+        created_at=client[4],
+        acceptances=tuple(acceptances),
+        membership=membership,
+        overrides=tuple(overrides),
+        grace_extensions=tuple(extensions),
+    )
+
+
 class SqlRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -170,10 +214,7 @@ class SqlRepository:
     def identifier_owner(self, kind: str, system: str, value: str) -> str | None:
         if self.session.new or self.session.dirty or self.session.deleted:
             self.session.flush()
-        owner: str | None = self.session.connection().execute(
-            _Q_OWNER, {"kind": kind, "system": system, "value": value}
-        ).scalar()
-        return owner
+        return fetch_owner(self.session.connection(), kind, system, value)
 
     def owners_of(self, keys: Sequence[tuple[str, str, str]]) -> dict[tuple[str, str, str], str]:
         """Owners of many (kind, system, value) identifiers at once (bulk import)."""
@@ -209,43 +250,9 @@ class SqlRepository:
         self.session.flush()
 
     def load_client_state(self, client_id: str) -> dm.ClientState | None:
-        """The client's decision inputs in one prepared query (the cache's read-through, so the cold
-        check's cost: ORM entities and six round trips cost ten times the SQL itself)."""
         if self.session.new or self.session.dirty or self.session.deleted:
             self.session.flush()  # a Core query sees only what the database holds
-        rows = self.session.connection().execute(_Q_STATE, {"cid": client_id}).all()
-        client = next((r for r in rows if r[0] == "c"), None)
-        if client is None:
-            return None
-        acceptances: list[dm.Acceptance] = []
-        memberships: list[tuple[datetime, dm.Membership]] = []
-        overrides: list[dm.Override] = []
-        extensions: list[dm.GraceExtension] = []
-        identifiers: set[tuple[str, str, str]] = set()
-        for part, a, b, c, t1, t2, t3 in rows:
-            if part == "a":
-                acceptances.append(dm.Acceptance(a, dm.AcceptanceDecision(b), t1))
-            elif part == "m":
-                memberships.append((t2, dm.Membership(a, dm.MembershipStatus(b), t1)))
-            elif part == "o":
-                overrides.append(dm.Override(a, t1, t2, t3))
-            elif part == "g":
-                extensions.append(dm.GraceExtension(a, t1))
-            elif part == "i":
-                identifiers.add((a, b, c))
-        # The live membership is the newest one not superseded (normally the only one).
-        membership = max(memberships, key=lambda m: m[0])[1] if memberships else None
-        return dm.ClientState(
-            identifiers=frozenset(identifiers),
-            id=client[1],
-            name=client[2],
-            status=dm.ClientStatus(client[3]),
-            created_at=client[4],
-            acceptances=tuple(acceptances),
-            membership=membership,
-            overrides=tuple(overrides),
-            grace_extensions=tuple(extensions),
-        )
+        return fetch_client_state(self.session.connection(), client_id)
 
     def contract_status_expr(self, catalog: dm.Catalog, now: datetime) -> sa.ColumnElement[str]:
         """SQL twin of domain.contract.contract_view's status, for filters and reports.

@@ -182,7 +182,10 @@ async def decide(state: AppState, ref: ClientRef, service: str, now: datetime, a
     try:
         result = _decide(state, ref, service, now, at, False)
     except Miss:
-        result = await run_in_threadpool(_decide, state, ref, service, now, at, True)
+        if state.cache.inline_io:
+            result = _decide(state, ref, service, now, at, True)
+        else:
+            result = await run_in_threadpool(_decide, state, ref, service, now, at, True)
     state.metrics.count_decision(result.decision.service, result.decision.allowed)
     return result
 
@@ -348,7 +351,7 @@ async def _check_batch(body: BatchRequest, access: CheckAccess) -> Response:
     try:
         results = evaluate(False)
     except Miss:
-        results = await run_in_threadpool(evaluate, True)
+        results = evaluate(True) if state.cache.inline_io else await run_in_threadpool(evaluate, True)
     for answer in results:
         if "allowed" in answer:
             state.metrics.count_decision(answer["service"], answer["allowed"])
