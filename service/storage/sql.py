@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -116,16 +116,60 @@ _Q_OWNER = sa.select(_idf.client_id).where(
 )
 
 
+class _Prepared:
+    """A statement compiled once per dialect and run on the DBAPI cursor: the cold check's
+    read-through, where SQLAlchemy's per-execution work costs several times SQLite's own."""
+
+    def __init__(self, statement: sa.Select[Any] | sa.CompoundSelect[Any]) -> None:
+        self.statement = statement
+        self._compiled: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any]]] = {}
+
+    def rows(self, connection: sa.Connection, params: dict[str, Any]) -> list[Any]:
+        dialect = connection.dialect
+        compiled = self._compiled.get(dialect.name)
+        if compiled is None:
+            done = self.statement.compile(dialect=dialect)
+            positions = tuple(done.positiontup or ()) if done.positional else None
+            compiled = self._compiled[dialect.name] = (done.string, positions, dict(done.params))
+        sql, positions, defaults = compiled
+        values = {**defaults, **params}
+        args: Any = tuple(values[name] for name in positions) if positions is not None else values
+        raw = connection.connection.driver_connection
+        assert raw is not None
+        cursor = raw.cursor()
+        try:
+            cursor.execute(sql, args)
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+
+
+def _utc(value: Any) -> datetime | None:
+    """A timestamp as the driver returns it (SQLite: text; PostgreSQL: naive datetime), aware UTC."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
+    return value.replace(tzinfo=UTC)
+
+
+_OWNER = _Prepared(_Q_OWNER)
+_STATE = _Prepared(_Q_STATE)
+
+
 def fetch_owner(connection: sa.Connection, kind: str, system: str, value: str) -> str | None:
     """The client holding a live identifier (the check's read-through; works on a bare connection)."""
-    owner: str | None = connection.execute(_Q_OWNER, {"kind": kind, "system": system, "value": value}).scalar()
-    return owner
+    rows = _OWNER.rows(connection, {"kind": kind, "system": system, "value": value})
+    return str(rows[0][0]) if rows else None
 
 
 def fetch_client_state(connection: sa.Connection, client_id: str) -> dm.ClientState | None:
     """The client's decision inputs in one prepared query (the cache's read-through, so the cold
     check's cost: ORM entities and six round trips cost ten times the SQL itself)."""
-    rows = connection.execute(_Q_STATE, {"cid": client_id}).all()
+    rows: list[Any] = [
+        (part, a, b, c, _utc(t1), _utc(t2), _utc(t3)) for part, a, b, c, t1, t2, t3 in _STATE.rows(connection, {"cid": client_id})
+    ]
     client = next((r for r in rows if r[0] == "c"), None)
     if client is None:
         return None
