@@ -22,7 +22,7 @@ from sqlalchemy import event as sa_event
 
 from service.domain import model as dm
 from service.storage.database import Database, is_sqlite
-from service.storage.sql import SqlRepository, fetch_client_state, fetch_owner
+from service.storage.sql import SqlRepository, fetch_client_state, fetch_state_by_identifier
 from service.usecases.audit import pending_changes
 
 log = logging.getLogger("supportgate.cache")
@@ -208,14 +208,13 @@ class StateCache:
             if connection is None or connection.closed or connection.invalidated:
                 connection = self._inline_connection = self.db.read_engine.connect()
             try:
-                with connection.begin():
-                    yield connection
+                yield connection  # one statement per read: no transaction needed
             except sa.exc.DBAPIError:
                 connection.close()
                 self._inline_connection = None
                 raise
             return
-        with self.db.read_engine.connect() as connection, connection.begin():
+        with self.db.read_engine.connect() as connection:
             yield connection
 
     def catalog(self, *, allow_io: bool = True) -> dm.Catalog:
@@ -255,20 +254,16 @@ class StateCache:
         if not allow_io:
             raise Miss("identifier")
         generation = self._generation
-        state: dm.ClientState | None = None
+        # The check wants the owner's state next: one statement reads both.
         with self._read_through() as connection:
-            owner = fetch_owner(connection, *key)
-            # The check wants the owner's state next: read it in the same transaction.
-            load_state = owner is not None and owner not in self.clients
-            if owner is not None and load_state:
-                state = fetch_client_state(connection, owner)
+            state = fetch_state_by_identifier(connection, *key)
+        owner = state.id if state is not None else None
         if generation == self._generation:
-            if owner is None:
+            if state is None:
                 self.unknown.put(key, True)
             else:
-                self.index.put(key, owner)
-                if load_state:
-                    self.clients.put(owner, state)
+                self.index.put(key, state.id)
+                self.clients.put(state.id, state)
         return owner
 
     def client_state(self, client_id: str, *, allow_io: bool) -> dm.ClientState | None:

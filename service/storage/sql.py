@@ -97,19 +97,24 @@ def _state_part(part: str, table: Any, texts: tuple[Any, ...], times: tuple[Any,
     return sa.select(*columns).select_from(table).where(*where)
 
 
-# One row per fact: (part, text a, b, c, time 1, 2, 3); the first part's column types type them all.
-_Q_STATE = sa.union_all(
-    _state_part("c", t.Client.__table__, (_clients.id, _clients.name, _clients.status), (_clients.created_at,),
-                _clients.id == _cid),
-    _state_part("a", t.Acceptance.__table__, (_acc.contract_version, _acc.decision), (_acc.signed_at,), _acc.client_id == _cid),
-    _state_part("m", t.Membership.__table__, (_mem.plan_code, _mem.status), (_mem.current_period_end, _mem.created_at),
-                _mem.client_id == _cid, _mem.superseded_at.is_(None)),
-    _state_part("o", t.Override.__table__, (_ovr.service_code,), (_ovr.created_at, _ovr.expires_at, _ovr.revoked_at),
-                _ovr.client_id == _cid),
-    _state_part("g", t.GraceExtension.__table__, (_ext.contract_version,), (_ext.until,), _ext.client_id == _cid),
-    _state_part("i", t.ClientIdentifier.__table__, (_idf.kind, _idf.system, _idf.value), (),
-                _idf.client_id == _cid, _idf.removed_at.is_(None)),
-)
+def _state_query(cid: Any) -> sa.CompoundSelect[Any]:
+    """One row per fact of a client: (part, text a, b, c, time 1, 2, 3); the first part's column
+    types type them all. One statement, so one consistent read without a transaction."""
+    return sa.union_all(
+        _state_part("c", t.Client.__table__, (_clients.id, _clients.name, _clients.status), (_clients.created_at,),
+                    _clients.id == cid),
+        _state_part("a", t.Acceptance.__table__, (_acc.contract_version, _acc.decision), (_acc.signed_at,),
+                    _acc.client_id == cid),
+        _state_part("m", t.Membership.__table__, (_mem.plan_code, _mem.status), (_mem.current_period_end, _mem.created_at),
+                    _mem.client_id == cid, _mem.superseded_at.is_(None)),
+        _state_part("o", t.Override.__table__, (_ovr.service_code,), (_ovr.created_at, _ovr.expires_at, _ovr.revoked_at),
+                    _ovr.client_id == cid),
+        _state_part("g", t.GraceExtension.__table__, (_ext.contract_version,), (_ext.until,), _ext.client_id == cid),
+        _state_part("i", t.ClientIdentifier.__table__, (_idf.kind, _idf.system, _idf.value), (),
+                    _idf.client_id == cid, _idf.removed_at.is_(None)),
+    )
+
+
 _Q_OWNER = sa.select(_idf.client_id).where(
     _idf.kind == sa.bindparam("kind"), _idf.system == sa.bindparam("system"), _idf.value == sa.bindparam("value"),
     _idf.removed_at.is_(None),
@@ -154,22 +159,24 @@ def _utc(value: Any) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
-_OWNER = _Prepared(_Q_OWNER)
-_STATE = _Prepared(_Q_STATE)
+_STATE = _Prepared(_state_query(_cid))
+# The state of whoever holds an identifier, in the same single statement (the cold check's one read).
+_STATE_BY_IDENTIFIER = _Prepared(_state_query(_Q_OWNER.scalar_subquery()))
 
 
-def fetch_owner(connection: sa.Connection, kind: str, system: str, value: str) -> str | None:
-    """The client holding a live identifier (the check's read-through; works on a bare connection)."""
-    rows = _OWNER.rows(connection, {"kind": kind, "system": system, "value": value})
-    return str(rows[0][0]) if rows else None
+def fetch_state_by_identifier(connection: sa.Connection, kind: str, system: str, value: str) -> dm.ClientState | None:
+    """The state of the client holding a live identifier, or None when nobody holds it."""
+    return _client_state(_STATE_BY_IDENTIFIER.rows(connection, {"kind": kind, "system": system, "value": value}))
 
 
 def fetch_client_state(connection: sa.Connection, client_id: str) -> dm.ClientState | None:
     """The client's decision inputs in one prepared query (the cache's read-through, so the cold
     check's cost: ORM entities and six round trips cost ten times the SQL itself)."""
-    rows: list[Any] = [
-        (part, a, b, c, _utc(t1), _utc(t2), _utc(t3)) for part, a, b, c, t1, t2, t3 in _STATE.rows(connection, {"cid": client_id})
-    ]
+    return _client_state(_STATE.rows(connection, {"cid": client_id}))
+
+
+def _client_state(raw_rows: list[Any]) -> dm.ClientState | None:
+    rows: list[Any] = [(part, a, b, c, _utc(t1), _utc(t2), _utc(t3)) for part, a, b, c, t1, t2, t3 in raw_rows]
     client = next((r for r in rows if r[0] == "c"), None)
     if client is None:
         return None
@@ -258,7 +265,10 @@ class SqlRepository:
     def identifier_owner(self, kind: str, system: str, value: str) -> str | None:
         if self.session.new or self.session.dirty or self.session.deleted:
             self.session.flush()
-        return fetch_owner(self.session.connection(), kind, system, value)
+        owner: str | None = self.session.connection().execute(
+            _Q_OWNER, {"kind": kind, "system": system, "value": value}
+        ).scalar()
+        return owner
 
     def owners_of(self, keys: Sequence[tuple[str, str, str]]) -> dict[tuple[str, str, str], str]:
         """Owners of many (kind, system, value) identifiers at once (bulk import)."""
