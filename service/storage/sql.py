@@ -110,8 +110,10 @@ def _state_query(cid: Any) -> sa.CompoundSelect[Any]:
         _state_part("o", t.Override.__table__, (_ovr.service_code,), (_ovr.created_at, _ovr.expires_at, _ovr.revoked_at),
                     _ovr.client_id == cid),
         _state_part("g", t.GraceExtension.__table__, (_ext.contract_version,), (_ext.until,), _ext.client_id == cid),
-        _state_part("i", t.ClientIdentifier.__table__, (_idf.kind, _idf.system, _idf.value), (),
-                    _idf.client_id == cid, _idf.removed_at.is_(None)),
+        # Removed identifiers are dropped in Python: with `removed_at IS NULL` here PostgreSQL's planner
+        # likes to scan the whole partial unique index (every live identifier) next to the client's.
+        _state_part("i", t.ClientIdentifier.__table__, (_idf.kind, _idf.system, _idf.value), (_idf.removed_at,),
+                    _idf.client_id == cid),
     )
 
 
@@ -194,7 +196,7 @@ def _client_state(raw_rows: list[Any]) -> dm.ClientState | None:
             overrides.append(dm.Override(a, t1, t2, t3))
         elif part == "g":
             extensions.append(dm.GraceExtension(a, t1))
-        elif part == "i":
+        elif part == "i" and t1 is None:
             identifiers.add((a, b, c))
     # The live membership is the newest one not superseded (normally the only one).
     membership = max(memberships, key=lambda m: m[0])[1] if memberships else None
