@@ -56,13 +56,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         configure_logging(settings.log_level)
         db = Database.connect(settings.database_url, pool_size=settings.db_pool_size)
         cache = StateCache(
-            db, policy_from(settings), max_clients=settings.cache_max_clients, staleness=settings.cache_staleness_seconds
+            db, policy_from(settings), max_clients=settings.cache_max_clients, staleness=settings.cache_staleness_seconds,
+            async_pool_size=settings.db_pool_size,
         )
         cache.start()
         app.state.sg = AppState(settings=settings, db=db, cache=cache, metrics=metrics)
         try:
             yield
         finally:
+            await cache.close_async()
             cache.stop()
             db.dispose()
 
