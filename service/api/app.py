@@ -15,12 +15,14 @@ from service.api import problems
 from service.api.deps import AppState
 from service.api.middleware import GatewayMiddleware, Metrics
 from service.api.routes import catalog, checks, clients, contracts, health, records, reports
+from service.api.routes import webhooks as webhook_routes
 from service.cache import StateCache
 from service.domain.model import Policy, Routing, Sla
 from service.logs import configure_logging
 from service.settings import Settings, get_settings
 from service.storage.database import Database
 from service.ui import routes as web_page
+from service.usecases.webhook_worker import WebhookWorker
 
 log = logging.getLogger("supportgate")
 
@@ -59,9 +61,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         cache.start()
         app.state.sg = AppState(settings=settings, db=db, cache=cache, metrics=metrics)
+        webhook_worker = WebhookWorker(settings, db)
+        webhook_worker.start()
+        app.state.sg.extras["webhooks"] = webhook_worker
         try:
             yield
         finally:
+            webhook_worker.stop()
             cache.stop()
             db.dispose()
 
@@ -74,7 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses={401: {"model": problems_model(), "description": "Missing or unknown API key"}},
     )
     problems.install(app)
-    for module in (checks, clients, records, catalog, contracts, reports, health, web_page):
+    for module in (checks, clients, records, catalog, contracts, reports, health, web_page, webhook_routes):
         app.include_router(module.router)
     app.add_middleware(
         GatewayMiddleware,
