@@ -42,6 +42,24 @@ class InboxRepository:
         """The row, locked for this transaction (SQLite writers hold the database lock anyway)."""
         return self.session.scalar(sa.select(t.WebhookEvent).where(t.WebhookEvent.id == event_id).with_for_update())
 
+    def lock_signature_request(self, provider: str, external_id: str) -> t.SignatureRequest | None:
+        """The registered envelope, locked: concurrent events of one envelope apply one after another."""
+        return self.session.scalar(
+            sa.select(t.SignatureRequest)
+            .where(t.SignatureRequest.provider == provider, t.SignatureRequest.external_id == external_id)
+            .with_for_update()
+        )
+
+    def insert_signature_request(self, row: t.SignatureRequest) -> bool:
+        """Register an envelope unless another transaction just did (False then)."""
+        try:
+            with self.session.begin_nested():
+                self.session.add(row)
+                self.session.flush()
+        except IntegrityError:
+            return False
+        return True
+
     def get(self, event_id: str) -> t.WebhookEvent | None:
         return self.session.get(t.WebhookEvent, event_id)
 

@@ -114,8 +114,8 @@ def _match(repo: SqlRepository, event: NormalisedEvent) -> tuple[str, str] | str
 def apply(session: Session, row: t.WebhookEvent, event: NormalisedEvent, now: datetime, *, actor: str,
           trust_metadata: bool) -> Outcome:
     """Match the event to a client and contract version and apply its status; always finishes `row`."""
-    repo = SqlRepository(session)
-    request = repo.signature_request(event.provider, event.envelope_id) if event.envelope_id else None
+    repo, inbox = SqlRepository(session), InboxRepository(session)
+    request = inbox.lock_signature_request(event.provider, event.envelope_id) if event.envelope_id else None
     if event.status is None:
         _finish(session, row, "processed", f"{event.event_type} changes no status", now, actor)
         return Outcome(row.id, "processed", "applied", row.detail)
@@ -141,10 +141,13 @@ def apply(session: Session, row: t.WebhookEvent, event: NormalisedEvent, now: da
         request.status, request.updated_at = event.status, now
     elif event.envelope_id:
         # Matched by metadata: register the envelope so later events of it are matched and ordered.
-        session.add(t.SignatureRequest(
+        registered = inbox.insert_signature_request(t.SignatureRequest(
             id=new_id("sr"), client_id=client_id, provider=event.provider, external_id=event.envelope_id,
             contract_version=version, status=event.status, created_at=now, updated_at=now,
         ))
+        if not registered:
+            # Another event of this envelope registered it meanwhile: apply against that row instead.
+            return apply(session, row, event, now, actor=actor, trust_metadata=trust_metadata)
         audit.record(
             session, kind="signature_request.registered", actor=actor, at=now, scope="client", client_id=client_id,
             subject=event.envelope_id,
