@@ -14,13 +14,14 @@ from service import __version__
 from service.api import problems
 from service.api.deps import AppState
 from service.api.middleware import GatewayMiddleware, Metrics
-from service.api.routes import catalog, checks, clients, contracts, health, records, reports
+from service.api.routes import catalog, checks, clients, contracts, health, integrations, records, reports
 from service.cache import StateCache
 from service.domain.model import Policy, Routing, Sla
 from service.logs import configure_logging
 from service.settings import Settings, get_settings
 from service.storage.database import Database
 from service.ui import routes as web_page
+from service.usecases.outbox import OutboxWorker
 
 log = logging.getLogger("supportgate")
 
@@ -59,9 +60,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         cache.start()
         app.state.sg = AppState(settings=settings, db=db, cache=cache, metrics=metrics)
+        # Delivers the outbox (Zendesk ticket updates), including what an earlier process left pending.
+        worker = OutboxWorker(db, settings, poll_seconds=settings.outbox_poll_seconds)
+        app.state.sg.extras["outbox"] = worker
+        worker.start()
         try:
             yield
         finally:
+            await worker.stop()
             cache.stop()
             db.dispose()
 
@@ -74,7 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses={401: {"model": problems_model(), "description": "Missing or unknown API key"}},
     )
     problems.install(app)
-    for module in (checks, clients, records, catalog, contracts, reports, health, web_page):
+    for module in (checks, clients, records, catalog, contracts, reports, integrations, health, web_page):
         app.include_router(module.router)
     app.add_middleware(
         GatewayMiddleware,
