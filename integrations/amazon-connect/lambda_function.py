@@ -59,14 +59,16 @@ def lambda_handler(event, context):
     service = _service(event)
     try:
         base = os.environ["SUPPORTGATE_URL"].rstrip("/")
+        if not base.startswith(("https://", "http://")):
+            return _degraded(service, "SUPPORTGATE_URL must start with https://")
         key = os.environ["SUPPORTGATE_API_KEY"]
         timeout = float(os.environ.get("SUPPORTGATE_TIMEOUT_SECONDS") or 3)
         query = urllib.parse.urlencode({"service": service, "phone": _caller_id(event), "format": "flat"})
-        request = urllib.request.Request(
+        request = urllib.request.Request(  # noqa: S310 (scheme checked above)
             f"{base}/v1/entitlements/check?{query}",
             headers={"X-API-Key": key, "Accept": "application/json", "User-Agent": "supportgate-amazon-connect/1"},
         )
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
             body = json.loads(response.read(64 * 1024).decode("utf-8"))
         if not isinstance(body, dict):
             return _degraded(service, "unexpected answer")
