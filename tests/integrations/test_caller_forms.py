@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from service.api.app import create_app
-from service.storage.database import Database
-from service.usecases.keys import create_key
 from tests.conftest import ADMIN_KEY, make_settings
 from tests.helpers import ok
-from tests.integrations.fixtures import US_PHONE, gold_member, london_client
+from tests.integrations.fixtures import US_PHONE, gold_member, london_client, make_key
 
 FLAT_KEYS = {
     "allowed", "found", "client_id", "client_name", "service", "reason", "contract_status", "grace_until", "plan", "rank",
@@ -136,24 +133,13 @@ def test_flat_answer_has_its_own_schema_in_openapi(client: TestClient) -> None:
     assert {"$ref": "#/components/schemas/FlatDecision"} in get_200["anyOf"]
 
 
-def _key(db_url: str, name: str, scopes: list[str]) -> str:
-    db = Database.connect(db_url, pool_size=1)
-    try:
-        with db.writer() as session:
-            _, secret = create_key(session, name=name, scopes=scopes, expires_at=None, actor="test", now=datetime.now(UTC))
-            session.commit()
-    finally:
-        db.dispose()
-    return secret
-
-
 def _basic(user: str, password: str) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
 
 
 def test_basic_auth_and_x_api_key_with_the_same_scopes_and_statuses(db_url: str) -> None:
-    checker = _key(db_url, "ivr", ["entitlements:check"])
-    reader = _key(db_url, "tech", ["clients:read"])
+    checker = make_key(db_url, "ivr", ["entitlements:check"])
+    reader = make_key(db_url, "tech", ["clients:read"])
     with TestClient(create_app(make_settings(db_url)), headers={"Authorization": f"Bearer {ADMIN_KEY}"}) as admin:
         acme = gold_member(admin)
     params = {"service": "advanced_support", "From": "+13175550125", "format": "flat"}
