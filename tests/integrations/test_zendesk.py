@@ -14,7 +14,7 @@ from service.api.app import create_app
 from service.usecases.outbox import backoff, classify, retry_after
 from tests.conftest import ADMIN_KEY, make_settings
 from tests.helpers import create_client, ok
-from tests.integrations.fixtures import gold_member
+from tests.integrations.fixtures import gold_member, make_key
 from tests.integrations.zendesk_helpers import PATH, SECRET, signed, ticket_body
 from tests.integrations.zendesk_stub import ZendeskStub, wait_for
 
@@ -160,6 +160,12 @@ def test_the_endpoint_is_404_without_a_secret_and_the_outbox_needs_clients_read(
         body = ticket_body("61")
         assert client.post(PATH, content=body, headers=signed(body)).status_code == 404
         assert client.get("/v1/integrations/outbox", headers={"Authorization": "Bearer nope"}).status_code == 401
+        checker = make_key(db_url, "ivr", ["entitlements:check"])
+        reader = make_key(db_url, "tech", ["clients:read"])
+        assert client.get("/v1/integrations/outbox", headers={"X-API-Key": checker}).status_code == 403
+        assert ok(client.get("/v1/integrations/outbox", headers={"Authorization": f"Bearer {reader}"})) == {
+            "items": [], "counts": {"pending": 0, "delivered": 0, "failed": 0}}
+        assert client.get("/v1/integrations/outbox", params={"status": "lost"}).status_code == 422
         ok(client.post("/v1/entitlements/check", json={"phone": "+13175550125", "service": "triage"}))
 
 
