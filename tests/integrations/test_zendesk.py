@@ -162,7 +162,7 @@ def test_the_endpoint_is_404_without_a_secret_and_the_outbox_needs_clients_read(
         assert client.get("/v1/integrations/outbox", headers={"Authorization": "Bearer nope"}).status_code == 401
         checker = make_key(db_url, "ivr", ["entitlements:check"])
         reader = make_key(db_url, "tech", ["clients:read"])
-        assert client.get("/v1/integrations/outbox", headers={"X-API-Key": checker}).status_code == 403
+        assert client.get("/v1/integrations/outbox", headers={"Authorization": f"Bearer {checker}"}).status_code == 403
         assert ok(client.get("/v1/integrations/outbox", headers={"Authorization": f"Bearer {reader}"})) == {
             "items": [], "counts": {"pending": 0, "delivered": 0, "failed": 0}}
         assert client.get("/v1/integrations/outbox", params={"status": "lost"}).status_code == 422
