@@ -8,10 +8,10 @@ from contextlib import asynccontextmanager
 
 import orjson
 from fastapi import FastAPI
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse as FastAPIJSONResponse
 
 from service import __version__
-from service.api import problems
+from service.api import openapi_doc, problems
 from service.api.deps import AppState
 from service.api.middleware import GatewayMiddleware, Metrics
 from service.api.routes import catalog, checks, clients, contracts, health, records, reports
@@ -30,8 +30,8 @@ Authenticate with `Authorization: Bearer <api key>` (the check also takes HTTP B
 password, or `X-API-Key`). Errors are RFC 9457 problem details."""
 
 
-class JSONResponse(Response):
-    media_type = "application/json"
+class JSONResponse(FastAPIJSONResponse):
+    """orjson rendering; a JSONResponse subclass so that OpenAPI documents the response models."""
 
     def render(self, content: object) -> bytes:
         return orjson.dumps(content)
@@ -71,8 +71,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         default_response_class=JSONResponse,
-        responses={401: {"model": problems_model(), "description": "Missing or unknown API key"}},
     )
+    openapi_doc.install(app)
     problems.install(app)
     for module in (checks, clients, records, catalog, contracts, reports, health, web_page):
         app.include_router(module.router)
@@ -85,8 +85,3 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = metrics
     return app
 
-
-def problems_model() -> type:
-    from service.api.schemas import Problem
-
-    return Problem

@@ -8,9 +8,10 @@ import hmac
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
+from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -153,7 +154,60 @@ def require(*scopes: str) -> object:
             raise Forbidden(f"this key lacks the scope {' or '.join(scopes)}")
         return caller
 
+    check.required_scopes = scopes  # type: ignore[attr-defined]  # read by route_access()
     return Depends(check)
+
+
+@dataclass(frozen=True, slots=True)
+class RouteAccess:
+    """What a route demands: a key at all, and which scopes (any one of them) it must hold."""
+
+    needs_key: bool
+    scopes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RouteInfo:
+    path: str
+    methods: frozenset[str]
+    access: RouteAccess
+    in_schema: bool
+
+
+def app_routes(app: FastAPI) -> list[RouteInfo]:
+    """Every API route of the app as served (FastAPI >= 0.160 keeps included routers as lazy wrappers)."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # older FastAPI: app.routes holds the routes themselves
+        contexts: list[Any] = list(app.routes)
+    else:
+        contexts = list(iter_route_contexts(app.routes))
+    found = []
+    for context in contexts:
+        route = getattr(context, "original_route", context)
+        if not isinstance(route, APIRoute):
+            continue
+        found.append(RouteInfo(
+            path=context.path_format, methods=frozenset(context.methods or ()), access=route_access(context),
+            in_schema=bool(getattr(context, "include_in_schema", route.include_in_schema)),
+        ))
+    return found
+
+
+def route_access(route: object) -> RouteAccess:
+    """Walks a route's dependency tree: the OpenAPI document and the scope test both read it from here."""
+    dependant = getattr(route, "dependant", None)
+    needs_key, scopes = False, ()
+    stack = list(dependant.dependencies) if dependant is not None else []
+    while stack:
+        dep = stack.pop()
+        if dep.call is authenticate:
+            needs_key = True
+        found = getattr(dep.call, "required_scopes", None)
+        if found:
+            needs_key, scopes = True, tuple(found)
+        stack.extend(dep.dependencies)
+    return RouteAccess(needs_key, scopes)
 
 
 CheckCaller = Annotated[Caller, require("entitlements:check")]

@@ -71,6 +71,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         status = exc.status_code
+        if status == 400 and exc.detail == "There was an error parsing the body":
+            # FastAPI's answer to a body it cannot decode (bad UTF-8, broken multipart): bad input, like bad JSON.
+            return problem_response(422, "Invalid input", "the request body cannot be decoded", "invalid-input",
+                                    [{"loc": ["body"], "msg": "undecodable body"}])
         try:
             title = HTTPStatus(status).phrase
         except ValueError:
