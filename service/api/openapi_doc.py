@@ -39,9 +39,9 @@ def render_openapi() -> str:
 
 
 def _extra_schemas(schemas: dict[str, Any]) -> None:
-    from service.api.schemas import CheckRequest, FlatDecision
+    from service.api.schemas import CheckRequest, DecisionOut, FlatDecision
 
-    for model in (CheckRequest, FlatDecision):
+    for model in (CheckRequest, DecisionOut, FlatDecision):
         found = model.model_json_schema(ref_template="#/components/schemas/{model}")
         for name, definition in found.pop("$defs", {}).items():
             schemas.setdefault(name, definition)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -54,6 +55,20 @@ def validation_body(exc: RequestValidationError) -> dict[str, Any]:
     return problem_body(422, "Invalid input", detail, "invalid-input", errors)
 
 
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    from service.api.deps import app_routes
+
+    table: list[tuple[re.Pattern[str], frozenset[str]]] | None = getattr(app.state, "method_table", None)
+    if table is None:
+        table = [(re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(r.path)) + "$"), r.methods) for r in app_routes(app)]
+        app.state.method_table = table
+    literal = {r.path: r.methods for r in app_routes(app) if "{" not in r.path}
+    if path in literal:  # /v1/clients/import is its own resource, not a client id
+        return sorted({m for r in app_routes(app) if r.path == path for m in r.methods})
+    methods = {m for pattern, found in table if pattern.match(path) for m in found}
+    return sorted(methods)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError) -> Response:
@@ -82,7 +97,11 @@ def install(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else title
         if status == 404 and detail == "Not Found":
             detail = f"no route {request.url.path}"
-        return problem_response(status, title, detail, title.lower().replace(" ", "-"), headers=dict(exc.headers or {}))
+        headers = dict(exc.headers or {})
+        if status == 405:
+            # Starlette names only the first matching route's methods; a path has one route per method here.
+            headers["Allow"] = ", ".join(allowed_methods(request.app, request.url.path))
+        return problem_response(status, title, detail, title.lower().replace(" ", "-"), headers=headers)
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> Response:
@@ -94,5 +113,11 @@ def install(app: FastAPI) -> None:
                 503, "Service unavailable", "the database cannot be reached; try again shortly", "unavailable",
                 headers={"Retry-After": "5"},
             )
+        if isinstance(exc, sa.exc.DataError | UnicodeEncodeError):
+            # The database refused a value (a NUL byte, an unpaired surrogate, a number out of range):
+            # bad input, and the request's transaction was rolled back.
+            log.info("value refused by the database on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+            return problem_response(422, "Invalid input", "a value in the request cannot be stored (control or invalid characters?)",
+                                    "invalid-input", [{"loc": ["body"], "msg": "value cannot be stored"}])
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem_response(500, "Internal server error", "an unexpected error occurred", "internal")
