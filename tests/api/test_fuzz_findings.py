@@ -13,8 +13,8 @@ def test_nul_bytes_and_surrogates_are_bad_input_and_change_nothing(client):
 
 
 def test_a_bare_carriage_return_in_a_csv_is_read_not_a_crash(client):
-    answer = client.post("/v1/clients/import", content="name\rAcme\n".encode(), headers={"content-type": "text/csv"})
-    assert answer.status_code in (200, 422), answer.text
+    answer = client.post("/v1/clients/import", content=b"name\rAcme\n", headers={"content-type": "text/csv"})
+    assert ok(answer)["created"] == 1
 
 
 def test_types_are_not_coerced(client):
