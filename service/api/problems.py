@@ -8,6 +8,7 @@ from http import HTTPStatus
 from typing import Any
 
 import orjson
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -103,21 +104,31 @@ def install(app: FastAPI) -> None:
             headers["Allow"] = ", ".join(allowed_methods(request.app, request.url.path))
         return problem_response(status, title, detail, title.lower().replace(" ", "-"), headers=headers)
 
+    # Registered for their own classes (not only under `Exception`): Starlette re-raises whatever
+    # reaches the catch-all after answering, so these expected faults would be logged as crashes.
+    @app.exception_handler(sa.exc.OperationalError)
+    @app.exception_handler(sa.exc.InterfaceError)
+    @app.exception_handler(sa.exc.TimeoutError)
+    async def _database_away(request: Request, exc: Exception) -> Response:
+        log.warning("database unavailable during %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        state = getattr(request.app.state, "sg", None)
+        if state is not None:
+            state.cache.mark_unavailable()
+        return problem_response(
+            503, "Service unavailable", "the database cannot be reached; try again shortly", "unavailable",
+            headers={"Retry-After": "5"},
+        )
+
+    @app.exception_handler(sa.exc.DataError)
+    @app.exception_handler(UnicodeEncodeError)
+    async def _unstorable(request: Request, exc: Exception) -> Response:
+        # The database refused a value (a NUL byte, an unpaired surrogate, a number out of range):
+        # bad input, and the request's transaction was rolled back.
+        log.info("value refused by the database on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        return problem_response(422, "Invalid input", "a value in the request cannot be stored (control or invalid characters?)",
+                                "invalid-input", [{"loc": ["body"], "msg": "value cannot be stored"}])
+
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> Response:
-        import sqlalchemy as sa
-
-        if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError | sa.exc.TimeoutError):
-            log.warning("database unavailable during %s %s: %s", request.method, request.url.path, type(exc).__name__)
-            return problem_response(
-                503, "Service unavailable", "the database cannot be reached; try again shortly", "unavailable",
-                headers={"Retry-After": "5"},
-            )
-        if isinstance(exc, sa.exc.DataError | UnicodeEncodeError):
-            # The database refused a value (a NUL byte, an unpaired surrogate, a number out of range):
-            # bad input, and the request's transaction was rolled back.
-            log.info("value refused by the database on %s %s: %s", request.method, request.url.path, type(exc).__name__)
-            return problem_response(422, "Invalid input", "a value in the request cannot be stored (control or invalid characters?)",
-                                    "invalid-input", [{"loc": ["body"], "msg": "value cannot be stored"}])
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem_response(500, "Internal server error", "an unexpected error occurred", "internal")
