@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 import orjson
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse as FastAPIJSONResponse
 
 from service import __version__
@@ -18,6 +19,7 @@ from service.api.routes import catalog, checks, clients, contracts, health, reco
 from service.cache import StateCache
 from service.domain.model import Policy, Routing, Sla
 from service.logs import configure_logging
+from service.ratelimit import RateLimiter
 from service.settings import Settings, get_settings
 from service.storage.database import Database
 from service.ui import routes as web_page
@@ -58,7 +60,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             db, policy_from(settings), max_clients=settings.cache_max_clients, staleness=settings.cache_staleness_seconds
         )
         cache.start()
-        app.state.sg = AppState(settings=settings, db=db, cache=cache, metrics=metrics)
+        app.state.sg = AppState(
+            settings=settings, db=db, cache=cache, metrics=metrics,
+            limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
+        )
         try:
             yield
         finally:
@@ -76,6 +81,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     for module in (checks, clients, records, catalog, contracts, reports, health, web_page):
         app.include_router(module.router)
+    if settings.cors_origins:  # no CORS headers at all unless origins are configured
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=[o.strip() for o in settings.cors_origins.split(",") if o.strip()],
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+            max_age=600,
+        )
     app.add_middleware(
         GatewayMiddleware,
         metrics=metrics,

@@ -17,7 +17,8 @@ from starlette.concurrency import run_in_threadpool
 
 from service.api.middleware import Metrics
 from service.cache import Miss, StateCache
-from service.errors import Forbidden, Unauthorized, Unavailable
+from service.errors import Forbidden, RateLimited, Unauthorized, Unavailable
+from service.ratelimit import RateLimiter, retry_after_header
 from service.settings import Settings
 from service.storage.database import Database
 from service.usecases.keys import hash_key
@@ -30,6 +31,7 @@ class AppState:
     cache: StateCache
     metrics: Metrics
     extras: dict[str, object] = field(default_factory=dict)
+    limiter: RateLimiter | None = None
 
 
 def get_app_state(request: Request) -> AppState:
@@ -140,6 +142,11 @@ async def authenticate(request: Request, state: StateDep, now: NowDep) -> Caller
         raise Unauthorized("an API key is required (Authorization: Bearer <key>)")
     caller = await caller_for_key_hash(hash_key(key), state, now)
     request.scope.setdefault("state", {})["caller_name"] = caller.name
+    if state.limiter is not None:
+        wait = state.limiter.acquire(caller.name)
+        if wait:
+            raise RateLimited(f"the rate limit of key {caller.name!r} is spent; retry shortly",
+                              retry_after=retry_after_header(wait))
     return caller
 
 

@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from service.errors import ServiceError, Unauthorized, Unavailable
+from service.errors import RateLimited, ServiceError, Unauthorized, Unavailable
 
 log = logging.getLogger("supportgate.api")
 PROBLEM = "application/problem+json"
@@ -78,6 +78,8 @@ def install(app: FastAPI) -> None:
             headers["WWW-Authenticate"] = 'Bearer realm="supportgate", Basic realm="supportgate"'
         if isinstance(exc, Unavailable):
             headers["Retry-After"] = "5"
+        if isinstance(exc, RateLimited):
+            headers["Retry-After"] = exc.retry_after
         return problem_response(exc.http_status, exc.title, exc.detail, exc.code, exc.errors, headers)
 
     @app.exception_handler(RequestValidationError)
