@@ -98,7 +98,7 @@ def _degraded_lookup(cache: StateCache, ref: ClientRef, policy: str) -> tuple[dm
         return None, "phone"
     keys: list[tuple[str, str, str]] = []
     if ref.kind == "id":
-        found, state = cache.cached_client_state(ref.value)
+        found, state = cache.cached_client_state(ref.value, stale_ok=True)
         return (state if found else None), "id"
     if ref.kind == "phone":
         keys = [("phone", "", ref.value)]
@@ -107,9 +107,9 @@ def _degraded_lookup(cache: StateCache, ref: ClientRef, policy: str) -> tuple[dm
     else:
         keys = [("email", "", ref.value), ("domain", "", ids.email_domain(ref.value))]
     for key in keys:
-        found, client_id = cache.cached_client_id(key)
+        found, client_id = cache.cached_client_id(key, stale_ok=True)
         if found and client_id:
-            has, state = cache.cached_client_state(client_id)
+            has, state = cache.cached_client_state(client_id, stale_ok=True)
             if has:
                 return state, "domain" if key[0] == "domain" else ref.kind
     return None, ref.kind
