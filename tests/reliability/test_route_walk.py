@@ -177,3 +177,38 @@ def test_revocation_takes_effect_at_once_in_the_same_process(db_url, scope):
         while client.get("/v1/clients", headers=headers).status_code != 401:
             assert time.monotonic() < deadline, "revocation not seen within the cache's staleness bound"
             time.sleep(0.02)
+
+
+def test_cli_keys_expire_after_expires_in(db_url, monkeypatch):
+    from typer.testing import CliRunner
+
+    from service.cli import app as cli_app
+    from service.settings import get_settings
+
+    monkeypatch.setenv("SUPPORTGATE_DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    runner = CliRunner()
+    try:
+        made = runner.invoke(cli_app, ["keys", "create", "--name", "temp", "--scope", "clients:read", "--expires-in", "12h"])
+        assert made.exit_code == 0, made.output
+        for bad in ("0", "-1", "soon", "5y"):
+            refused = runner.invoke(cli_app, ["keys", "create", "--name", f"bad{bad}", "--scope", "clients:read",
+                                              "--expires-in", bad])
+            assert refused.exit_code == 2, (bad, refused.output)
+        listing = runner.invoke(cli_app, ["keys", "list"]).output
+        line = next(line for line in listing.splitlines() if line.startswith("temp\t"))
+        expires = datetime.fromisoformat(line.rsplit("expires ", 1)[1])
+        assert timedelta(hours=11, minutes=59) < expires - datetime.now(UTC) <= timedelta(hours=12)
+        assert "active" in line and "bad0" not in listing
+    finally:
+        get_settings.cache_clear()
+    key = made.output.strip().splitlines()[-1]
+    with TestClient(create_app(make_settings(db_url))) as client:
+        assert client.get("/v1/clients", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+    # twelve hours later, the same key is refused
+    import service.api.deps as deps
+
+    app = create_app(make_settings(db_url))
+    app.dependency_overrides[deps.utc_now] = lambda: datetime.now(UTC) + timedelta(hours=12, seconds=1)
+    with TestClient(app) as client:
+        assert client.get("/v1/clients", headers={"Authorization": f"Bearer {key}"}).status_code == 401
