@@ -15,7 +15,8 @@ from service import __version__
 from service.api import openapi_doc, problems
 from service.api.deps import AppState
 from service.api.middleware import GatewayMiddleware, Metrics
-from service.api.routes import catalog, checks, clients, contracts, health, records, reports
+from service.api.routes import catalog, checks, clients, contracts, health, integrations, records, reports
+from service.api.routes import webhooks as webhook_routes
 from service.cache import StateCache
 from service.domain.model import Policy, Routing, Sla
 from service.logs import configure_logging
@@ -23,6 +24,8 @@ from service.ratelimit import RateLimiter
 from service.settings import Settings, get_settings
 from service.storage.database import Database
 from service.ui import routes as web_page
+from service.usecases.outbox import OutboxWorker
+from service.usecases.webhook_worker import WebhookWorker
 
 log = logging.getLogger("supportgate")
 
@@ -64,9 +67,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings=settings, db=db, cache=cache, metrics=metrics,
             limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
         )
+        # Retries webhook events whose provider confirmation failed.
+        webhook_worker = WebhookWorker(settings, db)
+        webhook_worker.start()
+        app.state.sg.extras["webhooks"] = webhook_worker
+        # Delivers the outbox (Zendesk ticket updates), including what an earlier process left pending.
+        worker = OutboxWorker(db, settings, poll_seconds=settings.outbox_poll_seconds)
+        app.state.sg.extras["outbox"] = worker
+        worker.start()
         try:
             yield
         finally:
+            await worker.stop()
+            webhook_worker.stop()
             cache.stop()
             db.dispose()
 
@@ -79,7 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     openapi_doc.install(app)
     problems.install(app)
-    for module in (checks, clients, records, catalog, contracts, reports, health, web_page):
+    for module in (checks, clients, records, catalog, contracts, reports, integrations, webhook_routes, health, web_page):
         app.include_router(module.router)
     if settings.cors_origins:  # no CORS headers at all unless origins are configured
         app.add_middleware(
@@ -97,5 +110,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         large_body_paths={"/v1/clients/import": settings.max_import_bytes},
     )
     app.state.metrics = metrics
+    _register_schemas(app, checks.component_schemas())
     return app
+
+
+def _register_schemas(app: FastAPI, schemas: dict[str, object]) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict[str, object]:
+        if app.openapi_schema is None:
+            document = generate()
+            document.setdefault("components", {}).setdefault("schemas", {}).update(schemas)
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
