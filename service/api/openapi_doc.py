@@ -68,8 +68,6 @@ def refine(document: dict[str, Any], app: FastAPI) -> dict[str, Any]:
                 for status, description in KEYED_ERRORS.items():
                     responses.setdefault(status, {"description": description})
                 operation["security"] = [{name: []} for name in SECURITY_SCHEMES]
-            else:
-                responses.pop("401", None)
             for status, response in responses.items():
                 if int(status) >= 400:
                     response["content"] = PROBLEM_CONTENT

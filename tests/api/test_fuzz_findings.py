@@ -42,3 +42,11 @@ def test_405_names_every_method_of_the_path(client):
     answer = client.request("OPTIONS", "/v1/clients")
     assert answer.status_code == 405 and answer.headers["allow"] == "GET, POST"
     assert client.request("OPTIONS", "/v1/clients/import").headers["allow"] == "POST"
+
+
+def test_a_nul_in_a_check_is_bad_input_and_does_not_degrade_the_service(client):
+    for params in ({"client_id": "cl_\x00"}, {"external_system": "halo", "external_id": "1\x00"}, {"email": "a\x00@b.com"}):
+        assert_problem(client.get("/v1/entitlements/check", params={"service": "triage", **params}), 422)
+    state = client.app.state.sg
+    assert state.cache.db_available is True
+    assert ok(client.get("/v1/entitlements/check", params={"service": "triage", "phone": "2125550142"}))["degraded"] is False

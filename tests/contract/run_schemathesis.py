@@ -8,6 +8,7 @@ Exits non-zero unless schemathesis passes and its summary shows every operation 
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import secrets
@@ -83,6 +84,17 @@ def main() -> int:
         "SUPPORTGATE_BOOTSTRAP_ADMIN_KEY": key,
         "SUPPORTGATE_FUZZ_ADMIN_KEY": key,
         "SUPPORTGATE_LOG_LEVEL": "WARNING",
+        "SUPPORTGATE_RATE_LIMIT_PER_SECOND": "0",  # the fuzzer is one busy client; limits have their own test
+        # Webhook endpoints switched on (unset, they answer 404 before verifying anything).
+        "SUPPORTGATE_DOCUSIGN_HMAC_KEYS": secrets.token_urlsafe(24),
+        "SUPPORTGATE_DROPBOX_SIGN_API_KEY": secrets.token_urlsafe(24),
+        "SUPPORTGATE_PANDADOC_WEBHOOK_KEY": secrets.token_urlsafe(24),
+        "SUPPORTGATE_STANDARD_WEBHOOK_SECRET": "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode(),
+        "SUPPORTGATE_ADOBE_SIGN_CLIENT_IDS": "fuzz-adobe-client",
+        "SUPPORTGATE_ZENDESK_WEBHOOK_SECRET": secrets.token_urlsafe(24),
+        "SUPPORTGATE_ZENDESK_API_URL": "http://127.0.0.1:9",  # nothing listens: deliveries stay queued
+        "SUPPORTGATE_ZENDESK_EMAIL": "fuzz@example.com",
+        "SUPPORTGATE_ZENDESK_API_TOKEN": secrets.token_urlsafe(24),
     }
     port = free_port()
     base = f"http://127.0.0.1:{port}"

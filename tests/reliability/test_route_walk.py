@@ -19,27 +19,21 @@ from service.usecases.keys import SCOPES, create_key
 from tests.conftest import make_settings
 
 PUBLIC = {"/healthz", "/readyz", "/metrics"}
-# Verified by the sender's signature (e-signature providers, Zendesk) instead of an API key.
+# Webhooks verify the provider's signature instead of an API key (the Zendesk trigger's too);
+# the web page has its own signed session.
 SIGNED = {"/v1/integrations/zendesk/tickets"}
-SIGNED_PREFIXES = ("/v1/webhooks/",)
-# The web page has its own signed-cookie session.
-PUBLIC_PREFIXES = ("/ui",)
-
-
-# Every signed endpoint configured, so that it reads (and limits) the body instead of answering 404.
-SIGNED_ROUTE_SECRETS = {
-    "docusign_hmac_keys": "docusign-key",
-    "pandadoc_webhook_key": "pandadoc-key",
-    "standard_webhook_secret": "whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=",
-    "dropbox_sign_api_key": "dropbox-key",
-    "adobe_sign_client_ids": "adobe-client",
-    "zendesk_webhook_secret": "zendesk-secret",
-    "zendesk_api_url": "http://127.0.0.1:9",
+PUBLIC_PREFIXES = ("/v1/webhooks/", "/ui")
+# Every webhook endpoint switched on (an endpoint whose secret is unset answers 404 before reading).
+WEBHOOKS_ON = {
+    "docusign_hmac_keys": "docusign-secret", "dropbox_sign_api_key": "dropbox-key", "pandadoc_webhook_key": "panda-key",
+    "standard_webhook_secret": "whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=", "adobe_sign_client_ids": "adobe-client",
+    "zendesk_webhook_secret": "zendesk-secret", "zendesk_api_url": "http://127.0.0.1:9", "zendesk_email": "a@b.example",
+    "zendesk_api_token": "zendesk-token",
 }
 
 
 def is_public(path: str) -> bool:
-    return path in PUBLIC or path in SIGNED or path.startswith(PUBLIC_PREFIXES + SIGNED_PREFIXES)
+    return path in PUBLIC or path in SIGNED or path.startswith(PUBLIC_PREFIXES)
 
 
 def concrete(path: str) -> str:
@@ -106,7 +100,7 @@ def test_every_route_needs_a_key_and_its_scope(db_url):
 
 
 def test_every_route_has_a_body_limit_and_security_headers(db_url):
-    app = create_app(make_settings(db_url, max_body_bytes=1000, max_import_bytes=1500, **SIGNED_ROUTE_SECRETS))
+    app = create_app(make_settings(db_url, max_body_bytes=1000, max_import_bytes=1500, **WEBHOOKS_ON))
     big = b"x" * 2000
     with TestClient(app, headers={"Authorization": "Bearer test-admin-key"}) as client:
         for route, method in walk(app):
@@ -194,3 +188,38 @@ def test_revocation_takes_effect_at_once_in_the_same_process(db_url, scope):
         while client.get("/v1/clients", headers=headers).status_code != 401:
             assert time.monotonic() < deadline, "revocation not seen within the cache's staleness bound"
             time.sleep(0.02)
+
+
+def test_cli_keys_expire_after_expires_in(db_url, monkeypatch):
+    from typer.testing import CliRunner
+
+    from service.cli import app as cli_app
+    from service.settings import get_settings
+
+    monkeypatch.setenv("SUPPORTGATE_DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    runner = CliRunner()
+    try:
+        made = runner.invoke(cli_app, ["keys", "create", "--name", "temp", "--scope", "clients:read", "--expires-in", "12h"])
+        assert made.exit_code == 0, made.output
+        for bad in ("0", "-1", "soon", "5y"):
+            refused = runner.invoke(cli_app, ["keys", "create", "--name", f"bad{bad}", "--scope", "clients:read",
+                                              "--expires-in", bad])
+            assert refused.exit_code == 2, (bad, refused.output)
+        listing = runner.invoke(cli_app, ["keys", "list"]).output
+        line = next(line for line in listing.splitlines() if line.startswith("temp\t"))
+        expires = datetime.fromisoformat(line.rsplit("expires ", 1)[1])
+        assert timedelta(hours=11, minutes=59) < expires - datetime.now(UTC) <= timedelta(hours=12)
+        assert "active" in line and "bad0" not in listing
+    finally:
+        get_settings.cache_clear()
+    key = made.output.strip().splitlines()[-1]
+    with TestClient(create_app(make_settings(db_url))) as client:
+        assert client.get("/v1/clients", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+    # twelve hours later, the same key is refused
+    import service.api.deps as deps
+
+    app = create_app(make_settings(db_url))
+    app.dependency_overrides[deps.utc_now] = lambda: datetime.now(UTC) + timedelta(hours=12, seconds=1)
+    with TestClient(app) as client:
+        assert client.get("/v1/clients", headers={"Authorization": f"Bearer {key}"}).status_code == 401
