@@ -22,6 +22,11 @@ class Settings(BaseSettings):
     default_first_response_minutes: int = 240
     default_onsite_response_hours: int = 72
     max_body_bytes: int = 1024 * 1024
+    # Per-key rate limit (token bucket per key name): sustained requests a second and burst; 0 = off.
+    rate_limit_per_second: float = Field(100.0, ge=0)
+    rate_limit_burst: int = Field(1000, ge=1)
+    # Browser origins allowed to call the API (comma-separated); unset = no CORS headers at all.
+    cors_origins: str | None = None
     max_import_bytes: int = 20 * 1024 * 1024
     db_pool_size: int = 10
     # In-process cache of client decision inputs (see service/cache.py).
@@ -38,6 +43,12 @@ class Settings(BaseSettings):
     adobe_sign_client_ids: str | None = None
     adobe_sign_api_url: str | None = None
     adobe_sign_api_token: SecretStr | None = None
+    # Confirmation fetches (Dropbox Sign, Adobe Sign) and the retry loop for events that could not be confirmed.
+    webhook_confirm_timeout_seconds: float = Field(5.0, gt=0)
+    webhook_retry_poll_seconds: float = Field(5.0, gt=0)
+    webhook_retry_base_seconds: float = Field(30.0, gt=0)
+    webhook_retry_max_seconds: float = Field(3600.0, gt=0)
+    webhook_retry_max_attempts: int = Field(20, ge=1)
     # Zendesk write-back.
     zendesk_webhook_secret: SecretStr | None = None
     zendesk_api_url: str | None = None
@@ -45,6 +56,8 @@ class Settings(BaseSettings):
     zendesk_api_token: SecretStr | None = None
     zendesk_external_system: str = "zendesk"
     outbox_max_backoff_seconds: float = 300.0
+    # How often the outbox is polled for due retries (a new message is sent at once).
+    outbox_poll_seconds: float = Field(1.0, gt=0)
     # Web page (/ui): signs the session cookie; unset = a random secret per process (sessions end on restart).
     ui_secret: SecretStr | None = None
     ui_session_hours: float = Field(8.0, gt=0)

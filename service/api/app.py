@@ -8,20 +8,25 @@ from contextlib import asynccontextmanager
 
 import orjson
 from fastapi import FastAPI
-from fastapi.responses import Response
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse as FastAPIJSONResponse
 from fastapi.routing import APIRoute
 
 from service import __version__
-from service.api import problems
+from service.api import openapi_doc, problems
 from service.api.deps import AppState
 from service.api.middleware import GatewayMiddleware, Metrics
-from service.api.routes import catalog, checks, clients, contracts, health, records, reports
+from service.api.routes import catalog, checks, clients, contracts, health, integrations, records, reports
+from service.api.routes import webhooks as webhook_routes
 from service.cache import StateCache
 from service.domain.model import Policy, Routing, Sla
 from service.logs import configure_logging
+from service.ratelimit import RateLimiter
 from service.settings import Settings, get_settings
 from service.storage.database import Database
 from service.ui import routes as web_page
+from service.usecases.outbox import OutboxWorker
+from service.usecases.webhook_worker import WebhookWorker
 
 log = logging.getLogger("supportgate")
 
@@ -31,8 +36,8 @@ Authenticate with `Authorization: Bearer <api key>` (the check also takes HTTP B
 password, or `X-API-Key`). Errors are RFC 9457 problem details."""
 
 
-class JSONResponse(Response):
-    media_type = "application/json"
+class JSONResponse(FastAPIJSONResponse):
+    """orjson rendering; a JSONResponse subclass so that OpenAPI documents the response models."""
 
     def render(self, content: object) -> bytes:
         return orjson.dumps(content)
@@ -60,10 +65,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             async_pool_size=settings.db_pool_size,
         )
         cache.start()
-        app.state.sg = AppState(settings=settings, db=db, cache=cache, metrics=metrics)
+        app.state.sg = AppState(
+            settings=settings, db=db, cache=cache, metrics=metrics,
+            limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
+        )
+        # Retries webhook events whose provider confirmation failed.
+        webhook_worker = WebhookWorker(settings, db)
+        webhook_worker.start()
+        app.state.sg.extras["webhooks"] = webhook_worker
+        # Delivers the outbox (Zendesk ticket updates), including what an earlier process left pending.
+        worker = OutboxWorker(db, settings, poll_seconds=settings.outbox_poll_seconds)
+        app.state.sg.extras["outbox"] = worker
+        worker.start()
         try:
             yield
         finally:
+            await worker.stop()
+            webhook_worker.stop()
             await cache.close_async()
             cache.stop()
             db.dispose()
@@ -74,8 +92,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         default_response_class=JSONResponse,
-        responses={401: {"model": problems_model(), "description": "Missing or unknown API key"}},
     )
+    openapi_doc.install(app)
     problems.install(app)
     # The check's routes sit on the app itself, first: FastAPI's included-router wrappers cost
     # about 5 µs a request to match, which the check pays on every call.
@@ -83,8 +101,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if isinstance(route, APIRoute):
             route.response_class = JSONResponse  # what include_router would give them (the OpenAPI document)
         app.router.routes.append(route)
-    for module in (clients, records, catalog, contracts, reports, health, web_page):
+    for module in (clients, records, catalog, contracts, reports, integrations, webhook_routes, health, web_page):
         app.include_router(module.router)
+    if settings.cors_origins:  # no CORS headers at all unless origins are configured
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=[o.strip() for o in settings.cors_origins.split(",") if o.strip()],
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+            max_age=600,
+        )
     app.add_middleware(
         GatewayMiddleware,
         metrics=metrics,
@@ -94,8 +121,3 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = metrics
     return app
 
-
-def problems_model() -> type:
-    from service.api.schemas import Problem
-
-    return Problem

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+import orjson
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from service.api import examples
 from service.domain import model as dm
@@ -14,8 +16,49 @@ from service.usecases.checks import CheckResult
 Code = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
 
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}:?\d{2})?$")
+
+
+def _rfc3339(value: Any) -> Any:
+    """Only an RFC 3339 string (or a datetime) is a timestamp: no Unix numbers, no `"0.5"`."""
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _RFC3339.match(value.strip()):
+        try:
+            return datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            pass
+    raise ValueError("RFC 3339 timestamp with an offset expected")
+
+
+# A timestamp in a request: RFC 3339 with an offset (API.md), nothing else.
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def unstorable_text(value: Any) -> bool:
+    """A NUL or an unpaired surrogate anywhere inside: PostgreSQL cannot store it (SQLite would)."""
+    if isinstance(value, str):
+        return _UNSTORABLE.search(value) is not None
+    if isinstance(value, dict):
+        return any(unstorable_text(k) or unstorable_text(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(unstorable_text(v) for v in value)
+    return False
+
+
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: a JSON 0 is not `false`, `false` is not 0, 1.0 is not a string — the document's types hold.
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        if unstorable_text(data):
+            raise ValueError("text must not hold NUL characters or unpaired surrogates")
+        return data
 
 
 class Problem(BaseModel):
@@ -56,7 +99,7 @@ class CheckRequest(Strict):
     client: ClientSelector
     service: str = Field(min_length=1, max_length=64)
     channel: str | None = Field(None, max_length=64)
-    at: AwareDatetime | None = None
+    at: Timestamp | None = None
 
 
 class BatchRequest(Strict):
@@ -154,29 +197,29 @@ class DecisionOut(BaseModel):
 
 
 class FlatDecision(BaseModel):
-    """`?format=flat`: every value a string, no nesting, no nulls — for IVRs and flow builders."""
+    """`?format=flat`: every value a string (empty, never null), no nesting, under 1 kB — for IVRs and flow builders."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [examples.FLAT_DECISION]})
-    allowed: str
-    found: str
+    allowed: str = Field(description='"true" or "false"')
+    found: str = Field(description='"true" when the caller was matched to a client')
     client_id: str
-    client_name: str
+    client_name: str = Field(description="shortened if needed to keep the answer under 1 kB")
     service: str
-    reason: str
-    reasons: str
+    reason: str = Field(description="the first reason code (empty when none)")
+    reasons: str = Field(description="all reason codes, comma-separated")
     contract_status: str
-    grace_until: str
+    grace_until: str = Field(description="RFC 3339, or empty")
     signed_version: str
-    plan: str
+    plan: str = Field(description="membership plan code, or empty")
     rank: str
     priority: str
     queue: str
-    route: str
+    route: str = Field(description="the one value to branch on: the queue when allowed, `triage` when refused")
     first_response_minutes: str
     onsite_response_hours: str
-    upsell: str
-    normalized_phone: str
-    degraded: str
+    upsell: str = Field(description="codes of the plans that would grant the service, comma-separated")
+    normalized_phone: str = Field(description="the caller id in E.164, or empty")
+    degraded: str = Field(description='"true" when served from memory with the database away')
     decision_id: str
     evaluated_at: str
 
@@ -238,7 +281,22 @@ def decision_out(result: CheckResult) -> dict[str, Any]:
     }
 
 
+FLAT_MAX_BYTES = 1000
+
+
 def flat_out(result: CheckResult) -> dict[str, str]:
+    """The flat string map, kept under 1 kB (Studio, Connect) by shortening the free-text fields."""
+    flat = _flat_fields(result)
+    for key in ("client_name", "upsell", "reasons"):
+        over = len(orjson.dumps(flat)) - FLAT_MAX_BYTES
+        if over <= 0:
+            break
+        encoded = flat[key].encode()
+        flat[key] = encoded[: max(0, len(encoded) - over)].decode("utf-8", "ignore")
+    return flat
+
+
+def _flat_fields(result: CheckResult) -> dict[str, str]:
     d = result.decision
     return {
         "allowed": "true" if d.allowed else "false",
@@ -345,7 +403,7 @@ class ServiceDecisionPage(BaseModel):
 class MembershipPut(Strict):
     plan: str = Field(min_length=1, max_length=64)
     status: Literal["active", "trialing", "past_due", "canceled", "expired"]
-    current_period_end: AwareDatetime | None = None
+    current_period_end: Timestamp | None = None
     external_ref: str | None = Field(None, max_length=200)
 
 
@@ -366,7 +424,7 @@ class AcceptanceIn(Strict):
     method: Literal["paper", "manual", "phone", "click_through", "email", "provider"] = "manual"
     signer_name: str | None = Field(None, max_length=300)
     signer_email: str | None = Field(None, max_length=320)
-    signed_at: AwareDatetime
+    signed_at: Timestamp
 
 
 class AcceptanceOut(BaseModel):
@@ -410,7 +468,7 @@ class SignatureRequestPage(Page):
 
 
 class GraceIn(Strict):
-    until: AwareDatetime
+    until: Timestamp
 
 
 class GraceOut(BaseModel):
@@ -422,7 +480,7 @@ class GraceOut(BaseModel):
 
 class OverrideIn(Strict):
     service: str = Field(min_length=1, max_length=64)
-    expires_at: AwareDatetime
+    expires_at: Timestamp
     reason: str = Field(min_length=1, max_length=1000)
 
 
@@ -495,7 +553,7 @@ class ContractIn(Strict):
 
 
 class PublishIn(Strict):
-    at: AwareDatetime | None = None
+    at: Timestamp | None = None
 
 
 class ContractVersionOut(BaseModel):
@@ -554,3 +612,31 @@ class ClientToChasePage(BaseModel):
 
 class Health(BaseModel):
     status: str
+
+
+# ---- e-signature webhooks ----------------------------------------------------------------------
+class WebhookEventOut(BaseModel):
+    """One stored webhook event (the inbox); the raw body is kept but not shown here."""
+
+    id: str
+    provider: str
+    event_key: str
+    event_type: str | None
+    envelope_id: str | None
+    status: Literal["received", "processed", "unmatched", "failed", "unconfirmed"]
+    detail: str | None
+    attempts: int
+    received_at: datetime
+    processed_at: datetime | None
+    next_attempt_at: datetime | None
+
+
+class WebhookEventPage(Page):
+    items: list[WebhookEventOut]
+
+
+class WebhookAck(BaseModel):
+    """What a webhook endpoint answers once the delivery is verified and stored (or known already)."""
+
+    status: str = Field(description="applied | duplicate | unmatched | rejected | failed (kept and retried)")
+    events: list[str] = Field(description="inbox ids of the events this delivery stored")

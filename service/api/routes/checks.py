@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from service.api.deps import AppState, authenticate
 from service.api.problems import service_error_body, validation_body
-from service.api.schemas import BatchOut, BatchRequest, CheckRequest, DecisionOut, FlatDecision, Problem, decision_out, flat_out
+from service.api.schemas import BatchOut, BatchRequest, CheckRequest, FlatDecision, Problem, decision_out, flat_out
 from service.cache import Miss
 from service.errors import Forbidden, InvalidInput, ServiceError
 from service.usecases.checks import CheckResult, ClientRef, make_ref, run_check
@@ -131,7 +131,7 @@ def parse_item(item: Any, region: str, where: str = "body") -> tuple[ClientRef, 
         raise InvalidInput("a check request is a JSON object", errors=[{"loc": [where], "msg": "object expected"}])
     if "client" in item:
         try:
-            request = CheckRequest.model_validate({k: v for k, v in item.items() if k in CheckRequest.model_fields})
+            request = CheckRequest.model_validate(item)
         except ValidationError as exc:
             errors = [{"loc": [where, *e["loc"]], "msg": e["msg"]} for e in exc.errors()]
             raise InvalidInput(f"{'.'.join(map(str, errors[0]['loc']))}: {errors[0]['msg']}", errors=errors) from None
@@ -260,7 +260,7 @@ _FAST_PATHS[("POST", "/v1/entitlements/check")] = _fast_check_post
         "Structured JSON (`{client: {...}, service}`), or flat fields (phone/From/Caller/ani, email, client_id, "
         "external_system+external_id, service) as JSON or form body. Always 200 for a decision."
     ),
-    response_model=DecisionOut,
+    response_model=None,  # documented in CHECK_RESPONSES: DecisionOut or, with ?format=flat, FlatDecision
     responses=CHECK_RESPONSES,
     openapi_extra={
         "requestBody": {
@@ -296,14 +296,17 @@ _FAST_PATHS[("GET", "/v1/entitlements/check")] = _fast_check_get
 @router.get(
     "/v1/entitlements/check",
     summary="The same check as GET, for systems that can only send GET",
-    response_model=DecisionOut,
+    response_model=None,  # documented in CHECK_RESPONSES: DecisionOut or, with ?format=flat, FlatDecision
     responses=CHECK_RESPONSES,
 )
 async def check_get(
     request: Request,
     access: Access,
     service: str = Query(min_length=1, max_length=64),
-    phone: str | None = Query(None, max_length=100),
+    phone: str | None = Query(None, max_length=100, description="caller id in any form: +1…, 00…, 011…, national, tel:/sip: URI"),
+    from_: str | None = Query(None, alias="From", max_length=100, description="alias of phone (Twilio)"),
+    caller_alias: str | None = Query(None, alias="Caller", max_length=100, description="alias of phone (Twilio)"),
+    ani: str | None = Query(None, max_length=100, description="alias of phone (IVRs)"),
     email: str | None = Query(None, max_length=320),
     client_id: str | None = Query(None, max_length=64),
     external_system: str | None = Query(None, max_length=64),
