@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
@@ -216,6 +217,35 @@ def _client_state(raw_rows: list[Any]) -> dm.ClientState | None:
         overrides=tuple(overrides),
         grace_extensions=tuple(extensions),
     )
+
+
+def bulk_insert(session: Session, model: type[t.Base], rows: Sequence[dict[str, Any]]) -> None:
+    """Many new rows in the session's transaction: COPY on PostgreSQL (psycopg would otherwise send
+    one INSERT per row), one executemany on SQLite. Rows carry Python values as for an INSERT."""
+    if not rows:
+        return
+    table = t.Base.metadata.tables[model.__tablename__]
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        connection.execute(sa.insert(table), list(rows))
+        return
+    columns = list(rows[0])
+    json_columns = {c.name for c in table.columns if isinstance(c.type, sa.JSON)}
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([_copy_value(row[c], c in json_columns) for c in columns])
+
+
+def _copy_value(value: Any, is_json: bool) -> Any:
+    if value is None:
+        return None
+    if is_json:
+        return orjson.dumps(value).decode()
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).replace(tzinfo=None)  # stored naive UTC, as UTCDateTime does
+    return value
 
 
 class AsyncReads:

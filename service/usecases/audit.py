@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from service.storage import tables as t
+from service.storage.sql import bulk_insert
 
 Scope = Literal["client", "catalog", "keys", "none"]
 CHANGES_KEY = "supportgate.changes"
@@ -46,7 +46,7 @@ def record_many(session: Session, events: list[dict[str, Any]]) -> None:
     Each dict holds the arguments of record() (kind, actor, at, scope, client_id, ...)."""
     if not events:
         return
-    session.execute(sa.insert(t.Event), [
+    bulk_insert(session, t.Event, [
         {"client_id": e.get("client_id"), "scope": e["scope"], "kind": e["kind"], "subject": e.get("subject"),
          "actor": e["actor"], "before": e.get("before"), "after": e.get("after"), "created_at": e["at"]}
         for e in events

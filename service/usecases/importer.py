@@ -8,13 +8,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from service.errors import InvalidInput
 from service.ids import new_id
 from service.storage import tables as t
-from service.storage.sql import SqlRepository
+from service.storage.sql import SqlRepository, bulk_insert
 from service.usecases import audit
 from service.usecases.clients import IdentifierKey, IdentifierSet, normalize_identifiers
 
@@ -197,9 +196,8 @@ def import_clients(
     if not dry_run:
         # Multi-row INSERTs, not ORM objects: an import of 20,000 rows is the rows' SQL, not 80,000 objects.
         session.flush()  # renamed clients
-        for table, values in ((t.Client, new_clients), (t.ClientIdentifier, new_identifiers)):
-            for start in range(0, len(values), 5000):
-                session.execute(sa.insert(table), values[start : start + 5000])
+        bulk_insert(session, t.Client, new_clients)
+        bulk_insert(session, t.ClientIdentifier, new_identifiers)
         audit.record_many(session, events)
     result.errors.sort(key=lambda e: int(e["row"]))
     return result
