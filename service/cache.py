@@ -101,6 +101,9 @@ class StateCache:
         # identifiers nobody owns (unknown callers); cleared whenever any client changes.
         self.unknown: LRU[IdentifierKey, bool] = LRU(max_clients)
         self.keys: dict[str, KeyRecord] = {}
+        # Hashes of keys that do not exist: a flood of made-up keys costs no database read each.
+        # Cleared on every key change (a key created elsewhere is seen within `staleness`).
+        self.unknown_keys: LRU[str, bool] = LRU(10_000)
         self._catalog: dm.Catalog | None = None
         self._last_catalog: dm.Catalog | None = None  # kept through invalidation, for degraded answers
         # Bumped on every invalidation: a load that started before one must not be stored.
@@ -157,6 +160,7 @@ class StateCache:
         if client_changed:
             self.unknown.clear()
         if keys_changed:
+            self.unknown_keys.clear()
             self._refresh_keys()
 
     def _refresh_keys(self) -> None:
@@ -296,12 +300,16 @@ class StateCache:
         record = self.keys.get(key_hash)
         if record is not None:
             return record
+        if self.unknown_keys.get(key_hash):
+            return None
         if not allow_io:
             raise Miss("key")
         generation = self._generation
         with self.db.reader() as session:
             row = SqlRepository(session).key_by_hash(key_hash)
         if row is None:
+            if generation == self._generation:
+                self.unknown_keys.put(key_hash, True)
             return None
         record = KeyRecord(row.id, row.name, frozenset(row.scopes), row.expires_at, row.revoked_at)
         if generation == self._generation:
