@@ -110,18 +110,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         large_body_paths={"/v1/clients/import": settings.max_import_bytes},
     )
     app.state.metrics = metrics
-    _register_schemas(app, checks.component_schemas())
     return app
-
-
-def _register_schemas(app: FastAPI, schemas: dict[str, object]) -> None:
-    generate = app.openapi
-
-    def openapi() -> dict[str, object]:
-        if app.openapi_schema is None:
-            document = generate()
-            document.setdefault("components", {}).setdefault("schemas", {}).update(schemas)
-        return app.openapi_schema or {}
-
-    app.openapi = openapi  # type: ignore[method-assign]
 

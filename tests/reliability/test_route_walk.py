@@ -111,7 +111,9 @@ def test_every_route_has_a_body_limit_and_security_headers(db_url):
             chunked = client.request(method, url, content=iter([big[:900], big[900:]]),
                                      headers={"content-type": "application/json"})
             if method in ("POST", "PUT", "PATCH") and not route.path.startswith("/ui"):  # API routes read the body
-                assert chunked.status_code in (413, 303, 401, 403, 404), (method, route.path, chunked.status_code)
+                # (a route on a resource that does not exist may answer 404 before it reads anything)
+                allowed = (413, 303, 401, 403, 404) if "{" in route.path else (413, 303, 401, 403)
+                assert chunked.status_code in allowed, (method, route.path, chunked.status_code)
             assert chunked.status_code < 500, (method, route.path, chunked.status_code)
             for response in (answer, chunked):
                 assert response.headers["x-content-type-options"] == "nosniff"

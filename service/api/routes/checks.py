@@ -150,11 +150,6 @@ CHECK_RESPONSES: dict[int | str, dict[str, Any]] = {
     **ERRORS,
 }
 
-def component_schemas() -> dict[str, Any]:
-    """Models the 200 answer names by $ref but FastAPI does not register on its own."""
-    return {"FlatDecision": FlatDecision.model_json_schema(ref_template="#/components/schemas/{model}")}
-
-
 FLAT_FIELDS = {
     "type": "object",
     "properties": {
