@@ -11,7 +11,8 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
@@ -20,8 +21,8 @@ import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 
 from service.domain import model as dm
-from service.storage.database import Database
-from service.storage.sql import SqlRepository
+from service.storage.database import Database, is_sqlite
+from service.storage.sql import SqlRepository, fetch_client_state, fetch_state_by_identifier
 from service.usecases.audit import pending_changes
 
 log = logging.getLogger("supportgate.cache")
@@ -38,12 +39,13 @@ class LRU(Generic[K, V]):
         self._lock = threading.Lock()
 
     def get(self, key: K, default: V | None = None) -> V | None:
-        with self._lock:
-            try:
-                self._data.move_to_end(key)
-                return self._data[key]
-            except KeyError:
-                return default
+        # No lock on the read path (the check's): each OrderedDict call is atomic under the GIL, and
+        # an entry evicted between the two calls is simply a miss.
+        try:
+            self._data.move_to_end(key)
+            return self._data[key]
+        except KeyError:
+            return default
 
     def __contains__(self, key: K) -> bool:
         return key in self._data
@@ -111,11 +113,17 @@ class StateCache:
         self._last_seq = 0
         self._gaps: dict[int, float] = {}
         self.db_available = True
+        # A read-through on SQLite is a local file read (WAL readers never wait for writers):
+        # cheaper on the event loop than a hop to a worker thread. PostgreSQL waits on the network.
+        self.inline_io = is_sqlite(db.url)
+        self._loop_thread: int | None = None
+        self._inline_connection: sa.Connection | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     # ---- lifecycle ------------------------------------------------------------------------------
     def start(self) -> None:
+        self._loop_thread = threading.get_ident()  # lifespan runs on the event loop's thread
         with self.db.reader() as session:
             self._last_seq = SqlRepository(session).max_event_seq()
         self.catalog()
@@ -129,6 +137,9 @@ class StateCache:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        if self._inline_connection is not None:
+            self._inline_connection.close()
+            self._inline_connection = None
         for sessions in (self.db.writer, self.db.reader):
             if sa_event.contains(sessions, "after_commit", self._after_commit):
                 sa_event.remove(sessions, "after_commit", self._after_commit)
@@ -226,6 +237,25 @@ class StateCache:
         self.db_available = False
 
     # ---- reads ----------------------------------------------------------------------------------
+    @contextmanager
+    def _read_through(self) -> Iterator[sa.Connection]:
+        """A read transaction for a cache miss. On the event loop with SQLite (inline reads) it runs
+        on one connection kept for the purpose: checking a connection out of the pool and back
+        costs more than the two indexed reads of a cold check."""
+        if self.inline_io and threading.get_ident() == self._loop_thread:
+            connection = self._inline_connection
+            if connection is None or connection.closed or connection.invalidated:
+                connection = self._inline_connection = self.db.read_engine.connect()
+            try:
+                yield connection  # one statement per read: no transaction needed
+            except sa.exc.DBAPIError:
+                connection.close()
+                self._inline_connection = None
+                raise
+            return
+        with self.db.read_engine.connect() as connection:
+            yield connection
+
     def catalog(self, *, allow_io: bool = True) -> dm.Catalog:
         catalog = self._catalog
         if catalog is None:
@@ -264,13 +294,16 @@ class StateCache:
         if not allow_io:
             raise Miss("identifier")
         generation = self._generation
-        with self.db.reader() as session:
-            owner = SqlRepository(session).identifier_owner(*key)
+        # The check wants the owner's state next: one statement reads both.
+        with self._read_through() as connection:
+            state = fetch_state_by_identifier(connection, *key)
+        owner = state.id if state is not None else None
         if generation == self._generation:
-            if owner is None:
+            if state is None:
                 self.unknown.put(key, True)
             else:
-                self.index.put(key, owner)
+                self.index.put(key, state.id)
+                self.clients.put(state.id, state)
         return owner
 
     def client_state(self, client_id: str, *, allow_io: bool) -> dm.ClientState | None:
@@ -279,8 +312,8 @@ class StateCache:
         if not allow_io:
             raise Miss("client")
         generation = self._generation
-        with self.db.reader() as session:
-            state = SqlRepository(session).load_client_state(client_id)
+        with self._read_through() as connection:
+            state = fetch_client_state(connection, client_id)
         if generation == self._generation:
             self.clients.put(client_id, state)
         return state

@@ -240,6 +240,27 @@ def check(
         typer.echo(f"offer     {plan['name']} ({plan['code']}) {price['amount_minor'] / 100:.2f} {price['currency']}/month")
 
 
+@db_app.command("copy")
+def db_copy(
+    source: Annotated[str, typer.Option("--from", help="database URL to copy from, e.g. sqlite:///supportgate.db")],
+    target: Annotated[str, typer.Option("--to", help="database URL to copy into (migrated here; must hold no data)")],
+) -> None:
+    """Copy every table to another database (e.g. SQLite to PostgreSQL), verified by counts and checksums."""
+    from service.storage.copy import CopyRefused, copy_database
+
+    try:
+        report = copy_database(source, target)
+    except CopyRefused as exc:
+        _fail(str(exc))
+    width = max(len(r.table) for r in report)
+    for r in report:
+        mark = "ok" if r.verified else "MISMATCH"
+        typer.echo(f"{r.table:<{width}}  {r.source_rows:>9} -> {r.target_rows:<9}  sha256 {r.target_checksum[:16]}  {mark}")
+    if not all(r.verified for r in report):
+        _fail("the copy does not match the source (see MISMATCH above)")
+    typer.echo(f"copied and verified {sum(r.target_rows for r in report)} rows in {len(report)} tables")
+
+
 @app.command()
 def openapi(
     output: Annotated[Path, typer.Option(help="where to write the document")] = Path("openapi/openapi.json"),

@@ -10,6 +10,7 @@ import orjson
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse as FastAPIJSONResponse
+from fastapi.routing import APIRoute
 
 from service import __version__
 from service.api import openapi_doc, problems
@@ -92,7 +93,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     openapi_doc.install(app)
     problems.install(app)
-    for module in (checks, clients, records, catalog, contracts, reports, integrations, webhook_routes, health, web_page):
+    # The check's routes sit on the app itself, first: FastAPI's included-router wrappers cost
+    # about 5 µs a request to match, which the check pays on every call.
+    for route in checks.router.routes:
+        if isinstance(route, APIRoute):
+            route.response_class = JSONResponse  # what include_router would give them (the OpenAPI document)
+        app.router.routes.append(route)
+    for module in (clients, records, catalog, contracts, reports, integrations, webhook_routes, health, web_page):
         app.include_router(module.router)
     if settings.cors_origins:  # no CORS headers at all unless origins are configured
         app.add_middleware(

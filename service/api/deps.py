@@ -34,7 +34,9 @@ class AppState:
     limiter: RateLimiter | None = None
 
 
-def get_app_state(request: Request) -> AppState:
+# Plain lookups are `async def` on purpose: FastAPI runs a sync dependency in the thread pool,
+# which costs more than the whole cached check.
+async def get_app_state(request: Request) -> AppState:
     state: AppState = request.app.state.sg
     return state
 
@@ -42,15 +44,15 @@ def get_app_state(request: Request) -> AppState:
 StateDep = Annotated[AppState, Depends(get_app_state)]
 
 
-def get_settings_dep(state: StateDep) -> Settings:
+async def get_settings_dep(state: StateDep) -> Settings:
     return state.settings
 
 
-def get_cache(state: StateDep) -> StateCache:
+async def get_cache(state: StateDep) -> StateCache:
     return state.cache
 
 
-def utc_now() -> datetime:
+async def utc_now() -> datetime:
     return datetime.now(UTC)
 
 

@@ -4,9 +4,9 @@ security headers."""
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
-import uuid
 from typing import Any
 
 import orjson
@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.api.problems import PROBLEM, problem_body
+from service.logs import log_fast
 
 access_log = logging.getLogger("supportgate.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
@@ -39,6 +40,24 @@ class Metrics:
         self.webhooks = Counter(
             "supportgate_webhook_deliveries", "Webhook deliveries", ["provider", "outcome"], registry=self.registry
         )
+        # labels() takes a lock and builds a key on every call; the children are few (route templates
+        # x methods x statuses), so they are looked up once and kept.
+        self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._decision_children: dict[tuple[str, bool], Any] = {}
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        children = self._request_children.get((method, route, status))
+        if children is None:
+            children = (self.requests.labels(method, route, str(status)), self.latency.labels(method, route))
+            self._request_children[(method, route, status)] = children
+        children[0].inc()
+        children[1].observe(seconds)
+
+    def count_decision(self, service: str, allowed: bool) -> None:
+        child = self._decision_children.get((service, allowed))
+        if child is None:
+            child = self._decision_children[(service, allowed)] = self.decisions.labels(service, "allowed" if allowed else "refused")
+        child.inc()
 
 
 class GatewayMiddleware:
@@ -67,7 +86,7 @@ class GatewayMiddleware:
                 except ValueError:
                     content_length = None
         if not request_id:
-            request_id = uuid.uuid4().hex
+            request_id = os.urandom(16).hex()  # as random as uuid4().hex, a tenth of the cost
         scope.setdefault("state", {})["request_id"] = request_id
         limit = self.large_body_paths.get(scope["path"], self.max_body)
         status_holder = [500]
@@ -113,14 +132,10 @@ class GatewayMiddleware:
             route = scope.get("route")
             template: str = getattr(route, "path", None) or "unmatched"
             method = scope["method"]
-            self.metrics.requests.labels(method, template, str(status_holder[0])).inc()
-            self.metrics.latency.labels(method, template).observe(elapsed)
+            self.metrics.observe_request(method, template, status_holder[0], elapsed)
             if access_log.isEnabledFor(logging.INFO):
                 caller: Any = scope["state"].get("caller_name", "")
-                access_log.info(
-                    "request",
-                    extra={
-                        "request_id": request_id, "method": method, "route": template, "status": status_holder[0],
-                        "latency_ms": round(elapsed * 1000, 2), "key_name": caller,
-                    },
-                )
+                log_fast(access_log, logging.INFO, "request", {
+                    "request_id": request_id, "method": method, "route": template, "status": status_holder[0],
+                    "latency_ms": round(elapsed * 1000, 2), "key_name": caller,
+                })

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -72,6 +72,145 @@ def _plus_days_sqlite(element: _PlusDays, compiler: Any, **kw: Any) -> str:
     )
 
 
+# The read-through queries of the check, built once: building a statement costs more than running it.
+_cid: sa.BindParameter[str] = sa.bindparam("cid")
+_clients = t.Client.__table__.c
+_acc = t.Acceptance.__table__.c
+_mem = t.Membership.__table__.c
+_ovr = t.Override.__table__.c
+_ext = t.GraceExtension.__table__.c
+_idf = t.ClientIdentifier.__table__.c
+
+
+def _text_col(value: Any) -> sa.ColumnElement[Any]:
+    return sa.cast(value, sa.String()) if value is not None else sa.cast(sa.null(), sa.String())
+
+
+def _time_col(value: Any) -> sa.ColumnElement[Any]:
+    return value if value is not None else sa.cast(sa.null(), t.UTCDateTime())
+
+
+def _state_part(part: str, table: Any, texts: tuple[Any, ...], times: tuple[Any, ...], *where: Any) -> sa.Select[Any]:
+    texts = texts + (None,) * (3 - len(texts))
+    times = times + (None,) * (3 - len(times))
+    columns = [sa.literal(part, sa.String()), *map(_text_col, texts), *map(_time_col, times)]
+    return sa.select(*columns).select_from(table).where(*where)
+
+
+def _state_query(cid: Any) -> sa.CompoundSelect[Any]:
+    """One row per fact of a client: (part, text a, b, c, time 1, 2, 3); the first part's column
+    types type them all. One statement, so one consistent read without a transaction."""
+    return sa.union_all(
+        _state_part("c", t.Client.__table__, (_clients.id, _clients.name, _clients.status), (_clients.created_at,),
+                    _clients.id == cid),
+        _state_part("a", t.Acceptance.__table__, (_acc.contract_version, _acc.decision), (_acc.signed_at,),
+                    _acc.client_id == cid),
+        _state_part("m", t.Membership.__table__, (_mem.plan_code, _mem.status), (_mem.current_period_end, _mem.created_at),
+                    _mem.client_id == cid, _mem.superseded_at.is_(None)),
+        _state_part("o", t.Override.__table__, (_ovr.service_code,), (_ovr.created_at, _ovr.expires_at, _ovr.revoked_at),
+                    _ovr.client_id == cid),
+        _state_part("g", t.GraceExtension.__table__, (_ext.contract_version,), (_ext.until,), _ext.client_id == cid),
+        _state_part("i", t.ClientIdentifier.__table__, (_idf.kind, _idf.system, _idf.value), (),
+                    _idf.client_id == cid, _idf.removed_at.is_(None)),
+    )
+
+
+_Q_OWNER = sa.select(_idf.client_id).where(
+    _idf.kind == sa.bindparam("kind"), _idf.system == sa.bindparam("system"), _idf.value == sa.bindparam("value"),
+    _idf.removed_at.is_(None),
+)
+
+
+class _Prepared:
+    """A statement compiled once per dialect and run on the DBAPI cursor: the cold check's
+    read-through, where SQLAlchemy's per-execution work costs several times SQLite's own."""
+
+    def __init__(self, statement: sa.Select[Any] | sa.CompoundSelect[Any]) -> None:
+        self.statement = statement
+        self._compiled: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any]]] = {}
+
+    def rows(self, connection: sa.Connection, params: dict[str, Any]) -> list[Any]:
+        dialect = connection.dialect
+        compiled = self._compiled.get(dialect.name)
+        if compiled is None:
+            done = self.statement.compile(dialect=dialect)
+            positions = tuple(done.positiontup or ()) if done.positional else None
+            compiled = self._compiled[dialect.name] = (done.string, positions, dict(done.params))
+        sql, positions, defaults = compiled
+        values = {**defaults, **params}
+        args: Any = tuple(values[name] for name in positions) if positions is not None else values
+        raw = connection.connection.driver_connection
+        assert raw is not None
+        cursor = raw.cursor()
+        try:
+            cursor.execute(sql, args)
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+
+
+def _utc(value: Any) -> datetime | None:
+    """A timestamp as the driver returns it (SQLite: text; PostgreSQL: naive datetime), aware UTC."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
+    return value.replace(tzinfo=UTC)
+
+
+_STATE = _Prepared(_state_query(_cid))
+# The state of whoever holds an identifier, in the same single statement (the cold check's one read).
+_STATE_BY_IDENTIFIER = _Prepared(_state_query(_Q_OWNER.scalar_subquery()))
+
+
+def fetch_state_by_identifier(connection: sa.Connection, kind: str, system: str, value: str) -> dm.ClientState | None:
+    """The state of the client holding a live identifier, or None when nobody holds it."""
+    return _client_state(_STATE_BY_IDENTIFIER.rows(connection, {"kind": kind, "system": system, "value": value}))
+
+
+def fetch_client_state(connection: sa.Connection, client_id: str) -> dm.ClientState | None:
+    """The client's decision inputs in one prepared query (the cache's read-through, so the cold
+    check's cost: ORM entities and six round trips cost ten times the SQL itself)."""
+    return _client_state(_STATE.rows(connection, {"cid": client_id}))
+
+
+def _client_state(raw_rows: list[Any]) -> dm.ClientState | None:
+    rows: list[Any] = [(part, a, b, c, _utc(t1), _utc(t2), _utc(t3)) for part, a, b, c, t1, t2, t3 in raw_rows]
+    client = next((r for r in rows if r[0] == "c"), None)
+    if client is None:
+        return None
+    acceptances: list[dm.Acceptance] = []
+    memberships: list[tuple[datetime, dm.Membership]] = []
+    overrides: list[dm.Override] = []
+    extensions: list[dm.GraceExtension] = []
+    identifiers: set[tuple[str, str, str]] = set()
+    for part, a, b, c, t1, t2, t3 in rows:
+        if part == "a":
+            acceptances.append(dm.Acceptance(a, dm.AcceptanceDecision(b), t1))
+        elif part == "m":
+            memberships.append((t2, dm.Membership(a, dm.MembershipStatus(b), t1)))
+        elif part == "o":
+            overrides.append(dm.Override(a, t1, t2, t3))
+        elif part == "g":
+            extensions.append(dm.GraceExtension(a, t1))
+        elif part == "i":
+            identifiers.add((a, b, c))
+    # The live membership is the newest one not superseded (normally the only one).
+    membership = max(memberships, key=lambda m: m[0])[1] if memberships else None
+    return dm.ClientState(
+        identifiers=frozenset(identifiers),
+        id=client[1],
+        name=client[2],
+        status=dm.ClientStatus(client[3]),
+        created_at=client[4],
+        acceptances=tuple(acceptances),
+        membership=membership,
+        overrides=tuple(overrides),
+        grace_extensions=tuple(extensions),
+    )
+
+
 class SqlRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -124,14 +263,12 @@ class SqlRepository:
         ).all()
 
     def identifier_owner(self, kind: str, system: str, value: str) -> str | None:
-        return self.session.scalar(
-            sa.select(t.ClientIdentifier.client_id).where(
-                t.ClientIdentifier.kind == kind,
-                t.ClientIdentifier.system == system,
-                t.ClientIdentifier.value == value,
-                t.ClientIdentifier.removed_at.is_(None),
-            )
-        )
+        if self.session.new or self.session.dirty or self.session.deleted:
+            self.session.flush()
+        owner: str | None = self.session.connection().execute(
+            _Q_OWNER, {"kind": kind, "system": system, "value": value}
+        ).scalar()
+        return owner
 
     def owners_of(self, keys: Sequence[tuple[str, str, str]]) -> dict[tuple[str, str, str], str]:
         """Owners of many (kind, system, value) identifiers at once (bulk import)."""
@@ -167,40 +304,9 @@ class SqlRepository:
         self.session.flush()
 
     def load_client_state(self, client_id: str) -> dm.ClientState | None:
-        s = self.session
-        client = s.get(t.Client, client_id)
-        if client is None:
-            return None
-        acceptances = tuple(
-            dm.Acceptance(r.contract_version, dm.AcceptanceDecision(r.decision), r.signed_at)
-            for r in s.scalars(sa.select(t.Acceptance).where(t.Acceptance.client_id == client_id))
-        )
-        membership_row = self.current_membership(client_id)
-        membership = (
-            dm.Membership(membership_row.plan_code, dm.MembershipStatus(membership_row.status), membership_row.current_period_end)
-            if membership_row
-            else None
-        )
-        overrides = tuple(
-            dm.Override(r.service_code, r.created_at, r.expires_at, r.revoked_at)
-            for r in s.scalars(sa.select(t.Override).where(t.Override.client_id == client_id))
-        )
-        extensions = tuple(
-            dm.GraceExtension(r.contract_version, r.until)
-            for r in s.scalars(sa.select(t.GraceExtension).where(t.GraceExtension.client_id == client_id))
-        )
-        identifiers = frozenset((r.kind, r.system, r.value) for r in self.live_identifiers([client_id]))
-        return dm.ClientState(
-            identifiers=identifiers,
-            id=client.id,
-            name=client.name,
-            status=dm.ClientStatus(client.status),
-            created_at=client.created_at,
-            acceptances=acceptances,
-            membership=membership,
-            overrides=overrides,
-            grace_extensions=extensions,
-        )
+        if self.session.new or self.session.dirty or self.session.deleted:
+            self.session.flush()  # a Core query sees only what the database holds
+        return fetch_client_state(self.session.connection(), client_id)
 
     def contract_status_expr(self, catalog: dm.Catalog, now: datetime) -> sa.ColumnElement[str]:
         """SQL twin of domain.contract.contract_view's status, for filters and reports.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from service.storage import tables as t
@@ -38,6 +39,19 @@ def record(
     session.add(event)
     session.info.setdefault(CHANGES_KEY, []).append((scope, client_id))
     return event
+
+
+def record_many(session: Session, events: list[dict[str, Any]]) -> None:
+    """Many events at once (bulk import): one multi-row INSERT instead of an ORM object each.
+    Each dict holds the arguments of record() (kind, actor, at, scope, client_id, ...)."""
+    if not events:
+        return
+    session.execute(sa.insert(t.Event), [
+        {"client_id": e.get("client_id"), "scope": e["scope"], "kind": e["kind"], "subject": e.get("subject"),
+         "actor": e["actor"], "before": e.get("before"), "after": e.get("after"), "created_at": e["at"]}
+        for e in events
+    ])
+    session.info.setdefault(CHANGES_KEY, []).extend((e["scope"], e.get("client_id")) for e in events)
 
 
 def pending_changes(session: Session) -> list[tuple[str, str | None]]:

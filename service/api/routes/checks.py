@@ -2,28 +2,55 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
-from typing import Any, Literal
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl
 
 import orjson
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from service.api.deps import AppState, CheckCaller, NowDep, StateDep
+from service.api.deps import AppState, authenticate
 from service.api.problems import service_error_body, validation_body
 from service.api.schemas import BatchOut, BatchRequest, CheckRequest, FlatDecision, Problem, decision_out, flat_out
 from service.cache import Miss
-from service.errors import InvalidInput, ServiceError
+from service.errors import Forbidden, InvalidInput, ServiceError
 from service.usecases.checks import CheckResult, ClientRef, make_ref, run_check
 
-router = APIRouter(tags=["entitlements"])
+FastPath = Callable[[Request], Awaitable[Response | None]]
+# (method, path) -> a plain handler for the common request; see HotRoute.
+_FAST_PATHS: dict[tuple[str, str], FastPath] = {}
+
+
+class HotRoute(APIRoute):
+    """An APIRoute that first offers the request to a plain handler, skipping FastAPI's parameter
+    machinery (about 40 µs a check, more than the cached check itself). The plain handler answers
+    None for anything unusual (a bad query value, a body that fails validation): that request then
+    goes the usual way, so errors and the OpenAPI document stay exactly FastAPI's."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        standard = super().get_route_handler()
+        fast = next((_FAST_PATHS[(m, self.path)] for m in self.methods or () if (m, self.path) in _FAST_PATHS), None)
+        if fast is None:
+            return standard
+
+        async def handler(request: Request) -> Response:
+            response = await fast(request)
+            return response if response is not None else await standard(request)
+
+        return handler
+
+
+router = APIRouter(tags=["entitlements"], route_class=HotRoute)
 
 PHONE_ALIASES = ("phone", "From", "Caller", "ani", "from", "caller", "ANI")
 Format = Literal["json", "flat"]
+FORMATS = ("json", "flat")
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "Missing or unknown API key"},
     403: {"model": Problem, "description": "The key lacks the scope `entitlements:check`"},
@@ -31,6 +58,31 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"model": Problem, "description": "Unknown service, malformed identifier or bad field"},
     503: {"model": Problem, "description": "Database unreachable and nothing held in memory"},
 }
+
+
+@dataclass(frozen=True, slots=True)
+class CheckAccess:
+    state: AppState
+    now: datetime
+
+
+async def check_access(request: Request) -> CheckAccess:
+    """The app state, the time and an admitted caller, as one dependency.
+
+    The usual aliases (StateDep, CheckCaller, NowDep) are five dependencies; FastAPI spends about
+    10 µs resolving each, more than the cached check itself, so the hot routes take this one.
+    Being a dependency, it still runs before the body is validated: no 422 before a 401.
+    """
+    state: AppState = request.app.state.sg
+    now = datetime.now(UTC)
+    caller = await authenticate(request, state, now)
+    if not caller.has("entitlements:check"):
+        raise Forbidden("this key lacks the scope entitlements:check")
+    return CheckAccess(state, now)
+
+
+check_access.required_scopes = ("entitlements:check",)  # type: ignore[attr-defined]  # as require() marks its checks
+Access = Annotated[CheckAccess, Depends(check_access)]
 
 
 def _parse_at(raw: str | None, loc: list[str | int]) -> datetime | None:
@@ -130,8 +182,11 @@ async def decide(state: AppState, ref: ClientRef, service: str, now: datetime, a
     try:
         result = _decide(state, ref, service, now, at, False)
     except Miss:
-        result = await run_in_threadpool(_decide, state, ref, service, now, at, True)
-    state.metrics.decisions.labels(result.decision.service, "allowed" if result.decision.allowed else "refused").inc()
+        if state.cache.inline_io:
+            result = _decide(state, ref, service, now, at, True)
+        else:
+            result = await run_in_threadpool(_decide, state, ref, service, now, at, True)
+    state.metrics.count_decision(result.decision.service, result.decision.allowed)
     return result
 
 
@@ -168,6 +223,26 @@ FLAT_FIELDS = {
 }
 
 
+async def _check_post(request: Request, access: CheckAccess, format: str) -> Response:
+    state = access.state
+    data = await _read_body(request)
+    if request.scope["query_string"]:
+        # Query fields fill in what the body lacks (e.g. `?service=` on a Twilio form POST).
+        data = {**{k: v for k, v in request.query_params.items() if k != "format"}, **data}
+    ref, service, at = parse_item(data, state.settings.default_region)
+    return render(await decide(state, ref, service, access.now, at), format)
+
+
+async def _fast_check_post(request: Request) -> Response | None:
+    format = request.query_params.get("format", "json") if request.scope["query_string"] else "json"
+    if format not in FORMATS:
+        return None
+    return await _check_post(request, await check_access(request), format)
+
+
+_FAST_PATHS[("POST", "/v1/entitlements/check")] = _fast_check_post
+
+
 @router.post(
     "/v1/entitlements/check",
     summary="May this client get this service now?",
@@ -187,14 +262,25 @@ FLAT_FIELDS = {
         }
     },
 )
-async def check_post(
-    request: Request, state: StateDep, caller: CheckCaller, now: NowDep, format: Format = "json"
-) -> Response:
-    data = await _read_body(request)
-    # Query fields fill in what the body lacks (e.g. `?service=` on a Twilio form POST).
-    merged = {**{k: v for k, v in request.query_params.items() if k != "format"}, **data}
-    ref, service, at = parse_item(merged, state.settings.default_region)
-    return render(await decide(state, ref, service, now, at), format)
+async def check_post(request: Request, access: Access, format: Format = "json") -> Response:
+    return await _check_post(request, access, format)
+
+
+# The GET form's declared query parameters and their length limits (as in check_get below).
+GET_LIMITS = {"service": 64, "phone": 100, "email": 320, "client_id": 64, "external_system": 64, "external_id": 200, "at": 64}
+
+
+async def _fast_check_get(request: Request) -> Response | None:
+    params = dict(request.query_params)
+    service = params.get("service")
+    if not service or params.get("format", "json") not in FORMATS:
+        return None
+    if any(len(params[name]) > limit for name, limit in GET_LIMITS.items() if name in params):
+        return None
+    return await _check_get(await check_access(request), params, service, params.get("at"), params.get("format", "json"))
+
+
+_FAST_PATHS[("GET", "/v1/entitlements/check")] = _fast_check_get
 
 
 @router.get(
@@ -205,9 +291,7 @@ async def check_post(
 )
 async def check_get(
     request: Request,
-    state: StateDep,
-    caller: CheckCaller,
-    now: NowDep,
+    access: Access,
     service: str = Query(min_length=1, max_length=64),
     phone: str | None = Query(None, max_length=100, description="caller id in any form: +1…, 00…, 011…, national, tel:/sip: URI"),
     from_: str | None = Query(None, alias="From", max_length=100, description="alias of phone (Twilio)"),
@@ -220,9 +304,12 @@ async def check_get(
     at: str | None = Query(None, max_length=64, description="RFC 3339 with offset: evaluate at another moment"),
     format: Format = "json",
 ) -> Response:
-    params = dict(request.query_params)
-    ref = ref_from_flat(params, state.settings.default_region, "query")
-    return render(await decide(state, ref, service, now, _parse_at(at, ["query", "at"])), format)
+    return await _check_get(access, dict(request.query_params), service, at, format)
+
+
+async def _check_get(access: CheckAccess, params: dict[str, str], service: str, at: str | None, format: str) -> Response:
+    ref = ref_from_flat(params, access.state.settings.default_region, "query")
+    return render(await decide(access.state, ref, service, access.now, _parse_at(at, ["query", "at"])), format)
 
 
 @router.post(
@@ -231,7 +318,25 @@ async def check_get(
     response_model=BatchOut,
     responses=ERRORS,
 )
-async def check_batch(body: BatchRequest, state: StateDep, caller: CheckCaller, now: NowDep) -> Response:
+async def check_batch(body: BatchRequest, access: Access) -> Response:
+    return await _check_batch(body, access)
+
+
+async def _fast_check_batch(request: Request) -> Response | None:
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+        return None
+    try:
+        body = BatchRequest.model_validate_json(await request.body())
+    except ValidationError:
+        return None
+    return await _check_batch(body, await check_access(request))
+
+
+_FAST_PATHS[("POST", "/v1/entitlements/check-batch")] = _fast_check_batch
+
+
+async def _check_batch(body: BatchRequest, access: CheckAccess) -> Response:
+    state, now = access.state, access.now
     region = state.settings.default_region
 
     def evaluate(allow_io: bool) -> list[dict[str, Any]]:
@@ -249,11 +354,10 @@ async def check_batch(body: BatchRequest, state: StateDep, caller: CheckCaller, 
     try:
         results = evaluate(False)
     except Miss:
-        results = await run_in_threadpool(evaluate, True)
+        results = evaluate(True) if state.cache.inline_io else await run_in_threadpool(evaluate, True)
     for answer in results:
         if "allowed" in answer:
-            outcome = "allowed" if answer["allowed"] else "refused"
-            state.metrics.decisions.labels(answer["service"], outcome).inc()
+            state.metrics.count_decision(answer["service"], answer["allowed"])
     return Response(orjson.dumps({"results": results}), media_type="application/json")
 
 
