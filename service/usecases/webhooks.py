@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from service import identifiers as ids
 from service.domain.signature import advances
-from service.errors import Conflict, InvalidInput, NotFound
+from service.errors import Conflict, InvalidInput, NotFound, ServiceError
 from service.ids import new_id
 from service.storage import tables as t
 from service.storage.database import Database
@@ -281,7 +281,13 @@ class Inbox:
                     continue
                 row = InboxRepository(session).get(event_id)
                 assert row is not None
-                event = self._stored_event(row)
+                try:
+                    event = self._stored_event(row)
+                except ServiceError as exc:
+                    # Cannot happen for a body that was verified and parsed on arrival; never loop on it.
+                    _finish(session, row, "failed", f"the stored event cannot be read: {exc.detail}", now, "webhook-retry")
+                    session.commit()
+                    continue
                 session.commit()
             outcomes.append(self.confirm_and_apply(event_id, event, actor=f"webhook:{event.provider}"))
         return outcomes

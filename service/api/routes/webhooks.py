@@ -45,7 +45,7 @@ def _worker(state: AppState) -> WebhookWorker:
 
 
 def _kept_headers(request: Request) -> dict[str, Any]:
-    return {name: request.headers[name][:300] for name in KEPT_HEADERS if name in request.headers}
+    return {name: request.headers[name][:1000] for name in KEPT_HEADERS if name in request.headers}
 
 
 def _configured(value: object | None, provider: str) -> None:
