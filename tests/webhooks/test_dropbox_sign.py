@@ -113,3 +113,32 @@ def test_one_signer_signing_is_not_confirmed_or_applied(wh, acme, stub_api):
     assert stub_api.requests == [] and counts(wh)[1] == 0
     [request] = ok(wh.get(f"/v1/clients/{acme['id']}/signature-requests"))["items"]
     assert request["status"] == "signer_signed"
+
+
+def test_an_event_left_waiting_by_a_crash_is_taken_over_by_the_retry_loop(wh, acme, stub_api):
+    """The server died after storing the event and before asking the API: after the lease, it is finished."""
+    from datetime import UTC, datetime, timedelta
+
+    from service.storage import tables as t
+    from service.webhooks import dropbox_sign
+
+    metadata = {"client_id": acme["id"], "contract_version": "2026.1"}
+    stub_api.answer(api_path("sr-8"), (200, {"signature_request": p.dropbox_request("sr-8", metadata)}))
+    document = p.dropbox_event("signature_request_all_signed", "sr-8", client_id=acme["id"])
+    event = dropbox_sign.parse(document)
+    now = datetime.now(UTC)
+    with wh.app.state.sg.db.writer() as session:
+        session.add(t.WebhookEvent(
+            id="whe_crashed", provider="dropbox_sign", event_key=event.event_key, envelope_id="sr-8",
+            event_type=event.event_type, status="received", detail=None, body=document, headers={}, received_at=now,
+            processed_at=None, attempts=0, next_attempt_at=now - timedelta(seconds=1),
+        ))
+        session.commit()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and contract_status(wh, acme["id"]) != "signed":
+        time.sleep(0.1)
+    assert contract_status(wh, acme["id"]) == "signed"
+    [done] = inbox(wh)
+    assert done["id"] == "whe_crashed" and done["status"] == "processed" and done["attempts"] == 1
+    # The provider's own retry of that callback is a duplicate.
+    assert deliver(wh, document).text == ANSWER and counts(wh)[1] == 1
