@@ -142,3 +142,34 @@ def test_an_event_left_waiting_by_a_crash_is_taken_over_by_the_retry_loop(wh, ac
     assert done["id"] == "whe_crashed" and done["status"] == "processed" and done["attempts"] == 1
     # The provider's own retry of that callback is a duplicate.
     assert deliver(wh, document).text == ANSWER and counts(wh)[1] == 1
+
+
+def test_a_tampered_event_type_or_time_or_missing_hash_is_401(wh, acme, stub_api):
+    document = p.dropbox_event("signature_request_viewed", "sr-9", client_id=acme["id"], event_time="1764000000")
+    assert deliver(wh, document.replace("signature_request_viewed", "signature_request_all_signed")).status_code == 401
+    assert deliver(wh, document.replace("1764000000", "1764000001")).status_code == 401
+    no_hash = json.loads(document)
+    del no_hash["event"]["event_hash"]
+    assert deliver(wh, json.dumps(no_hash)).status_code == 401
+    assert counts(wh) == (0, 0, 0) and stub_api.requests == []
+
+
+def test_a_late_viewed_after_all_signed_does_not_regress(wh, acme, stub_api):
+    metadata = {"client_id": acme["id"], "contract_version": "2026.1"}
+    stub_api.answer(api_path("sr-10"), (200, {"signature_request": p.dropbox_request("sr-10", metadata)}))
+    deliver(wh, p.dropbox_event("signature_request_all_signed", "sr-10", client_id=acme["id"]))
+    deliver(wh, p.dropbox_event("signature_request_viewed", "sr-10", client_id=acme["id"], event_time="1700000000"))
+    [request] = ok(wh.get(f"/v1/clients/{acme['id']}/signature-requests"))["items"]
+    assert request["status"] == "signed" and contract_status(wh, acme["id"]) == "signed"
+
+
+def test_unmatched_is_listed_then_applied_after_registration_and_replay(wh, acme, stub_api):
+    # Sent without metadata: the API's answer names no client.
+    stub_api.answer(api_path("sr-11"), (200, {"signature_request": p.dropbox_request("sr-11", {})}))
+    deliver(wh, p.dropbox_event("signature_request_all_signed", "sr-11", version=None))
+    [event] = inbox(wh, "unmatched")
+    ok(wh.post(f"/v1/clients/{acme['id']}/signature-requests",
+               json={"provider": "dropbox_sign", "external_id": "sr-11", "contract_version": "2026.1"}), 201)
+    assert ok(wh.post(f"/v1/webhooks/events/{event['id']}/replay"))["status"] == "processed"
+    assert contract_status(wh, acme["id"]) == "signed"
+    assert len(stub_api.requests) == 2  # confirmed again on replay
