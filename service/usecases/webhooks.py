@@ -112,7 +112,7 @@ def _match(repo: SqlRepository, event: NormalisedEvent) -> tuple[str, str] | str
 
 
 def apply(session: Session, row: t.WebhookEvent, event: NormalisedEvent, now: datetime, *, actor: str,
-          trust_metadata: bool) -> Outcome:
+          trust_metadata: bool, confirmed: bool = False) -> Outcome:
     """Match the event to a client and contract version and apply its status; always finishes `row`."""
     repo, inbox = SqlRepository(session), InboxRepository(session)
     request = inbox.lock_signature_request(event.provider, event.envelope_id) if event.envelope_id else None
@@ -128,7 +128,7 @@ def apply(session: Session, row: t.WebhookEvent, event: NormalisedEvent, now: da
             _finish(session, row, "unmatched", match, now, actor)
             return Outcome(row.id, "unmatched", "unmatched", match)
         client_id, version = match
-    if request is not None and not advances(request.status, event.status):
+    if request is not None and not advances(request.status, event.status, confirmed=confirmed):
         detail = f"recorded, not applied: {event.status} after {request.status}"
         _finish(session, row, "processed", detail, now, actor, client_id)
         return Outcome(row.id, "processed", "applied", detail)
@@ -147,7 +147,7 @@ def apply(session: Session, row: t.WebhookEvent, event: NormalisedEvent, now: da
         ))
         if not registered:
             # Another event of this envelope registered it meanwhile: apply against that row instead.
-            return apply(session, row, event, now, actor=actor, trust_metadata=trust_metadata)
+            return apply(session, row, event, now, actor=actor, trust_metadata=trust_metadata, confirmed=confirmed)
         audit.record(
             session, kind="signature_request.registered", actor=actor, at=now, scope="client", client_id=client_id,
             subject=event.envelope_id,
@@ -239,7 +239,7 @@ class Inbox:
                     trusted = replace(trusted, signer_name=confirmation.signer_name or event.signer_name,
                                       signer_email=confirmation.signer_email or event.signer_email)
                 outcome = apply(session, row, trusted, now, actor=actor,
-                                trust_metadata=confirmation.metadata is not None)
+                                trust_metadata=confirmation.metadata is not None, confirmed=True)
             session.commit()
             return outcome
 

@@ -22,6 +22,13 @@ def test_statuses_only_move_forward(current, new, expected):
     assert advances(current, new) is expected
 
 
+def test_only_a_confirmed_signature_replaces_an_unverifiable_void():
+    assert advances("voided", "signed") is False
+    assert advances("voided", "signed", confirmed=True) is True
+    assert advances("expired", "declined", confirmed=True) is True
+    assert advances("signed", "declined", confirmed=True) is False
+
+
 def test_backoff_doubles_up_to_the_cap_and_stops_after_the_last_attempt():
     policy = RetryPolicy(base_seconds=10, max_seconds=60, max_attempts=5)
     now = datetime(2026, 11, 25, tzinfo=UTC)

@@ -173,3 +173,15 @@ def test_unmatched_is_listed_then_applied_after_registration_and_replay(wh, acme
     assert ok(wh.post(f"/v1/webhooks/events/{event['id']}/replay"))["status"] == "processed"
     assert contract_status(wh, acme["id"]) == "signed"
     assert len(stub_api.requests) == 2  # confirmed again on replay
+
+
+def test_a_forged_cancel_cannot_block_the_real_signature(wh, acme, stub_api):
+    """A captured `canceled` hash replayed against this request voids it; the confirmed all_signed still counts."""
+    ok(wh.post(f"/v1/clients/{acme['id']}/signature-requests",
+               json={"provider": "dropbox_sign", "external_id": "sr-12", "contract_version": "2026.1"}), 201)
+    deliver(wh, p.dropbox_event("signature_request_canceled", "sr-12"))
+    stub_api.answer(api_path("sr-12"), (200, {"signature_request": p.dropbox_request("sr-12", {})}))
+    deliver(wh, p.dropbox_event("signature_request_all_signed", "sr-12"))
+    assert contract_status(wh, acme["id"]) == "signed"
+    [request] = ok(wh.get(f"/v1/clients/{acme['id']}/signature-requests"))["items"]
+    assert request["status"] == "signed"
