@@ -71,12 +71,15 @@ def test_api_down_keeps_the_event_failed_then_retries_and_applies_it(wh, acme, s
     [event] = inbox(wh, "failed")
     assert "503" in event["detail"] and event["next_attempt_at"] is not None
     assert contract_status(wh, acme["id"]) == "pending"
+    assert check(wh, id=acme["id"])["contract"]["status"] == "pending"  # the check now holds the client in its cache
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and contract_status(wh, acme["id"]) != "signed":
         time.sleep(0.1)
     assert contract_status(wh, acme["id"]) == "signed"
     [done] = inbox(wh)
     assert done["status"] == "processed" and done["attempts"] == 3
+    # Applied by the background loop: the cached state was dropped, the check sees the signature.
+    assert check(wh, id=acme["id"])["contract"]["status"] == "signed"
     assert len(stub_api.requests) == 3 and counts(wh)[1] == 1
 
 
