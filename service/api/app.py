@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         cache.start()
         app.state.sg = AppState(settings=settings, db=db, cache=cache, metrics=metrics)
-        webhook_worker = WebhookWorker(settings, db)
+        webhook_worker = WebhookWorker(settings, db, metrics.registry)
         webhook_worker.start()
         app.state.sg.extras["webhooks"] = webhook_worker
         try:

@@ -266,7 +266,7 @@ class Inbox:
             session.rollback()
         return self.confirm_and_apply(event_id, event, actor=actor)
 
-    def retry_due(self, limit: int = 20) -> list[Outcome]:
+    def retry_due(self, limit: int = 20) -> list[tuple[str, Outcome]]:
         """One pass of the retry loop: every due `failed` (or abandoned `received`) event, once."""
         now = self.clock()
         with self.db.reader() as session:
@@ -289,5 +289,5 @@ class Inbox:
                     session.commit()
                     continue
                 session.commit()
-            outcomes.append(self.confirm_and_apply(event_id, event, actor=f"webhook:{event.provider}"))
+            outcomes.append((event.provider, self.confirm_and_apply(event_id, event, actor=f"webhook:{event.provider}")))
         return outcomes

@@ -80,6 +80,9 @@ def test_api_down_keeps_the_event_failed_then_retries_and_applies_it(wh, acme, s
     assert done["status"] == "processed" and done["attempts"] == 3
     # Applied by the background loop: the cached state was dropped, the check sees the signature.
     assert check(wh, id=acme["id"])["contract"]["status"] == "signed"
+    retries = wh.get("/metrics").text
+    assert 'supportgate_webhook_retries_total{outcome="failed",provider="dropbox_sign"} 1.0' in retries
+    assert 'supportgate_webhook_retries_total{outcome="applied",provider="dropbox_sign"} 1.0' in retries
     assert len(stub_api.requests) == 3 and counts(wh)[1] == 1
 
 
