@@ -28,7 +28,7 @@ class WebhookWorker:
         self.settings = settings
         self.retries = Counter(
             "supportgate_webhook_retries", "Stored webhook events retried by the background loop", ["provider", "outcome"],
-            registry=registry,
+            registry=registry if registry is not None else CollectorRegistry(),
         )
         self.http = httpx.Client(timeout=settings.webhook_confirm_timeout_seconds, follow_redirects=False)
         policy = RetryPolicy(
