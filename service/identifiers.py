@@ -20,8 +20,17 @@ def is_withheld(raw: str) -> bool:
     return raw.strip().lower() in WITHHELD_CALLER_IDS
 
 
+def _parse(text: str, region: str) -> phonenumbers.PhoneNumber | None:
+    try:
+        return phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+
+
 @lru_cache(maxsize=65536)
 def _phone_cached(raw: str, region: str) -> str | None:
+    # A '+' sent unencoded in a query string arrives as a leading space.
+    lost_plus = raw[:1] == " " and raw.lstrip()[:1].isdigit()
     text = raw.strip()
     lowered = text.lower()
     for scheme in ("tel:", "sip:", "sips:"):
@@ -34,13 +43,20 @@ def _phone_cached(raw: str, region: str) -> str | None:
     if not text or len(text) > 40 or not re.search(r"\d", text):
         return None
     digits_only = re.sub(r"[\s().\-/]", "", text)
-    if digits_only.startswith("00") or digits_only.startswith("011"):
-        text = "+" + digits_only[3:] if digits_only.startswith("011") else "+" + digits_only[2:]
-    try:
-        number = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_possible_number(number):
+    # The region's own reading first (a British 0114... is national), then the international
+    # prefixes 00 and 011 (3CX "Zeros", North American dialling) and a lost '+' as alternatives.
+    candidates = [text]
+    if digits_only.startswith("011"):
+        candidates.append("+" + digits_only[3:])
+    if digits_only.startswith("00"):
+        candidates.append("+" + digits_only[2:])
+    if lost_plus:
+        candidates.append("+" + digits_only)
+    parsed = [n for n in (_parse(c, region) for c in candidates) if n is not None]
+    number = next((n for n in parsed if phonenumbers.is_valid_number(n)), None)
+    if number is None:
+        number = next((n for n in parsed if phonenumbers.is_possible_number(n)), None)
+    if number is None:
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 

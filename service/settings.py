@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     zendesk_api_token: SecretStr | None = None
     zendesk_external_system: str = "zendesk"
     outbox_max_backoff_seconds: float = 300.0
+    # How often the outbox is polled for due retries (a new message is sent at once).
+    outbox_poll_seconds: float = Field(1.0, gt=0)
     # Web page (/ui): signs the session cookie; unset = a random secret per process (sessions end on restart).
     ui_secret: SecretStr | None = None
     ui_session_hours: float = Field(8.0, gt=0)

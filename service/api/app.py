@@ -14,7 +14,7 @@ from service import __version__
 from service.api import problems
 from service.api.deps import AppState
 from service.api.middleware import GatewayMiddleware, Metrics
-from service.api.routes import catalog, checks, clients, contracts, health, records, reports
+from service.api.routes import catalog, checks, clients, contracts, health, integrations, records, reports
 from service.api.routes import webhooks as webhook_routes
 from service.cache import StateCache
 from service.domain.model import Policy, Routing, Sla
@@ -22,6 +22,7 @@ from service.logs import configure_logging
 from service.settings import Settings, get_settings
 from service.storage.database import Database
 from service.ui import routes as web_page
+from service.usecases.outbox import OutboxWorker
 from service.usecases.webhook_worker import WebhookWorker
 
 log = logging.getLogger("supportgate")
@@ -61,12 +62,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         cache.start()
         app.state.sg = AppState(settings=settings, db=db, cache=cache, metrics=metrics)
+        # Retries webhook events whose provider confirmation failed.
         webhook_worker = WebhookWorker(settings, db, metrics.registry)
         webhook_worker.start()
         app.state.sg.extras["webhooks"] = webhook_worker
+        # Delivers the outbox (Zendesk ticket updates), including what an earlier process left pending.
+        worker = OutboxWorker(db, settings, poll_seconds=settings.outbox_poll_seconds)
+        app.state.sg.extras["outbox"] = worker
+        worker.start()
         try:
             yield
         finally:
+            await worker.stop()
             webhook_worker.stop()
             cache.stop()
             db.dispose()
@@ -80,7 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses={401: {"model": problems_model(), "description": "Missing or unknown API key"}},
     )
     problems.install(app)
-    for module in (checks, clients, records, catalog, contracts, reports, health, web_page, webhook_routes):
+    for module in (checks, clients, records, catalog, contracts, reports, integrations, webhook_routes, health, web_page):
         app.include_router(module.router)
     app.add_middleware(
         GatewayMiddleware,
@@ -89,7 +96,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         large_body_paths={"/v1/clients/import": settings.max_import_bytes},
     )
     app.state.metrics = metrics
+    _register_schemas(app, checks.component_schemas())
     return app
+
+
+def _register_schemas(app: FastAPI, schemas: dict[str, object]) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict[str, object]:
+        if app.openapi_schema is None:
+            document = generate()
+            document.setdefault("components", {}).setdefault("schemas", {}).update(schemas)
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def problems_model() -> type:

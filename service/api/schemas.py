@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
+import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from service.api import examples
@@ -154,29 +155,29 @@ class DecisionOut(BaseModel):
 
 
 class FlatDecision(BaseModel):
-    """`?format=flat`: every value a string, no nesting, no nulls — for IVRs and flow builders."""
+    """`?format=flat`: every value a string (empty, never null), no nesting, under 1 kB — for IVRs and flow builders."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [examples.FLAT_DECISION]})
-    allowed: str
-    found: str
+    allowed: str = Field(description='"true" or "false"')
+    found: str = Field(description='"true" when the caller was matched to a client')
     client_id: str
-    client_name: str
+    client_name: str = Field(description="shortened if needed to keep the answer under 1 kB")
     service: str
-    reason: str
-    reasons: str
+    reason: str = Field(description="the first reason code (empty when none)")
+    reasons: str = Field(description="all reason codes, comma-separated")
     contract_status: str
-    grace_until: str
+    grace_until: str = Field(description="RFC 3339, or empty")
     signed_version: str
-    plan: str
+    plan: str = Field(description="membership plan code, or empty")
     rank: str
     priority: str
     queue: str
-    route: str
+    route: str = Field(description="the one value to branch on: the queue when allowed, `triage` when refused")
     first_response_minutes: str
     onsite_response_hours: str
-    upsell: str
-    normalized_phone: str
-    degraded: str
+    upsell: str = Field(description="codes of the plans that would grant the service, comma-separated")
+    normalized_phone: str = Field(description="the caller id in E.164, or empty")
+    degraded: str = Field(description='"true" when served from memory with the database away')
     decision_id: str
     evaluated_at: str
 
@@ -238,7 +239,22 @@ def decision_out(result: CheckResult) -> dict[str, Any]:
     }
 
 
+FLAT_MAX_BYTES = 1000
+
+
 def flat_out(result: CheckResult) -> dict[str, str]:
+    """The flat string map, kept under 1 kB (Studio, Connect) by shortening the free-text fields."""
+    flat = _flat_fields(result)
+    for key in ("client_name", "upsell", "reasons"):
+        over = len(orjson.dumps(flat)) - FLAT_MAX_BYTES
+        if over <= 0:
+            break
+        encoded = flat[key].encode()
+        flat[key] = encoded[: max(0, len(encoded) - over)].decode("utf-8", "ignore")
+    return flat
+
+
+def _flat_fields(result: CheckResult) -> dict[str, str]:
     d = result.decision
     return {
         "allowed": "true" if d.allowed else "false",

@@ -17,6 +17,18 @@ def test_national_numbers_use_the_default_region():
     assert normalize_phone("020 7946 0018", "GB") == "+442079460018"
 
 
+def test_a_national_number_starting_011_is_not_taken_for_an_international_prefix():
+    # Sheffield (0114) in a British deployment; 011 stays the international prefix elsewhere.
+    assert normalize_phone("0114 496 0000", "GB") == "+441144960000"
+    assert normalize_phone("011 44 114 496 0000", "US") == "+441144960000"
+    assert normalize_phone("0044 114 496 0000", "US") == "+441144960000"
+
+
+def test_a_plus_lost_to_query_string_decoding_is_restored():
+    assert normalize_phone(" 442079460018", "US") == "+442079460018"
+    assert normalize_phone(" 12125550142", "GB") == "+12125550142"
+
+
 @pytest.mark.parametrize("raw", ["hello", "12", "++", "", "sip:alice@example.com", "1" * 41])
 def test_text_that_is_no_phone_is_invalid(raw):
     with pytest.raises(InvalidInput):

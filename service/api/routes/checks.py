@@ -150,6 +150,11 @@ CHECK_RESPONSES: dict[int | str, dict[str, Any]] = {
     **ERRORS,
 }
 
+def component_schemas() -> dict[str, Any]:
+    """Models the 200 answer names by $ref but FastAPI does not register on its own."""
+    return {"FlatDecision": FlatDecision.model_json_schema(ref_template="#/components/schemas/{model}")}
+
+
 FLAT_FIELDS = {
     "type": "object",
     "properties": {
@@ -209,7 +214,10 @@ async def check_get(
     caller: CheckCaller,
     now: NowDep,
     service: str = Query(min_length=1, max_length=64),
-    phone: str | None = Query(None, max_length=100),
+    phone: str | None = Query(None, max_length=100, description="caller id in any form: +1…, 00…, 011…, national, tel:/sip: URI"),
+    from_: str | None = Query(None, alias="From", max_length=100, description="alias of phone (Twilio)"),
+    caller_alias: str | None = Query(None, alias="Caller", max_length=100, description="alias of phone (Twilio)"),
+    ani: str | None = Query(None, max_length=100, description="alias of phone (IVRs)"),
     email: str | None = Query(None, max_length=320),
     client_id: str | None = Query(None, max_length=64),
     external_system: str | None = Query(None, max_length=64),
