@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         cache.start()
         app.state.sg = AppState(settings=settings, db=db, cache=cache, metrics=metrics)
         # Retries webhook events whose provider confirmation failed.
-        webhook_worker = WebhookWorker(settings, db, metrics.registry)
+        webhook_worker = WebhookWorker(settings, db, metrics.webhook_retries)
         webhook_worker.start()
         app.state.sg.extras["webhooks"] = webhook_worker
         # Delivers the outbox (Zendesk ticket updates), including what an earlier process left pending.

@@ -39,6 +39,10 @@ class Metrics:
         self.webhooks = Counter(
             "supportgate_webhook_deliveries", "Webhook deliveries", ["provider", "outcome"], registry=self.registry
         )
+        self.webhook_retries = Counter(
+            "supportgate_webhook_retries", "Stored webhook events retried by the background loop", ["provider", "outcome"],
+            registry=self.registry,
+        )
 
 
 class GatewayMiddleware:

@@ -24,11 +24,11 @@ def _utc_now() -> datetime:
 class WebhookWorker:
     """Built and stopped in the app's lifespan; several processes may run one (events are claimed)."""
 
-    def __init__(self, settings: Settings, db: Database, registry: CollectorRegistry | None = None) -> None:
+    def __init__(self, settings: Settings, db: Database, retries: Counter | None = None) -> None:
+        """`retries` counts the loop's attempts by provider and outcome (the app's metrics)."""
         self.settings = settings
-        self.retries = Counter(
-            "supportgate_webhook_retries", "Stored webhook events retried by the background loop", ["provider", "outcome"],
-            registry=registry if registry is not None else CollectorRegistry(),
+        self.retries = retries or Counter(
+            "supportgate_webhook_retries", "Webhook retries", ["provider", "outcome"], registry=CollectorRegistry()
         )
         self.http = httpx.Client(timeout=settings.webhook_confirm_timeout_seconds, follow_redirects=False)
         policy = RetryPolicy(
