@@ -298,12 +298,17 @@ class StateCache:
         with self._read_through() as connection:
             state = fetch_state_by_identifier(connection, *key)
         owner = state.id if state is not None else None
+        if state is not None:
+            # Safe whatever happened meanwhile: an index entry is trusted only against the owner's fresh state.
+            self.index.put(key, state.id)
         if generation == self._generation:
             if state is None:
                 self.unknown.put(key, True)
             else:
-                self.index.put(key, state.id)
                 self.clients.put(state.id, state)
+        elif state is not None:
+            # A change landed during the read: not fresh enough to serve, but a last-known state for an outage.
+            self.last_known.put(state.id, state)
         return owner
 
     def client_state(self, client_id: str, *, allow_io: bool) -> dm.ClientState | None:
@@ -316,6 +321,8 @@ class StateCache:
             state = fetch_client_state(connection, client_id)
         if generation == self._generation:
             self.clients.put(client_id, state)
+        else:
+            self.last_known.put(client_id, state)  # see client_id_for
         return state
 
     def cached_client_state(self, client_id: str, *, stale_ok: bool = False) -> tuple[bool, dm.ClientState | None]:
