@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     adobe_sign_client_ids: str | None = None
     adobe_sign_api_url: str | None = None
     adobe_sign_api_token: SecretStr | None = None
+    # Confirmation fetches (Dropbox Sign, Adobe Sign) and the retry loop for events that could not be confirmed.
+    webhook_confirm_timeout_seconds: float = Field(5.0, gt=0)
+    webhook_retry_poll_seconds: float = Field(5.0, gt=0)
+    webhook_retry_base_seconds: float = Field(30.0, gt=0)
+    webhook_retry_max_seconds: float = Field(3600.0, gt=0)
+    webhook_retry_max_attempts: int = Field(20, ge=1)
     # Zendesk write-back.
     zendesk_webhook_secret: SecretStr | None = None
     zendesk_api_url: str | None = None

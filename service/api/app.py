@@ -15,6 +15,7 @@ from service.api import problems
 from service.api.deps import AppState
 from service.api.middleware import GatewayMiddleware, Metrics
 from service.api.routes import catalog, checks, clients, contracts, health, integrations, records, reports
+from service.api.routes import webhooks as webhook_routes
 from service.cache import StateCache
 from service.domain.model import Policy, Routing, Sla
 from service.logs import configure_logging
@@ -22,6 +23,7 @@ from service.settings import Settings, get_settings
 from service.storage.database import Database
 from service.ui import routes as web_page
 from service.usecases.outbox import OutboxWorker
+from service.usecases.webhook_worker import WebhookWorker
 
 log = logging.getLogger("supportgate")
 
@@ -60,14 +62,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         cache.start()
         app.state.sg = AppState(settings=settings, db=db, cache=cache, metrics=metrics)
+        webhook_worker = WebhookWorker(settings, db)
+        webhook_worker.start()
+        app.state.sg.extras["webhooks"] = webhook_worker
         # Delivers the outbox (Zendesk ticket updates), including what an earlier process left pending.
-        worker = OutboxWorker(db, settings, poll_seconds=settings.outbox_poll_seconds)
-        app.state.sg.extras["outbox"] = worker
-        worker.start()
+        outbox_worker = OutboxWorker(db, settings, poll_seconds=settings.outbox_poll_seconds)
+        app.state.sg.extras["outbox"] = outbox_worker
+        outbox_worker.start()
         try:
             yield
         finally:
-            await worker.stop()
+            await outbox_worker.stop()
+            webhook_worker.stop()
             cache.stop()
             db.dispose()
 
@@ -80,7 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses={401: {"model": problems_model(), "description": "Missing or unknown API key"}},
     )
     problems.install(app)
-    for module in (checks, clients, records, catalog, contracts, reports, integrations, health, web_page):
+    for module in (checks, clients, records, catalog, contracts, reports, integrations, health, web_page, webhook_routes):
         app.include_router(module.router)
     app.add_middleware(
         GatewayMiddleware,

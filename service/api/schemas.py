@@ -570,3 +570,31 @@ class ClientToChasePage(BaseModel):
 
 class Health(BaseModel):
     status: str
+
+
+# ---- e-signature webhooks ----------------------------------------------------------------------
+class WebhookEventOut(BaseModel):
+    """One stored webhook event (the inbox); the raw body is kept but not shown here."""
+
+    id: str
+    provider: str
+    event_key: str
+    event_type: str | None
+    envelope_id: str | None
+    status: Literal["received", "processed", "unmatched", "failed", "unconfirmed"]
+    detail: str | None
+    attempts: int
+    received_at: datetime
+    processed_at: datetime | None
+    next_attempt_at: datetime | None
+
+
+class WebhookEventPage(Page):
+    items: list[WebhookEventOut]
+
+
+class WebhookAck(BaseModel):
+    """What a webhook endpoint answers once the delivery is verified and stored (or known already)."""
+
+    status: str = Field(description="applied | duplicate | unmatched | rejected | failed (kept and retried)")
+    events: list[str] = Field(description="inbox ids of the events this delivery stored")

@@ -1,0 +1,287 @@
+"""The webhook inbox: store each verified event once, apply it, confirm where the provider signs less.
+
+Transactions are opened here rather than in the request's session dependency: an event that must be
+confirmed with the provider's API is stored and committed first, the API is called outside any
+transaction (no lock held over the network), and the result is applied in a second transaction that
+re-reads the event under a lock. Events that need no confirmation are stored and applied in one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from service import identifiers as ids
+from service.domain.signature import advances
+from service.errors import Conflict, InvalidInput, NotFound
+from service.ids import new_id
+from service.storage import tables as t
+from service.storage.database import Database
+from service.storage.sql import SqlRepository
+from service.storage.webhook_inbox import InboxRepository
+from service.usecases import audit, records
+from service.webhooks import NormalisedEvent, adobe_sign, docusign, dropbox_sign, pandadoc, standard
+from service.webhooks.confirm import Confirmation, ProviderUnreachable, needs_confirmation
+
+# Inbox statuses: received (stored, waiting for the provider's confirmation), processed, unmatched,
+# failed (the provider could not be asked; retried), unconfirmed (the provider says it is not so).
+INBOX_STATUSES = ("received", "processed", "unmatched", "failed", "unconfirmed")
+# The metric outcome of each inbox status.
+OUTCOME = {"processed": "applied", "unmatched": "unmatched", "failed": "failed", "unconfirmed": "rejected", "received": "failed"}
+RETRYABLE = ("received", "failed", "unmatched", "unconfirmed")
+
+Confirmer = Callable[[NormalisedEvent], Confirmation]
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    base_seconds: float = 30.0
+    max_seconds: float = 3600.0
+    max_attempts: int = 20
+    # How long a stored event may wait for its confirmation before the retry loop takes it over.
+    lease_seconds: float = 60.0
+
+    def next_attempt(self, attempts: int, now: datetime) -> datetime | None:
+        if attempts >= self.max_attempts:
+            return None
+        delay = min(self.base_seconds * 2 ** max(attempts - 1, 0), self.max_seconds)
+        return now + timedelta(seconds=delay)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    event_id: str | None
+    status: str
+    outcome: str
+    detail: str | None = None
+
+
+def parse_stored(provider: str, body: str, headers: Mapping[str, str]) -> list[NormalisedEvent]:
+    """Parse an event as it was stored (it was verified when it arrived)."""
+    raw = body.encode()
+    if provider == "docusign":
+        return [docusign.parse(raw)]
+    if provider == "pandadoc":
+        return pandadoc.parse(raw, headers)
+    if provider == "dropbox_sign":
+        return [dropbox_sign.parse(body)]
+    if provider == "adobe_sign":
+        return [adobe_sign.parse(raw)]
+    if provider == "standard":
+        return [standard.parse(raw, headers)]
+    raise InvalidInput(f"unknown provider {provider!r}")
+
+
+def _finish(session: Session, row: t.WebhookEvent, status: str, detail: str, now: datetime, actor: str,
+            client_id: str | None = None) -> None:
+    before = row.status
+    row.status, row.detail, row.processed_at = status, detail[:2000], now
+    row.next_attempt_at = None
+    audit.record(
+        session, kind=f"webhook.{status}", actor=actor, at=now, scope="none", client_id=client_id, subject=row.id,
+        before={"status": before}, after={"status": status, "provider": row.provider, "event_key": row.event_key,
+                                          "detail": row.detail},
+    )
+
+
+def _match(repo: SqlRepository, event: NormalisedEvent) -> tuple[str, str] | str:
+    """(client id, contract version) from the envelope's metadata, or why it does not match."""
+    client_id = event.client_id
+    if client_id is None and event.external_system and event.external_id:
+        try:
+            system, value = ids.normalize_external(event.external_system, event.external_id)
+        except InvalidInput:
+            return "the external reference is not valid"
+        client_id = repo.identifier_owner("external", system, value)
+        if client_id is None:
+            return f"no client has the external reference {system}:{value}"
+    if client_id is None:
+        return "no registered signature request and no client_id in the envelope metadata"
+    if repo.get_client(client_id) is None:
+        return f"no client {client_id!r}"
+    if event.contract_version is None:
+        return "the envelope metadata names no contract_version"
+    if repo.get_version(event.contract_version) is None:
+        return f"no contract version {event.contract_version!r}"
+    return client_id, event.contract_version
+
+
+def apply(session: Session, row: t.WebhookEvent, event: NormalisedEvent, now: datetime, *, actor: str,
+          trust_metadata: bool) -> Outcome:
+    """Match the event to a client and contract version and apply its status; always finishes `row`."""
+    repo, inbox = SqlRepository(session), InboxRepository(session)
+    request = inbox.lock_signature_request(event.provider, event.envelope_id) if event.envelope_id else None
+    if event.status is None:
+        _finish(session, row, "processed", f"{event.event_type} changes no status", now, actor)
+        return Outcome(row.id, "processed", "applied", row.detail)
+    if request is not None:
+        client_id, version = request.client_id, request.contract_version
+    else:
+        # Metadata in a body the provider did not sign is not trusted until its API confirms it.
+        match = _match(repo, event) if trust_metadata else "no registered signature request for this envelope"
+        if isinstance(match, str):
+            _finish(session, row, "unmatched", match, now, actor)
+            return Outcome(row.id, "unmatched", "unmatched", match)
+        client_id, version = match
+    if request is not None and not advances(request.status, event.status):
+        detail = f"recorded, not applied: {event.status} after {request.status}"
+        _finish(session, row, "processed", detail, now, actor, client_id)
+        return Outcome(row.id, "processed", "applied", detail)
+    if request is not None:
+        audit.record(
+            session, kind="signature_request.status_changed", actor=actor, at=now, scope="client", client_id=client_id,
+            subject=request.external_id, before={"status": request.status},
+            after={"status": event.status, "provider": event.provider, "event_key": event.event_key},
+        )
+        request.status, request.updated_at = event.status, now
+    elif event.envelope_id:
+        # Matched by metadata: register the envelope so later events of it are matched and ordered.
+        registered = inbox.insert_signature_request(t.SignatureRequest(
+            id=new_id("sr"), client_id=client_id, provider=event.provider, external_id=event.envelope_id,
+            contract_version=version, status=event.status, created_at=now, updated_at=now,
+        ))
+        if not registered:
+            # Another event of this envelope registered it meanwhile: apply against that row instead.
+            return apply(session, row, event, now, actor=actor, trust_metadata=trust_metadata)
+        audit.record(
+            session, kind="signature_request.registered", actor=actor, at=now, scope="client", client_id=client_id,
+            subject=event.envelope_id,
+            after={"provider": event.provider, "external_id": event.envelope_id, "contract_version": version,
+                   "status": event.status, "matched_by": "metadata"},
+        )
+    if event.status in ("signed", "declined") and repo.acceptance_by_event_key(f"{event.provider}:{event.event_key}") is None:
+        signed_at = min(event.occurred_at or now, now)
+        records.record_acceptance(
+            session, client_id, contract_version=version, decision=event.status, method="provider",
+            signer_name=event.signer_name, signer_email=event.signer_email, signed_at=signed_at, actor=actor, now=now,
+            provider=event.provider, envelope_id=event.envelope_id, event_key=f"{event.provider}:{event.event_key}",
+        )
+    detail = f"applied: {event.status} for client {client_id}, contract {version}"
+    _finish(session, row, "processed", detail, now, actor, client_id)
+    session.flush()
+    return Outcome(row.id, "processed", "applied", detail)
+
+
+def _new_row(event: NormalisedEvent, body: str, headers: dict[str, Any], now: datetime) -> t.WebhookEvent:
+    return t.WebhookEvent(
+        id=new_id("whe"), provider=event.provider, event_key=event.event_key, envelope_id=event.envelope_id,
+        event_type=event.event_type, status="received", detail=None, body=body, headers=headers, received_at=now,
+        processed_at=None, attempts=0, next_attempt_at=None,
+    )
+
+
+class Inbox:
+    """Receives, applies, confirms and replays webhook events against one database."""
+
+    def __init__(self, db: Database, confirm: Confirmer, clock: Clock, policy: RetryPolicy) -> None:
+        self.db = db
+        self.confirm = confirm
+        self.clock = clock
+        self.policy = policy
+
+    def receive(self, event: NormalisedEvent, *, body: str, headers: dict[str, Any]) -> Outcome:
+        actor = f"webhook:{event.provider}"
+        now = self.clock()
+        with self.db.writer() as session:
+            row = _new_row(event, body, headers, now)
+            if not InboxRepository(session).insert_once(row):
+                session.rollback()
+                return Outcome(None, "duplicate", "duplicate", "this event was received before")
+            if not needs_confirmation(event):
+                outcome = apply(session, row, event, now, actor=actor, trust_metadata=True)
+                session.commit()
+                return outcome
+            # Stored first, so it survives a crash; the retry loop takes it over after the lease.
+            row.next_attempt_at = now + timedelta(seconds=self.policy.lease_seconds)
+            audit.record(session, kind="webhook.received", actor=actor, at=now, scope="none", subject=row.id,
+                         after={"provider": row.provider, "event_key": row.event_key})
+            session.commit()
+            event_id = row.id
+        return self.confirm_and_apply(event_id, event, actor=actor)
+
+    def confirm_and_apply(self, event_id: str, event: NormalisedEvent, *, actor: str) -> Outcome:
+        try:
+            confirmation: Confirmation | None = self.confirm(event)
+            reason = ""
+        except ProviderUnreachable as exc:
+            confirmation, reason = None, str(exc)
+        now = self.clock()
+        with self.db.writer() as session:
+            row = InboxRepository(session).lock(event_id)
+            if row is None:
+                raise NotFound(f"no webhook event {event_id!r}")
+            if row.status not in ("received", "failed", "unmatched", "unconfirmed"):
+                # Another worker finished it while we were asking the provider.
+                session.rollback()
+                return Outcome(row.id, row.status, OUTCOME.get(row.status, "applied"), row.detail)
+            row.attempts += 1
+            if confirmation is None:
+                row.status, row.detail = "failed", f"provider not reached: {reason}"[:2000]
+                row.next_attempt_at = self.policy.next_attempt(row.attempts, now)
+                audit.record(session, kind="webhook.failed", actor=actor, at=now, scope="none", subject=row.id,
+                             after={"provider": row.provider, "event_key": row.event_key, "detail": row.detail,
+                                    "attempts": row.attempts,
+                                    "next_attempt_at": row.next_attempt_at.isoformat() if row.next_attempt_at else None})
+                outcome = Outcome(row.id, "failed", "failed", row.detail)
+            elif not confirmation.confirmed:
+                _finish(session, row, "unconfirmed", confirmation.detail, now, actor)
+                outcome = Outcome(row.id, "unconfirmed", "rejected", confirmation.detail)
+            else:
+                trusted = event
+                if confirmation.metadata is not None:
+                    trusted = event.with_metadata(confirmation.metadata)
+                if confirmation.signer_email or confirmation.signer_name:
+                    trusted = replace(trusted, signer_name=confirmation.signer_name or event.signer_name,
+                                      signer_email=confirmation.signer_email or event.signer_email)
+                outcome = apply(session, row, trusted, now, actor=actor,
+                                trust_metadata=confirmation.metadata is not None)
+            session.commit()
+            return outcome
+
+    def _stored_event(self, row: t.WebhookEvent) -> NormalisedEvent:
+        for event in parse_stored(row.provider, row.body, row.headers):
+            if event.event_key == row.event_key:
+                return event
+        raise Conflict("the stored body no longer yields this event")
+
+    def replay(self, event_id: str, *, actor: str) -> Outcome:
+        """Process a stored event again (e.g. after its envelope was registered)."""
+        now = self.clock()
+        with self.db.writer() as session:
+            row = InboxRepository(session).lock(event_id)
+            if row is None:
+                raise NotFound(f"no webhook event {event_id!r}")
+            if row.status == "processed":
+                raise Conflict("this event is processed already")
+            event = self._stored_event(row)
+            if not needs_confirmation(event):
+                outcome = apply(session, row, event, now, actor=actor, trust_metadata=True)
+                session.commit()
+                return outcome
+            session.rollback()
+        return self.confirm_and_apply(event_id, event, actor=actor)
+
+    def retry_due(self, limit: int = 20) -> list[Outcome]:
+        """One pass of the retry loop: every due `failed` (or abandoned `received`) event, once."""
+        now = self.clock()
+        with self.db.reader() as session:
+            due = InboxRepository(session).due(now, limit)
+            session.rollback()
+        outcomes = []
+        for event_id, seen in due:
+            with self.db.writer() as session:
+                lease = now + timedelta(seconds=self.policy.lease_seconds)
+                if not InboxRepository(session).claim(event_id, seen, lease):
+                    session.rollback()
+                    continue
+                row = InboxRepository(session).get(event_id)
+                assert row is not None
+                event = self._stored_event(row)
+                session.commit()
+            outcomes.append(self.confirm_and_apply(event_id, event, actor=f"webhook:{event.provider}"))
+        return outcomes

@@ -1,0 +1,90 @@
+"""Provider webhooks: verify a delivery on its raw bytes, then parse it into normalised events.
+
+Each provider module offers `verify(...)` (raises `SignatureRejected`) and `parse(...)` (raises
+`MalformedEvent`); nothing is parsed for use before the signature holds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from service.errors import InvalidInput, Unauthorized
+
+# Normalised statuses (reference: shared/reference/esign-webhooks.md). `signer_signed` is one signer
+# done, not "the client signed"; only `signed` is document-level completion.
+STATUSES = ("sent", "viewed", "signer_signed", "signed", "declined", "voided", "expired")
+
+
+class SignatureRejected(Unauthorized):
+    """The delivery is not proven to come from the provider: 401, nothing stored."""
+
+
+class MalformedEvent(InvalidInput):
+    """A genuine delivery we cannot read: 422, nothing stored."""
+
+
+@dataclass(frozen=True, slots=True)
+class NormalisedEvent:
+    provider: str
+    event_key: str
+    event_type: str
+    envelope_id: str | None
+    # One of STATUSES, or None for event types that carry no status change (tests, reminders…).
+    status: str | None
+    occurred_at: datetime | None
+    signer_name: str | None = None
+    signer_email: str | None = None
+    client_id: str | None = None
+    contract_version: str | None = None
+    # Standard Webhooks may name the client by an external reference instead of its id.
+    external_system: str | None = None
+    external_id: str | None = None
+
+    def with_metadata(self, metadata: dict[str, Any]) -> NormalisedEvent:
+        return replace(self, client_id=text(metadata.get("client_id")), contract_version=text(metadata.get("contract_version")))
+
+
+def text(value: Any, limit: int = 300) -> str | None:
+    """A short string from untrusted JSON, or None."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        value = str(value)
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    return value[:limit] or None
+
+
+def timestamp(value: Any) -> datetime | None:
+    """ISO 8601 text or Unix seconds → aware UTC datetime; None when unreadable."""
+    try:
+        if isinstance(value, bool):
+            return None
+        if isinstance(value, int | float) or (isinstance(value, str) and value.strip().isdigit()):
+            return datetime.fromtimestamp(float(value), UTC)
+        if isinstance(value, str) and value.strip():
+            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+    return None
+
+
+def digest_key(*parts: str | None) -> str:
+    """A bounded event key from its parts (the column holds 400 characters)."""
+    joined = ":".join(p or "" for p in parts)
+    if len(joined) <= 200:
+        return joined
+    return "sha256:" + hashlib.sha256(joined.encode()).hexdigest()
+
+
+def as_object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []

@@ -1,0 +1,70 @@
+"""Thirty simultaneous deliveries make exactly one acceptance, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from tests.helpers import ok
+from tests.webhooks import providers as p
+from tests.webhooks.conftest import contract_status, counts
+
+N = 30
+
+
+def simultaneously(calls: list[Any]) -> list[Any]:
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def run(index: int) -> None:
+        barrier.wait()
+        results[index] = calls[index]()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return results
+
+
+def test_thirty_copies_of_one_event_make_one_acceptance(wh, acme):
+    raw = p.docusign_body("envelope-completed", str(uuid.uuid4()), client_id=acme["id"])
+    headers = p.docusign_headers(raw)
+    responses = simultaneously([lambda: wh.post("/v1/webhooks/docusign", content=raw, headers=headers)] * N)
+    assert [r.status_code for r in responses] == [200] * N
+    assert Counter(r.json()["status"] for r in responses) == {"applied": 1, "duplicate": N - 1}
+    assert counts(wh) == (1, 1, 1)
+    assert contract_status(wh, acme["id"]) == "signed"
+
+
+@pytest.mark.parametrize("registered", [True, False], ids=["registered", "by-metadata"])
+def test_thirty_different_completions_of_one_envelope_make_one_acceptance(wh, acme, registered):
+    """Distinct event keys (say, a resent envelope): the envelope's status row serialises them."""
+    env = str(uuid.uuid4())
+    if registered:
+        ok(wh.post(f"/v1/clients/{acme['id']}/signature-requests",
+                   json={"provider": "docusign", "external_id": env, "contract_version": "2026.1"}), 201)
+    bodies = [p.docusign_body("envelope-completed", env, client_id=acme["id"], generated=f"2026-11-24T10:00:{i:02d}.0000000Z")
+              for i in range(N)]
+    responses = simultaneously([
+        (lambda body=body: wh.post("/v1/webhooks/docusign", content=body, headers=p.docusign_headers(body)))
+        for body in bodies
+    ])
+    assert [r.status_code for r in responses] == [200] * N
+    assert counts(wh) == (N, 1, 1)
+    [request] = ok(wh.get(f"/v1/clients/{acme['id']}/signature-requests"))["items"]
+    assert request["status"] == "signed"
+
+
+def test_thirty_copies_of_a_confirmed_provider_event_ask_and_apply_once(wh, acme, stub_api):
+    metadata = {"client_id": acme["id"], "contract_version": "2026.1"}
+    stub_api.answer("/v3/signature_request/sr-c", (200, {"signature_request": p.dropbox_request("sr-c", metadata)}))
+    document = p.dropbox_event("signature_request_all_signed", "sr-c", client_id=acme["id"])
+    responses = simultaneously([lambda: wh.post("/v1/webhooks/dropbox-sign", files=p.dropbox_files(document))] * N)
+    assert [r.text for r in responses] == ["Hello API Event Received"] * N
+    assert counts(wh) == (1, 1, 1) and len(stub_api.requests) == 1

@@ -1,0 +1,115 @@
+"""Dropbox Sign: event_hash over time+type only, so signed/declined are confirmed with the API (a stub)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from tests.helpers import check, codes, ok
+from tests.webhooks import providers as p
+from tests.webhooks.conftest import contract_status, counts, inbox, metric
+
+URL = "/v1/webhooks/dropbox-sign"
+ANSWER = "Hello API Event Received"
+
+
+def deliver(wh, document):  # type: ignore[no-untyped-def]
+    return wh.post(URL, files=p.dropbox_files(document))
+
+
+def api_path(request_id: str) -> str:
+    return f"/v3/signature_request/{request_id}"
+
+
+def test_all_signed_confirmed_by_the_api_signs_the_contract(wh, acme, stub_api):
+    metadata = {"client_id": acme["id"], "contract_version": "2026.1"}
+    stub_api.answer(api_path("sr-1"), (200, {"signature_request": p.dropbox_request("sr-1", metadata)}))
+    response = deliver(wh, p.dropbox_event("signature_request_all_signed", "sr-1", client_id=acme["id"]))
+    assert response.status_code == 200 and response.text == ANSWER
+    assert contract_status(wh, acme["id"]) == "signed"
+    [call] = stub_api.requests
+    assert call["path"] == "/v3/signature_request/sr-1" and call["headers"]["Authorization"].startswith("Basic ")
+    [acceptance] = ok(wh.get(f"/v1/clients/{acme['id']}/acceptances"))["items"]
+    assert acceptance["provider"] == "dropbox_sign" and acceptance["envelope_id"] == "sr-1"
+
+
+def test_a_replayed_hash_with_a_forged_request_id_marks_nobody_signed(wh, acme, stub_api):
+    # A genuine event_hash (it covers only time + type) captured from someone else's all_signed event,
+    # replayed with this client's metadata and a signature request that is not complete.
+    genuine = p.dropbox_event("signature_request_all_signed", "sr-real", client_id="cl_other")
+    forged = json.loads(genuine)
+    forged["signature_request"] = p.dropbox_request("sr-forged", {"client_id": acme["id"], "contract_version": "2026.1"})
+    stub_api.answer(api_path("sr-forged"), (200, {"signature_request": p.dropbox_request(
+        "sr-forged", {"client_id": acme["id"], "contract_version": "2026.1"}, complete=False)}))
+    response = deliver(wh, json.dumps(forged))
+    assert response.status_code == 200 and response.text == ANSWER
+    assert contract_status(wh, acme["id"]) == "pending"
+    assert counts(wh)[1:] == (0, 0)
+    [event] = inbox(wh, "unconfirmed")
+    assert "not complete" in event["detail"]
+    # An id the API does not know at all is refused the same way.
+    forged["signature_request"]["signature_request_id"] = "sr-made-up"
+    assert deliver(wh, json.dumps(forged)).text == ANSWER
+    assert counts(wh)[1] == 0 and metric(wh, "dropbox_sign", "rejected") == 2
+
+
+def test_metadata_comes_from_the_api_not_from_the_unsigned_body(wh, acme, stub_api):
+    # The request is complete, but it belongs to another client: the body's metadata is not believed.
+    stub_api.answer(api_path("sr-2"), (200, {"signature_request": p.dropbox_request("sr-2", {"client_id": "cl_else"})}))
+    deliver(wh, p.dropbox_event("signature_request_all_signed", "sr-2", client_id=acme["id"]))
+    assert contract_status(wh, acme["id"]) == "pending"
+    [event] = inbox(wh, "unmatched")
+    assert "cl_else" in event["detail"]
+
+
+def test_api_down_keeps_the_event_failed_then_retries_and_applies_it(wh, acme, stub_api):
+    metadata = {"client_id": acme["id"], "contract_version": "2026.1"}
+    stub_api.answer(api_path("sr-3"), (503, {"error": "down"}), (502, {"error": "down"}),
+                    (200, {"signature_request": p.dropbox_request("sr-3", metadata)}))
+    response = deliver(wh, p.dropbox_event("signature_request_all_signed", "sr-3", client_id=acme["id"]))
+    assert response.status_code == 200 and response.text == ANSWER
+    [event] = inbox(wh, "failed")
+    assert "503" in event["detail"] and event["next_attempt_at"] is not None
+    assert contract_status(wh, acme["id"]) == "pending"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and contract_status(wh, acme["id"]) != "signed":
+        time.sleep(0.1)
+    assert contract_status(wh, acme["id"]) == "signed"
+    [done] = inbox(wh)
+    assert done["status"] == "processed" and done["attempts"] == 3
+    assert len(stub_api.requests) == 3 and counts(wh)[1] == 1
+
+
+def test_wrong_hash_or_missing_json_is_401(wh, acme, stub_api):
+    forged = p.dropbox_event("signature_request_all_signed", "sr-4", client_id=acme["id"], key="not-our-api-key")
+    assert deliver(wh, forged).status_code == 401
+    assert wh.post(URL, files={"other": (None, "x")}).status_code == 401
+    assert wh.post(URL, content=b"not multipart", headers={"Content-Type": "multipart/form-data; boundary=x"}).status_code == 401
+    assert counts(wh) == (0, 0, 0) and stub_api.requests == []
+
+
+def test_callback_test_and_duplicates_get_the_expected_answer(wh, acme, stub_api):
+    test_event = p.dropbox_event("callback_test", "")
+    assert deliver(wh, test_event).text == ANSWER
+    stub_api.answer(api_path("sr-5"), (200, {"signature_request": p.dropbox_request(
+        "sr-5", {"client_id": acme["id"], "contract_version": "2026.1"})}))
+    event = p.dropbox_event("signature_request_all_signed", "sr-5", client_id=acme["id"], event_time="1764000000")
+    assert deliver(wh, event).text == ANSWER
+    assert deliver(wh, event).text == ANSWER
+    assert counts(wh)[1] == 1 and metric(wh, "dropbox_sign", "duplicate") == 1
+
+
+def test_declined_confirmed_by_the_api_refuses(wh, acme, stub_api):
+    stub_api.answer(api_path("sr-6"), (200, {"signature_request": p.dropbox_request(
+        "sr-6", {"client_id": acme["id"], "contract_version": "2026.1"}, complete=False, declined=True)}))
+    deliver(wh, p.dropbox_event("signature_request_declined", "sr-6", client_id=acme["id"]))
+    assert "CONTRACT_DECLINED" in codes(check(wh, id=acme["id"]))
+
+
+def test_one_signer_signing_is_not_confirmed_or_applied(wh, acme, stub_api):
+    ok(wh.post(f"/v1/clients/{acme['id']}/signature-requests",
+               json={"provider": "dropbox_sign", "external_id": "sr-7", "contract_version": "2026.1"}), 201)
+    deliver(wh, p.dropbox_event("signature_request_signed", "sr-7", client_id=acme["id"]))
+    assert stub_api.requests == [] and counts(wh)[1] == 0
+    [request] = ok(wh.get(f"/v1/clients/{acme['id']}/signature-requests"))["items"]
+    assert request["status"] == "signer_signed"
