@@ -185,3 +185,18 @@ def test_backoff_and_retry_after_rules() -> None:
     assert classify(httpx.Response(502), None, 2, 300, now).delay == 2
     assert classify(httpx.Response(422, text="invalid"), None, 1, 300, now).status == "failed"
     assert classify(httpx.Response(201), None, 1, 300, now).status == "delivered"
+
+
+def test_simultaneous_repeats_queue_one_update(db_url: str, stub: ZendeskStub) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with zendesk_app(db_url, stub.url) as client:
+        gold_member(client)
+        body = ticket_body("81", email="office@acmedental.com")
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            answers = list(pool.map(lambda _: client.post(PATH, content=body, headers=signed(body, invocation="inv-81")), range(6)))
+        assert [a.status_code for a in answers] == [200] * 6
+        assert len({a.json()["outbox_id"] for a in answers}) == 1
+        assert sorted(a.json()["duplicate"] for a in answers) == [False] + [True] * 5
+        wait_for(lambda: outbox(client, "delivered"), what="delivery")
+        assert len(outbox(client)) == 1 and len(stub.received) == 1

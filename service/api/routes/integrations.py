@@ -17,6 +17,7 @@ from service.storage import outbox
 from service.storage import tables as t
 from service.usecases import zendesk
 from service.usecases.outbox import OutboxWorker
+from service.webhooks import zendesk as zendesk_webhook
 
 router = APIRouter(tags=["integrations"])
 
@@ -74,12 +75,12 @@ def zendesk_secret(state: StateDep) -> str:
 async def verified_body(request: Request, secret: Annotated[str, Depends(zendesk_secret)], now: NowDep) -> bytes:
     """The raw body, only once its signature checks out; resolved before any database session opens."""
     body = await request.body()
-    zendesk.verify(secret, request.headers, body, now)
+    zendesk_webhook.verify(secret, request.headers, body, now)
     return body
 
 
 def _accept(state: AppState, session: Session, key: str, body: bytes, now: datetime) -> dict[str, Any]:
-    ticket = zendesk.parse(body)
+    ticket = zendesk_webhook.parse(body)
     existing = outbox.by_dedupe_key(session, key)
     if existing is not None:
         return {"ticket_id": ticket.ticket_id, "outbox_id": existing.id, "duplicate": True, "status": existing.status}
@@ -118,7 +119,7 @@ async def zendesk_ticket(
     request: Request, body: Annotated[bytes, Depends(verified_body)], state: StateDep, session: SessionDep, now: NowDep,
     background: BackgroundTasks,
 ) -> dict[str, Any]:
-    answer = await run_in_threadpool(_accept, state, session, zendesk.dedupe_key(request.headers, body), body, now)
+    answer = await run_in_threadpool(_accept, state, session, zendesk_webhook.dedupe_key(request.headers, body), body, now)
     worker = state.extras.get("outbox")
     if isinstance(worker, OutboxWorker) and not answer["duplicate"]:
         background.add_task(worker.wake)  # after the commit: deliver now rather than at the next poll
