@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         webhook_worker.start()
         app.state.sg.extras["webhooks"] = webhook_worker
         # Delivers the outbox (Zendesk ticket updates), including what an earlier process left pending.
-        outbox_worker = OutboxWorker(db, settings, poll_seconds=settings.outbox_poll_seconds)
+        outbox_worker = OutboxWorker(db, settings, poll_seconds=settings.outbox_poll_seconds, attempts=metrics.outbox_attempts)
         app.state.sg.extras["outbox"] = outbox_worker
         outbox_worker.start()
         try:

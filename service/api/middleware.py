@@ -39,6 +39,10 @@ class Metrics:
         self.webhooks = Counter(
             "supportgate_webhook_deliveries", "Webhook deliveries", ["provider", "outcome"], registry=self.registry
         )
+        self.outbox_attempts = Counter(
+            "supportgate_outbox_attempts", "Outbound update attempts (delivered, pending = retry later, failed)",
+            ["target", "outcome"], registry=self.registry,
+        )
 
 
 class GatewayMiddleware:

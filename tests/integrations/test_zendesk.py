@@ -153,6 +153,9 @@ def test_429_and_5xx_are_retried_honouring_retry_after_other_4xx_fail_for_good(d
         assert failed["attempts"] == 1 and failed["last_error"].startswith("HTTP 404")
         assert failed["payload"]["ticket"]["additional_tags"][0] == "supportgate_checked"
         assert ok(client.get("/v1/integrations/outbox"))["counts"] == {"pending": 0, "delivered": 1, "failed": 1}
+        metrics = client.get("/metrics").text
+        for outcome, count in (("pending", 2), ("delivered", 1), ("failed", 1)):
+            assert f'supportgate_outbox_attempts_total{{outcome="{outcome}",target="zendesk"}} {count}.0' in metrics
 
 
 def test_the_endpoint_is_404_without_a_secret_and_the_outbox_needs_clients_read(db_url: str) -> None:
