@@ -90,8 +90,8 @@ def note(ticket: TicketWebhook, decided: TicketDecision) -> str:
         lines.append(f"Client: {client.name} ({client.id}), matched by {decided.matched_by}.")
     else:
         lines.append("Client: no client matched the organization external id, e-mail or phone of this ticket.")
-    if d.reasons:
-        lines.append("Reasons: " + "; ".join(f"{r.code.value} ({r.detail})" for r in d.reasons) + ".")
+    reasons = "; ".join(f"{r.code.value} ({r.detail})" for r in d.reasons) if d.reasons else "none"
+    lines.append(f"Reasons: {reasons}.")
     if d.membership.plan:
         lines.append(f"Plan: {d.membership.plan}; queue {d.routing.queue}, priority {d.routing.priority}, "
                      f"first response within {d.sla.first_response_minutes} minutes.")

@@ -59,6 +59,8 @@ def test_a_signed_delivery_updates_the_ticket_once_with_tags_priority_and_note(d
         assert "advanced_support ALLOWED" in note and answer["decision_id"] in note
         assert f"Acme Dental ({acme['id']}), matched by requester e-mail" in note
         assert "Ignored: requester phone 'not a phone' is not usable" in note
+        assert "Reasons: none.\nPlan: gold; queue priority, priority high, first response within 60 minutes." in note
+        assert "No plan is required for this service." in note
         [message] = outbox(client)
         assert (message["status"], message["attempts"], message["last_error"]) == ("delivered", 1, None)
         events = ok(client.get(f"/v1/clients/{acme['id']}/events"))
@@ -82,6 +84,7 @@ def test_a_refused_requester_gets_the_refusal_reasons_and_the_plans_that_would_g
         assert brixton["priority"] == "normal"
         assert "Brixton Books" in brixton["comment"]["body"] and "matched by organization external id" in brixton["comment"]["body"]
         assert "Plans that would grant this service: Gold (gold)." in brixton["comment"]["body"]
+        assert "Reasons: TIER_REQUIRED" in brixton["comment"]["body"]
         unknown = by_ticket["/api/v2/tickets/13.json"]
         assert unknown["additional_tags"] == ["supportgate_checked", "supportgate_refused"]
         assert "UNKNOWN_CLIENT" in unknown["comment"]["body"] and "no client matched" in unknown["comment"]["body"]
