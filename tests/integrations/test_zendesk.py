@@ -120,6 +120,8 @@ def test_forged_stale_or_unsigned_deliveries_get_401_and_change_nothing(db_url: 
             assert response.status_code == 401, response.text
             assert response.headers["content-type"] == "application/problem+json"
         assert outbox(client) == [] and stub.received == []
+        metrics = client.get("/metrics").text
+        assert 'supportgate_webhook_deliveries_total{outcome="rejected",provider="zendesk"} 6.0' in metrics
         # a correctly signed body that is not the recipe's: 422, still nothing queued
         bad = b'{"ticket_id": "abc"}'
         assert client.post(PATH, content=bad, headers=signed(bad)).status_code == 422
@@ -133,6 +135,9 @@ def test_repeated_deliveries_update_the_ticket_once(db_url: str, stub: ZendeskSt
         first = ok(client.post(PATH, content=body, headers=signed(body, invocation="inv-41")))
         again = ok(client.post(PATH, content=body, headers=signed(body, invocation="inv-41")))
         assert again["duplicate"] is True and again["outbox_id"] == first["outbox_id"]
+        metrics = client.get("/metrics").text
+        assert 'supportgate_webhook_deliveries_total{outcome="duplicate",provider="zendesk"} 1.0' in metrics
+        assert 'supportgate_webhook_deliveries_total{outcome="queued",provider="zendesk"} 1.0' in metrics
         # without the invocation id header, the same body is the same delivery
         other = ticket_body("42", email="office@acmedental.com")
         one = ok(client.post(PATH, content=other, headers=signed(other, invocation=None)))
