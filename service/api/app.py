@@ -62,17 +62,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         cache.start()
         app.state.sg = AppState(settings=settings, db=db, cache=cache, metrics=metrics)
+        # Retries webhook events whose provider confirmation failed.
         webhook_worker = WebhookWorker(settings, db)
         webhook_worker.start()
         app.state.sg.extras["webhooks"] = webhook_worker
         # Delivers the outbox (Zendesk ticket updates), including what an earlier process left pending.
-        outbox_worker = OutboxWorker(db, settings, poll_seconds=settings.outbox_poll_seconds, attempts=metrics.outbox_attempts)
-        app.state.sg.extras["outbox"] = outbox_worker
-        outbox_worker.start()
+        worker = OutboxWorker(db, settings, poll_seconds=settings.outbox_poll_seconds, attempts=metrics.outbox_attempts)
+        app.state.sg.extras["outbox"] = worker
+        worker.start()
         try:
             yield
         finally:
-            await outbox_worker.stop()
+            await worker.stop()
             webhook_worker.stop()
             cache.stop()
             db.dispose()
@@ -86,7 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses={401: {"model": problems_model(), "description": "Missing or unknown API key"}},
     )
     problems.install(app)
-    for module in (checks, clients, records, catalog, contracts, reports, integrations, health, web_page, webhook_routes):
+    for module in (checks, clients, records, catalog, contracts, reports, integrations, webhook_routes, health, web_page):
         app.include_router(module.router)
     app.add_middleware(
         GatewayMiddleware,
