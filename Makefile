@@ -6,7 +6,7 @@ export SUPPORTGATE_DATABASE_URL ?= sqlite:///supportgate.db
 # Development only: lets the README's curl work at once. Never set this in production unless you mean it.
 export SUPPORTGATE_BOOTSTRAP_ADMIN_KEY ?= dev-admin-key
 
-.PHONY: install run test lint openapi screenshots clean
+.PHONY: install run test fuzz lint openapi screenshots clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ lint: install
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+	$(MAKE) fuzz
+
+# Contract fuzzing: schemathesis against a live server, every operation of its OpenAPI document.
+fuzz: install
+	$(BIN)/python tests/contract/run_schemathesis.py
 
 openapi: install
 	$(BIN)/supportgate openapi

@@ -93,12 +93,16 @@ class StateCache:
         self.policy = policy
         self.staleness = staleness
         self.clients: LRU[str, dm.ClientState | None] = LRU(max_clients)
+        # The state a client had when it was last invalidated: stale, so only for degraded answers
+        # while the database is away (a change must not make a known caller unknown in an outage).
+        self.last_known: LRU[str, dm.ClientState | None] = LRU(max_clients)
         # identifier -> owner; an entry is trusted only if the owner's cached state still lists it.
         self.index: LRU[IdentifierKey, str] = LRU(max_clients * 2)
         # identifiers nobody owns (unknown callers); cleared whenever any client changes.
         self.unknown: LRU[IdentifierKey, bool] = LRU(max_clients)
         self.keys: dict[str, KeyRecord] = {}
         self._catalog: dm.Catalog | None = None
+        self._last_catalog: dm.Catalog | None = None  # kept through invalidation, for degraded answers
         # Bumped on every invalidation: a load that started before one must not be stored.
         self._generation = 0
         self._last_seq = 0
@@ -135,19 +139,44 @@ class StateCache:
 
     # ---- invalidation ---------------------------------------------------------------------------
     def apply(self, changes: Iterable[tuple[str, str | None]]) -> None:
-        client_changed = False
+        client_changed = keys_changed = False
         for scope, client_id in changes:
             self._generation += 1
             if scope == "client" and client_id:
                 # The index needs no sweep: entries are checked against the owner's fresh state.
+                if client_id in self.clients:
+                    self.last_known.put(client_id, self.clients.get(client_id))
                 self.clients.pop(client_id)
                 client_changed = True
             elif scope == "catalog":
+                if self._catalog is not None:
+                    self._last_catalog = self._catalog
                 self._catalog = None
             elif scope == "keys":
-                self.keys = {}
+                keys_changed = True
         if client_changed:
             self.unknown.clear()
+        if keys_changed:
+            self._refresh_keys()
+
+    def _refresh_keys(self) -> None:
+        """Re-read every key held in memory (a handful), so that a revocation shows at once and the
+        keys in use stay verifiable while the database is away. If that read fails, forget them all:
+        a key whose state is uncertain is never accepted."""
+        held = list(self.keys)
+        fresh: dict[str, KeyRecord] = {}
+        try:
+            with self.db.reader() as session:
+                repo = SqlRepository(session)
+                for key_hash in held:
+                    row = repo.key_by_hash(key_hash)
+                    if row is not None:
+                        fresh[key_hash] = KeyRecord(row.id, row.name, frozenset(row.scopes), row.expires_at, row.revoked_at)
+        except Exception as exc:  # never raised: this may run inside a commit hook
+            log.warning("API keys could not be re-read (%s); they will be read again on use", type(exc).__name__)
+            self.keys = {}
+            return
+        self.keys = fresh
 
     def poll_once(self) -> None:
         with self.db.reader() as session:
@@ -186,6 +215,12 @@ class StateCache:
                     log.warning("database unreachable: %s", type(exc).__name__)
                 self.db_available = False
 
+    def mark_unavailable(self) -> None:
+        """A request found the database away: answer degraded at once rather than at the next poll."""
+        if self.db_available:
+            log.warning("database unreachable (seen by a request)")
+        self.db_available = False
+
     # ---- reads ----------------------------------------------------------------------------------
     def catalog(self, *, allow_io: bool = True) -> dm.Catalog:
         catalog = self._catalog
@@ -200,20 +235,21 @@ class StateCache:
         return catalog
 
     def stale_catalog(self) -> dm.Catalog | None:
-        return self._catalog
+        return self._catalog or self._last_catalog
 
-    def _indexed_owner(self, key: IdentifierKey) -> tuple[bool, str | None]:
+    def _indexed_owner(self, key: IdentifierKey, *, stale_ok: bool = False) -> tuple[bool, str | None]:
         """(known, owner) from memory alone; an index entry whose owner no longer lists it is dropped."""
         if self.unknown.get(key):
             return True, None
         owner = self.index.get(key)
         if owner is None:
             return False, None
-        found, state = self.cached_client_state(owner)
+        found, state = self.cached_client_state(owner, stale_ok=stale_ok)
         if not found:
             return False, None  # cannot verify without the owner's state: read through
         if state is None or key not in state.identifiers:
-            self.index.pop(key)
+            if not stale_ok:
+                self.index.pop(key)
             return False, None
         return True, owner
 
@@ -245,13 +281,16 @@ class StateCache:
             self.clients.put(client_id, state)
         return state
 
-    def cached_client_state(self, client_id: str) -> tuple[bool, dm.ClientState | None]:
+    def cached_client_state(self, client_id: str, *, stale_ok: bool = False) -> tuple[bool, dm.ClientState | None]:
+        """(found, state) from memory; `stale_ok` also takes the last-known state of an invalidated client."""
         if client_id in self.clients:
             return True, self.clients.get(client_id)
+        if stale_ok and client_id in self.last_known:
+            return True, self.last_known.get(client_id)
         return False, None
 
-    def cached_client_id(self, key: IdentifierKey) -> tuple[bool, str | None]:
-        return self._indexed_owner(key)
+    def cached_client_id(self, key: IdentifierKey, *, stale_ok: bool = False) -> tuple[bool, str | None]:
+        return self._indexed_owner(key, stale_ok=stale_ok)
 
     def key(self, key_hash: str, *, allow_io: bool) -> KeyRecord | None:
         record = self.keys.get(key_hash)

@@ -83,11 +83,25 @@ def demo() -> None:
     typer.echo("demo data loaded" if loaded else "demo data present already")
 
 
+def _lifetime(text: str) -> timedelta:
+    """`90` (days), `90d`, `12h` or `30m`; never zero or negative (that would be a key that never works)."""
+    import re
+
+    match = re.fullmatch(r"\s*(\d+)\s*([dhm]?)\s*", text)
+    if not match or int(match.group(1)) == 0:
+        _fail(f"--expires-in wants a positive lifetime such as 90, 90d, 12h or 30m, not {text!r}", 2)
+        raise AssertionError  # unreachable: _fail exits
+    amount, unit = int(match.group(1)), match.group(2) or "d"
+    return timedelta(days=amount) if unit == "d" else timedelta(hours=amount) if unit == "h" else timedelta(minutes=amount)
+
+
 @keys_app.command("create")
 def keys_create(
     name: Annotated[str, typer.Option(help="a name for the key (logged instead of the key)")],
     scope: Annotated[list[str], typer.Option(help="entitlements:check, clients:read, clients:write or admin")],
-    expires_in: Annotated[Optional[int], typer.Option(help="days until the key expires")] = None,  # noqa: UP045
+    expires_in: Annotated[
+        Optional[str], typer.Option(help="lifetime: days (90), or with a unit: 90d, 12h, 30m")  # noqa: UP045
+    ] = None,
 ) -> None:
     """Create a key and print it once."""
     from service.errors import ServiceError
@@ -98,7 +112,7 @@ def keys_create(
     try:
         with db.writer() as session:
             now = _now()
-            expires = now + timedelta(days=expires_in) if expires_in else None
+            expires = now + _lifetime(expires_in) if expires_in is not None else None
             try:
                 _row, secret = create_key(session, name=name, scopes=scope, expires_at=expires, actor="cli", now=now)
             except ServiceError as exc:

@@ -52,6 +52,16 @@ class PayloadTooLarge(ServiceError):
     title = "Payload too large"
 
 
+class RateLimited(ServiceError):
+    code = "rate-limited"
+    http_status = 429
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: str) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 class Unavailable(ServiceError):
     code = "unavailable"
     http_status = 503

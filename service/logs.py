@@ -28,6 +28,10 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: str = "INFO") -> None:
+    # httpx logs every request's full URL at INFO; a URL may carry a token or a signed query, so the
+    # outbound client (e-signature and helpdesk APIs) logs warnings only.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
     root = logging.getLogger("supportgate")
     if any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
         root.setLevel(level.upper())

@@ -22,6 +22,11 @@ class Settings(BaseSettings):
     default_first_response_minutes: int = 240
     default_onsite_response_hours: int = 72
     max_body_bytes: int = 1024 * 1024
+    # Per-key rate limit (token bucket per key name): sustained requests a second and burst; 0 = off.
+    rate_limit_per_second: float = Field(100.0, ge=0)
+    rate_limit_burst: int = Field(1000, ge=1)
+    # Browser origins allowed to call the API (comma-separated); unset = no CORS headers at all.
+    cors_origins: str | None = None
     max_import_bytes: int = 20 * 1024 * 1024
     db_pool_size: int = 10
     # In-process cache of client decision inputs (see service/cache.py).

@@ -8,10 +8,11 @@ from contextlib import asynccontextmanager
 
 import orjson
 from fastapi import FastAPI
-from fastapi.responses import Response
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse as FastAPIJSONResponse
 
 from service import __version__
-from service.api import problems
+from service.api import openapi_doc, problems
 from service.api.deps import AppState
 from service.api.middleware import GatewayMiddleware, Metrics
 from service.api.routes import catalog, checks, clients, contracts, health, integrations, records, reports
@@ -19,6 +20,7 @@ from service.api.routes import webhooks as webhook_routes
 from service.cache import StateCache
 from service.domain.model import Policy, Routing, Sla
 from service.logs import configure_logging
+from service.ratelimit import RateLimiter
 from service.settings import Settings, get_settings
 from service.storage.database import Database
 from service.ui import routes as web_page
@@ -33,8 +35,8 @@ Authenticate with `Authorization: Bearer <api key>` (the check also takes HTTP B
 password, or `X-API-Key`). Errors are RFC 9457 problem details."""
 
 
-class JSONResponse(Response):
-    media_type = "application/json"
+class JSONResponse(FastAPIJSONResponse):
+    """orjson rendering; a JSONResponse subclass so that OpenAPI documents the response models."""
 
     def render(self, content: object) -> bytes:
         return orjson.dumps(content)
@@ -61,7 +63,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             db, policy_from(settings), max_clients=settings.cache_max_clients, staleness=settings.cache_staleness_seconds
         )
         cache.start()
-        app.state.sg = AppState(settings=settings, db=db, cache=cache, metrics=metrics)
+        app.state.sg = AppState(
+            settings=settings, db=db, cache=cache, metrics=metrics,
+            limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
+        )
         # Retries webhook events whose provider confirmation failed.
         webhook_worker = WebhookWorker(settings, db)
         webhook_worker.start()
@@ -84,11 +89,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         default_response_class=JSONResponse,
-        responses={401: {"model": problems_model(), "description": "Missing or unknown API key"}},
     )
+    openapi_doc.install(app)
     problems.install(app)
     for module in (checks, clients, records, catalog, contracts, reports, integrations, webhook_routes, health, web_page):
         app.include_router(module.router)
+    if settings.cors_origins:  # no CORS headers at all unless origins are configured
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=[o.strip() for o in settings.cors_origins.split(",") if o.strip()],
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+            max_age=600,
+        )
     app.add_middleware(
         GatewayMiddleware,
         metrics=metrics,
@@ -96,23 +110,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         large_body_paths={"/v1/clients/import": settings.max_import_bytes},
     )
     app.state.metrics = metrics
-    _register_schemas(app, checks.component_schemas())
     return app
 
-
-def _register_schemas(app: FastAPI, schemas: dict[str, object]) -> None:
-    generate = app.openapi
-
-    def openapi() -> dict[str, object]:
-        if app.openapi_schema is None:
-            document = generate()
-            document.setdefault("components", {}).setdefault("schemas", {}).update(schemas)
-        return app.openapi_schema or {}
-
-    app.openapi = openapi  # type: ignore[method-assign]
-
-
-def problems_model() -> type:
-    from service.api.schemas import Problem
-
-    return Problem

@@ -8,15 +8,17 @@ import hmac
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
+from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from service.api.middleware import Metrics
 from service.cache import Miss, StateCache
-from service.errors import Forbidden, Unauthorized, Unavailable
+from service.errors import Forbidden, RateLimited, Unauthorized, Unavailable
+from service.ratelimit import RateLimiter, retry_after_header
 from service.settings import Settings
 from service.storage.database import Database
 from service.usecases.keys import hash_key
@@ -29,6 +31,7 @@ class AppState:
     cache: StateCache
     metrics: Metrics
     extras: dict[str, object] = field(default_factory=dict)
+    limiter: RateLimiter | None = None
 
 
 def get_app_state(request: Request) -> AppState:
@@ -139,6 +142,11 @@ async def authenticate(request: Request, state: StateDep, now: NowDep) -> Caller
         raise Unauthorized("an API key is required (Authorization: Bearer <key>)")
     caller = await caller_for_key_hash(hash_key(key), state, now)
     request.scope.setdefault("state", {})["caller_name"] = caller.name
+    if state.limiter is not None:
+        wait = state.limiter.acquire(caller.name)
+        if wait:
+            raise RateLimited(f"the rate limit of key {caller.name!r} is spent; retry shortly",
+                              retry_after=retry_after_header(wait))
     return caller
 
 
@@ -153,7 +161,60 @@ def require(*scopes: str) -> object:
             raise Forbidden(f"this key lacks the scope {' or '.join(scopes)}")
         return caller
 
+    check.required_scopes = scopes  # type: ignore[attr-defined]  # read by route_access()
     return Depends(check)
+
+
+@dataclass(frozen=True, slots=True)
+class RouteAccess:
+    """What a route demands: a key at all, and which scopes (any one of them) it must hold."""
+
+    needs_key: bool
+    scopes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RouteInfo:
+    path: str
+    methods: frozenset[str]
+    access: RouteAccess
+    in_schema: bool
+
+
+def app_routes(app: FastAPI) -> list[RouteInfo]:
+    """Every API route of the app as served (FastAPI >= 0.160 keeps included routers as lazy wrappers)."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # older FastAPI: app.routes holds the routes themselves
+        contexts: list[Any] = list(app.routes)
+    else:
+        contexts = list(iter_route_contexts(app.routes))
+    found = []
+    for context in contexts:
+        route = getattr(context, "original_route", context)
+        if not isinstance(route, APIRoute):
+            continue
+        found.append(RouteInfo(
+            path=context.path_format, methods=frozenset(context.methods or ()), access=route_access(context),
+            in_schema=bool(getattr(context, "include_in_schema", route.include_in_schema)),
+        ))
+    return found
+
+
+def route_access(route: object) -> RouteAccess:
+    """Walks a route's dependency tree: the OpenAPI document and the scope test both read it from here."""
+    dependant = getattr(route, "dependant", None)
+    needs_key, scopes = False, ()
+    stack = list(dependant.dependencies) if dependant is not None else []
+    while stack:
+        dep = stack.pop()
+        if dep.call is authenticate:
+            needs_key = True
+        found = getattr(dep.call, "required_scopes", None)
+        if found:
+            needs_key, scopes = True, tuple(found)
+        stack.extend(dep.dependencies)
+    return RouteAccess(needs_key, scopes)
 
 
 CheckCaller = Annotated[Caller, require("entitlements:check")]

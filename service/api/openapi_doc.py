@@ -1,10 +1,34 @@
-"""The OpenAPI document as checked in under openapi/ (stable: sorted keys, no machine settings)."""
+"""The OpenAPI document as served and checked in under openapi/ (stable: sorted keys, no machine settings).
+
+FastAPI's own document is refined here so that it says exactly what the app answers (schemathesis
+holds the app to it): errors as application/problem+json, the statuses every route can give (413
+body limit; 401/403/429/503 on keyed routes), the key as a security scheme, and the schemas only
+named through `openapi_extra`.
+"""
 
 from __future__ import annotations
 
 import json
+from typing import Any
+
+from fastapi import FastAPI
 
 from service.settings import Settings
+
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+PROBLEM_CONTENT = {"application/problem+json": {"schema": PROBLEM_REF}}
+KEYED_ERRORS = {
+    "401": "Missing, unknown, revoked or expired API key",
+    "403": "The key lacks the scope this route needs",
+    "429": "This key's rate limit is spent; retry after `Retry-After` seconds",
+    "503": "The database cannot be reached (writes are refused; retry after `Retry-After` seconds)",
+}
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying", "schema": {"type": "integer"}}}
+SECURITY_SCHEMES = {
+    "bearer": {"type": "http", "scheme": "bearer", "description": "`Authorization: Bearer <api key>`"},
+    "basic": {"type": "http", "scheme": "basic", "description": "HTTP Basic with the key as password (IVR webhooks)"},
+    "apiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+}
 
 
 def render_openapi() -> str:
@@ -12,3 +36,53 @@ def render_openapi() -> str:
 
     app = create_app(Settings(database_url="sqlite://", bootstrap_admin_key=None))
     return json.dumps(app.openapi(), indent=2, sort_keys=True) + "\n"
+
+
+def _extra_schemas(schemas: dict[str, Any]) -> None:
+    from service.api.schemas import CheckRequest, DecisionOut, FlatDecision
+
+    for model in (CheckRequest, DecisionOut, FlatDecision):
+        found = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name, definition in found.pop("$defs", {}).items():
+            schemas.setdefault(name, definition)
+        schemas.setdefault(model.__name__, found)
+
+
+def refine(document: dict[str, Any], app: FastAPI) -> dict[str, Any]:
+    from service.api.deps import app_routes
+
+    components = document.setdefault("components", {})
+    _extra_schemas(components.setdefault("schemas", {}))
+    components["securitySchemes"] = SECURITY_SCHEMES
+    for route in app_routes(app):
+        if not route.in_schema:
+            continue
+        access = route.access
+        for method in route.methods:
+            operation = document["paths"].get(route.path, {}).get(method.lower())
+            if operation is None:
+                continue
+            responses: dict[str, Any] = operation["responses"]
+            responses.setdefault("413", {"description": "The request body is larger than the limit"})
+            if access.needs_key:
+                for status, description in KEYED_ERRORS.items():
+                    responses.setdefault(status, {"description": description})
+                operation["security"] = [{name: []} for name in SECURITY_SCHEMES]
+            for status, response in responses.items():
+                if int(status) >= 400:
+                    response["content"] = PROBLEM_CONTENT
+                if status in ("429", "503"):
+                    response["headers"] = RETRY_AFTER
+    return document
+
+
+def install(app: FastAPI) -> None:
+    """Serve the refined document at /openapi.json (built once, on first use)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = refine(generate(), app)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

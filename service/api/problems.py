@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
 import orjson
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from service.errors import ServiceError, Unauthorized, Unavailable
+from service.errors import RateLimited, ServiceError, Unauthorized, Unavailable
 
 log = logging.getLogger("supportgate.api")
 PROBLEM = "application/problem+json"
@@ -54,6 +56,20 @@ def validation_body(exc: RequestValidationError) -> dict[str, Any]:
     return problem_body(422, "Invalid input", detail, "invalid-input", errors)
 
 
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    from service.api.deps import app_routes
+
+    table: list[tuple[re.Pattern[str], frozenset[str]]] | None = getattr(app.state, "method_table", None)
+    if table is None:
+        table = [(re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(r.path)) + "$"), r.methods) for r in app_routes(app)]
+        app.state.method_table = table
+    literal = {r.path: r.methods for r in app_routes(app) if "{" not in r.path}
+    if path in literal:  # /v1/clients/import is its own resource, not a client id
+        return sorted({m for r in app_routes(app) if r.path == path for m in r.methods})
+    methods = {m for pattern, found in table if pattern.match(path) for m in found}
+    return sorted(methods)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError) -> Response:
@@ -62,6 +78,8 @@ def install(app: FastAPI) -> None:
             headers["WWW-Authenticate"] = 'Bearer realm="supportgate", Basic realm="supportgate"'
         if isinstance(exc, Unavailable):
             headers["Retry-After"] = "5"
+        if isinstance(exc, RateLimited):
+            headers["Retry-After"] = exc.retry_after
         return problem_response(exc.http_status, exc.title, exc.detail, exc.code, exc.errors, headers)
 
     @app.exception_handler(RequestValidationError)
@@ -71,6 +89,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         status = exc.status_code
+        if status == 400 and exc.detail == "There was an error parsing the body":
+            # FastAPI's answer to a body it cannot decode (bad UTF-8, broken multipart): bad input, like bad JSON.
+            return problem_response(422, "Invalid input", "the request body cannot be decoded", "invalid-input",
+                                    [{"loc": ["body"], "msg": "undecodable body"}])
         try:
             title = HTTPStatus(status).phrase
         except ValueError:
@@ -78,17 +100,37 @@ def install(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else title
         if status == 404 and detail == "Not Found":
             detail = f"no route {request.url.path}"
-        return problem_response(status, title, detail, title.lower().replace(" ", "-"), headers=dict(exc.headers or {}))
+        headers = dict(exc.headers or {})
+        if status == 405:
+            # Starlette names only the first matching route's methods; a path has one route per method here.
+            headers["Allow"] = ", ".join(allowed_methods(request.app, request.url.path))
+        return problem_response(status, title, detail, title.lower().replace(" ", "-"), headers=headers)
+
+    # Registered for their own classes (not only under `Exception`): Starlette re-raises whatever
+    # reaches the catch-all after answering, so these expected faults would be logged as crashes.
+    @app.exception_handler(sa.exc.OperationalError)
+    @app.exception_handler(sa.exc.InterfaceError)
+    @app.exception_handler(sa.exc.TimeoutError)
+    async def _database_away(request: Request, exc: Exception) -> Response:
+        log.warning("database unavailable during %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        state = getattr(request.app.state, "sg", None)
+        if state is not None:
+            state.cache.mark_unavailable()
+        return problem_response(
+            503, "Service unavailable", "the database cannot be reached; try again shortly", "unavailable",
+            headers={"Retry-After": "5"},
+        )
+
+    @app.exception_handler(sa.exc.DataError)
+    @app.exception_handler(UnicodeEncodeError)
+    async def _unstorable(request: Request, exc: Exception) -> Response:
+        # The database refused a value (a NUL byte, an unpaired surrogate, a number out of range):
+        # bad input, and the request's transaction was rolled back.
+        log.info("value refused by the database on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        return problem_response(422, "Invalid input", "a value in the request cannot be stored (control or invalid characters?)",
+                                "invalid-input", [{"loc": ["body"], "msg": "value cannot be stored"}])
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> Response:
-        import sqlalchemy as sa
-
-        if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError | sa.exc.TimeoutError):
-            log.warning("database unavailable during %s %s: %s", request.method, request.url.path, type(exc).__name__)
-            return problem_response(
-                503, "Service unavailable", "the database cannot be reached; try again shortly", "unavailable",
-                headers={"Retry-After": "5"},
-            )
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem_response(500, "Internal server error", "an unexpected error occurred", "internal")

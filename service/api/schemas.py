@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from service.api import examples
 from service.domain import model as dm
@@ -15,8 +16,49 @@ from service.usecases.checks import CheckResult
 Code = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
 
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}:?\d{2})?$")
+
+
+def _rfc3339(value: Any) -> Any:
+    """Only an RFC 3339 string (or a datetime) is a timestamp: no Unix numbers, no `"0.5"`."""
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _RFC3339.match(value.strip()):
+        try:
+            return datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            pass
+    raise ValueError("RFC 3339 timestamp with an offset expected")
+
+
+# A timestamp in a request: RFC 3339 with an offset (API.md), nothing else.
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def unstorable_text(value: Any) -> bool:
+    """A NUL or an unpaired surrogate anywhere inside: PostgreSQL cannot store it (SQLite would)."""
+    if isinstance(value, str):
+        return _UNSTORABLE.search(value) is not None
+    if isinstance(value, dict):
+        return any(unstorable_text(k) or unstorable_text(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(unstorable_text(v) for v in value)
+    return False
+
+
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: a JSON 0 is not `false`, `false` is not 0, 1.0 is not a string — the document's types hold.
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        if unstorable_text(data):
+            raise ValueError("text must not hold NUL characters or unpaired surrogates")
+        return data
 
 
 class Problem(BaseModel):
@@ -57,7 +99,7 @@ class CheckRequest(Strict):
     client: ClientSelector
     service: str = Field(min_length=1, max_length=64)
     channel: str | None = Field(None, max_length=64)
-    at: AwareDatetime | None = None
+    at: Timestamp | None = None
 
 
 class BatchRequest(Strict):
@@ -361,7 +403,7 @@ class ServiceDecisionPage(BaseModel):
 class MembershipPut(Strict):
     plan: str = Field(min_length=1, max_length=64)
     status: Literal["active", "trialing", "past_due", "canceled", "expired"]
-    current_period_end: AwareDatetime | None = None
+    current_period_end: Timestamp | None = None
     external_ref: str | None = Field(None, max_length=200)
 
 
@@ -382,7 +424,7 @@ class AcceptanceIn(Strict):
     method: Literal["paper", "manual", "phone", "click_through", "email", "provider"] = "manual"
     signer_name: str | None = Field(None, max_length=300)
     signer_email: str | None = Field(None, max_length=320)
-    signed_at: AwareDatetime
+    signed_at: Timestamp
 
 
 class AcceptanceOut(BaseModel):
@@ -426,7 +468,7 @@ class SignatureRequestPage(Page):
 
 
 class GraceIn(Strict):
-    until: AwareDatetime
+    until: Timestamp
 
 
 class GraceOut(BaseModel):
@@ -438,7 +480,7 @@ class GraceOut(BaseModel):
 
 class OverrideIn(Strict):
     service: str = Field(min_length=1, max_length=64)
-    expires_at: AwareDatetime
+    expires_at: Timestamp
     reason: str = Field(min_length=1, max_length=1000)
 
 
@@ -511,7 +553,7 @@ class ContractIn(Strict):
 
 
 class PublishIn(Strict):
-    at: AwareDatetime | None = None
+    at: Timestamp | None = None
 
 
 class ContractVersionOut(BaseModel):

@@ -49,7 +49,10 @@ def create_db_engine(url: str, *, pool_size: int = 10, immediate: bool = False) 
             connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
-    return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_timeout=5)
+    # connect_timeout: a database whose host stopped answering must not hold requests (or the
+    # cache poller that flips degraded mode) for the kernel's TCP timeout.
+    return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_timeout=5,
+                            connect_args={"connect_timeout": 3})
 
 
 @dataclass

@@ -16,6 +16,8 @@ from service.errors import InvalidInput
 from service.ids import new_id
 
 RefKind = Literal["id", "email", "phone", "external_ref"]
+# Errors that mean "the database cannot be reached" (not "it refused this value": that is bad input).
+DATABASE_AWAY = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,8 @@ def make_ref(
             "name the client by exactly one of id, email, phone, external_ref",
             errors=[{"loc": list(loc), "msg": f"exactly one identifier expected, got {len(given)}"}],
         )
+    if any("\x00" in v for v in (client_id, email, phone, *(external or ())) if v is not None):
+        raise InvalidInput("an identifier holds a NUL character", errors=[{"loc": [*loc, given[0]], "msg": "NUL character"}])
     try:
         if client_id is not None:
             if not client_id.strip():
@@ -98,7 +102,7 @@ def _degraded_lookup(cache: StateCache, ref: ClientRef, policy: str) -> tuple[dm
         return None, "phone"
     keys: list[tuple[str, str, str]] = []
     if ref.kind == "id":
-        found, state = cache.cached_client_state(ref.value)
+        found, state = cache.cached_client_state(ref.value, stale_ok=True)
         return (state if found else None), "id"
     if ref.kind == "phone":
         keys = [("phone", "", ref.value)]
@@ -107,9 +111,9 @@ def _degraded_lookup(cache: StateCache, ref: ClientRef, policy: str) -> tuple[dm
     else:
         keys = [("email", "", ref.value), ("domain", "", ids.email_domain(ref.value))]
     for key in keys:
-        found, client_id = cache.cached_client_id(key)
+        found, client_id = cache.cached_client_id(key, stale_ok=True)
         if found and client_id:
-            has, state = cache.cached_client_state(client_id)
+            has, state = cache.cached_client_state(client_id, stale_ok=True)
             if has:
                 return state, "domain" if key[0] == "domain" else ref.kind
     return None, ref.kind
@@ -135,7 +139,8 @@ def run_check(
             catalog = None
         else:
             raise
-    except sa.exc.DBAPIError:
+    except DATABASE_AWAY:
+        cache.mark_unavailable()
         degraded, catalog = True, None
     if catalog is None:
         catalog = cache.stale_catalog()
@@ -156,7 +161,8 @@ def run_check(
         try:
             client_id, matched_by = _resolve(cache, ref, allow_io)
             state = cache.client_state(client_id, allow_io=allow_io) if client_id else None
-        except sa.exc.DBAPIError:
+        except DATABASE_AWAY:
+            cache.mark_unavailable()  # the next checks skip the database at once
             degraded = True
     if degraded:
         state, matched_by = _degraded_lookup(cache, ref, degraded_policy)

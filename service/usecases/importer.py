@@ -47,7 +47,14 @@ def _split(value: Any) -> list[str]:
 
 
 def rows_from_csv(text: str) -> tuple[list[ImportRow], list[dict[str, Any]]]:
-    reader = csv.DictReader(io.StringIO(text))
+    try:
+        return _rows_from_csv(text)
+    except csv.Error as exc:  # e.g. a bare carriage return inside an unquoted cell
+        raise InvalidInput(f"the CSV cannot be read: {exc}") from None
+
+
+def _rows_from_csv(text: str) -> tuple[list[ImportRow], list[dict[str, Any]]]:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     if "name" not in header:
         raise InvalidInput("the CSV needs a header row with at least a 'name' column; columns: " + ", ".join(CSV_COLUMNS))

@@ -21,6 +21,7 @@ from service.api.schemas import (
     Problem,
     ServiceDecisionPage,
     decision_out,
+    unstorable_text,
 )
 from service.cache import StateCache
 from service.domain.contract import contract_view
@@ -196,6 +197,8 @@ async def import_clients(
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise InvalidInput("the CSV is not UTF-8") from None
+        if unstorable_text(text):
+            raise InvalidInput("text must not hold NUL characters or unpaired surrogates")
         rows, errors = importer.rows_from_csv(text)
     else:
         try:
@@ -204,6 +207,8 @@ async def import_clients(
             raise InvalidInput("the body is neither a JSON array nor text/csv") from None
         if not isinstance(data, list):
             raise InvalidInput("the JSON body must be an array of clients")
+        if unstorable_text(data):
+            raise InvalidInput("text must not hold NUL characters or unpaired surrogates")
         rows, errors = importer.rows_from_json(data)
     from starlette.concurrency import run_in_threadpool
 

@@ -25,6 +25,7 @@ async def readyz(state: StateDep) -> object:
     try:
         await run_in_threadpool(state.db.ping)
     except Exception:
+        state.cache.mark_unavailable()
         return problem_response(503, "Service unavailable", "the database cannot be reached", "unavailable",
                                 headers={"Retry-After": "5"})
     return {"status": "ready"}

@@ -7,11 +7,10 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from pydantic import AwareDatetime
 
 from service.api.deps import CacheDep, NowDep, Reader, ReadSessionDep
 from service.api.routes.clients import READ_ERRORS, Limit
-from service.api.schemas import ClientToChasePage, CoverageOut
+from service.api.schemas import ClientToChasePage, CoverageOut, Timestamp
 from service.usecases import campaign, reports
 
 router = APIRouter(tags=["reports"])
@@ -43,8 +42,8 @@ def clients_to_chase(
     cache: CacheDep,
     now: NowDep,
     status: str | None = Query(None, max_length=200, description="comma-separated: pending, unsigned, declined, expired (default all)"),
-    deadline_before: AwareDatetime | None = Query(None, description="grace deadline strictly before this time"),
-    deadline_after: AwareDatetime | None = Query(None, description="grace deadline at or after this time"),
+    deadline_before: Timestamp | None = Query(None, description="grace deadline strictly before this time"),
+    deadline_after: Timestamp | None = Query(None, description="grace deadline at or after this time"),
     limit: int = Limit,
     cursor: str | None = Query(None, max_length=400),
     format: Literal["json", "csv"] = Query("json", description="csv: every matching client (limit and cursor ignored)"),
