@@ -73,7 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         webhook_worker.start()
         app.state.sg.extras["webhooks"] = webhook_worker
         # Delivers the outbox (Zendesk ticket updates), including what an earlier process left pending.
-        worker = OutboxWorker(db, settings, poll_seconds=settings.outbox_poll_seconds)
+        worker = OutboxWorker(db, settings, poll_seconds=settings.outbox_poll_seconds, attempts=metrics.outbox_attempts)
         app.state.sg.extras["outbox"] = worker
         worker.start()
         try:
