@@ -8,12 +8,23 @@ local phones = {}
 for line in io.lines(os.getenv("BENCH_PHONES")) do
   phones[#phones + 1] = line
 end
+-- webhook mode: each line of $BENCH_PHONES is "id<TAB>timestamp<TAB>signature<TAB>body", signed by run.py
+local deliveries = {}
+if mode == "webhook" then
+  for k, line in ipairs(phones) do
+    local id, ts, sig, body = line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$")
+    deliveries[k] = {id = id, ts = ts, sig = sig, body = body}
+  end
+end
 local n = #phones
 local i = 0
 
 function init(args)
   -- threads start at different places so they do not ask for the same client at the same time
-  i = math.random(0, n - 1)
+  -- (webhook deliveries are played in order, each once)
+  if mode ~= "webhook" then
+    i = math.random(0, n - 1)
+  end
 end
 
 local function next_phone()
@@ -29,7 +40,13 @@ local json_headers = {["Content-Type"] = "application/json", ["Authorization"] =
 local get_headers = {["Authorization"] = "Bearer " .. key}
 
 function request()
-  if mode == "get" then
+  if mode == "webhook" then
+    i = (i % n) + 1
+    local d = deliveries[i]
+    return wrk.format("POST", "/v1/webhooks/standard", {
+      ["Content-Type"] = "application/json", ["webhook-id"] = d.id, ["webhook-timestamp"] = d.ts,
+      ["webhook-signature"] = d.sig}, d.body)
+  elseif mode == "get" then
     return wrk.format("GET", "/v1/entitlements/check?service=" .. service .. "&phone=" .. urlencode(next_phone()), get_headers)
   elseif mode == "batch" then
     local items = {}

@@ -129,8 +129,7 @@ def seed(url: str, clients: int, *, now: datetime | None = None, migrate: bool =
                     else:
                         connection.execute(sa.insert(tables[name]), batch[name])
         if pg:
-            with engine.connect() as connection:
-                connection.execute(sa.text("COMMIT"))
+            with engine.begin() as connection:  # planner statistics for the new rows
                 for name in TABLE_ORDER:
                     connection.exec_driver_sql(f"ANALYZE {name}")
     finally:

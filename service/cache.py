@@ -22,7 +22,7 @@ from sqlalchemy import event as sa_event
 
 from service.domain import model as dm
 from service.storage.database import Database, is_sqlite
-from service.storage.sql import SqlRepository, fetch_client_state, fetch_state_by_identifier
+from service.storage.sql import AsyncReads, SqlRepository, fetch_client_state, fetch_state_by_identifier
 from service.usecases.audit import pending_changes
 
 log = logging.getLogger("supportgate.cache")
@@ -86,11 +86,20 @@ class KeyRecord:
 
 
 class Miss(Exception):
-    """The cache does not hold what was asked and the caller forbade I/O (hot path)."""
+    """The cache does not hold what was asked and the caller forbade I/O (hot path).
+
+    `what` is catalog | identifier | client | key; `key` the identifier or client id missed."""
+
+    def __init__(self, what: str, key: IdentifierKey | str | None = None) -> None:
+        super().__init__(what)
+        self.what = what
+        self.key = key
 
 
 class StateCache:
-    def __init__(self, db: Database, policy: dm.Policy, *, max_clients: int, staleness: float) -> None:
+    def __init__(
+        self, db: Database, policy: dm.Policy, *, max_clients: int, staleness: float, async_pool_size: int = 10
+    ) -> None:
         self.db = db
         self.policy = policy
         self.staleness = staleness
@@ -117,6 +126,9 @@ class StateCache:
         # cheaper on the event loop than a hop to a worker thread. PostgreSQL waits on the network.
         self.inline_io = is_sqlite(db.url)
         self._loop_thread: int | None = None
+        # PostgreSQL: cold reads on asyncio connections (see load_async); set up by start().
+        self.async_reads: AsyncReads | None = None
+        self.async_pool_size = async_pool_size
         self._inline_connection: sa.Connection | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -124,6 +136,8 @@ class StateCache:
     # ---- lifecycle ------------------------------------------------------------------------------
     def start(self) -> None:
         self._loop_thread = threading.get_ident()  # lifespan runs on the event loop's thread
+        if not self.inline_io:
+            self.async_reads = AsyncReads(self.db.url, self.async_pool_size)
         with self.db.reader() as session:
             self._last_seq = SqlRepository(session).max_event_seq()
         self.catalog()
@@ -132,6 +146,11 @@ class StateCache:
             sa_event.listen(sessions, "after_rollback", self._after_rollback)
         self._thread = threading.Thread(target=self._poll_loop, name="supportgate-cache-poller", daemon=True)
         self._thread.start()
+
+    async def close_async(self) -> None:
+        if self.async_reads is not None:
+            await self.async_reads.close()
+            self.async_reads = None
 
     def stop(self) -> None:
         self._stop.set()
@@ -292,7 +311,7 @@ class StateCache:
         if known:
             return owner
         if not allow_io:
-            raise Miss("identifier")
+            raise Miss("identifier", key)
         generation = self._generation
         # The check wants the owner's state next: one statement reads both.
         with self._read_through() as connection:
@@ -315,7 +334,7 @@ class StateCache:
         if client_id in self.clients:
             return self.clients.get(client_id)
         if not allow_io:
-            raise Miss("client")
+            raise Miss("client", client_id)
         generation = self._generation
         with self._read_through() as connection:
             state = fetch_client_state(connection, client_id)
@@ -324,6 +343,29 @@ class StateCache:
         else:
             self.last_known.put(client_id, state)  # see client_id_for
         return state
+
+    async def load_async(self, miss: Miss) -> bool:
+        """Fill the cache for an identifier or client miss without a worker thread (PostgreSQL:
+        psycopg's asyncio connections; thirty-two checks waiting on threads fight over the GIL).
+        False when this miss is not one it handles; database errors propagate."""
+        if self.async_reads is None or miss.what not in ("identifier", "client") or miss.key is None:
+            return False
+        generation = self._generation
+        if miss.what == "identifier":
+            assert isinstance(miss.key, tuple)
+            state = await self.async_reads.state_by_identifier(*miss.key)
+            if generation == self._generation:
+                if state is None:
+                    self.unknown.put(miss.key, True)
+                else:
+                    self.index.put(miss.key, state.id)
+                    self.clients.put(state.id, state)
+        else:
+            assert isinstance(miss.key, str)
+            state = await self.async_reads.client_state(miss.key)
+            if generation == self._generation:
+                self.clients.put(miss.key, state)
+        return True
 
     def cached_client_state(self, client_id: str, *, stale_ok: bool = False) -> tuple[bool, dm.ClientState | None]:
         """(found, state) from memory; `stale_ok` also takes the last-known state of an invalidated client."""

@@ -61,7 +61,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         configure_logging(settings.log_level)
         db = Database.connect(settings.database_url, pool_size=settings.db_pool_size)
         cache = StateCache(
-            db, policy_from(settings), max_clients=settings.cache_max_clients, staleness=settings.cache_staleness_seconds
+            db, policy_from(settings), max_clients=settings.cache_max_clients, staleness=settings.cache_staleness_seconds,
+            async_pool_size=settings.db_pool_size,
         )
         cache.start()
         app.state.sg = AppState(
@@ -73,7 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         webhook_worker.start()
         app.state.sg.extras["webhooks"] = webhook_worker
         # Delivers the outbox (Zendesk ticket updates), including what an earlier process left pending.
-        worker = OutboxWorker(db, settings, poll_seconds=settings.outbox_poll_seconds)
+        worker = OutboxWorker(db, settings, poll_seconds=settings.outbox_poll_seconds, attempts=metrics.outbox_attempts)
         app.state.sg.extras["outbox"] = worker
         worker.start()
         try:
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await worker.stop()
             webhook_worker.stop()
+            await cache.close_async()
             cache.stop()
             db.dispose()
 

@@ -110,8 +110,10 @@ def _state_query(cid: Any) -> sa.CompoundSelect[Any]:
         _state_part("o", t.Override.__table__, (_ovr.service_code,), (_ovr.created_at, _ovr.expires_at, _ovr.revoked_at),
                     _ovr.client_id == cid),
         _state_part("g", t.GraceExtension.__table__, (_ext.contract_version,), (_ext.until,), _ext.client_id == cid),
-        _state_part("i", t.ClientIdentifier.__table__, (_idf.kind, _idf.system, _idf.value), (),
-                    _idf.client_id == cid, _idf.removed_at.is_(None)),
+        # Removed identifiers are dropped in Python: with `removed_at IS NULL` here PostgreSQL's planner
+        # likes to scan the whole partial unique index (every live identifier) next to the client's.
+        _state_part("i", t.ClientIdentifier.__table__, (_idf.kind, _idf.system, _idf.value), (_idf.removed_at,),
+                    _idf.client_id == cid),
     )
 
 
@@ -129,14 +131,19 @@ class _Prepared:
         self.statement = statement
         self._compiled: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any]]] = {}
 
-    def rows(self, connection: sa.Connection, params: dict[str, Any]) -> list[Any]:
-        dialect = connection.dialect
-        compiled = self._compiled.get(dialect.name)
+    def compiled_for(self, dialect_name: str) -> tuple[str, tuple[str, ...] | None, dict[str, Any]]:
+        compiled = self._compiled.get(dialect_name)
         if compiled is None:
+            from sqlalchemy.dialects import postgresql, sqlite
+
+            dialect = sqlite.dialect() if dialect_name == "sqlite" else postgresql.psycopg.dialect()  # type: ignore[no-untyped-call]
             done = self.statement.compile(dialect=dialect)
             positions = tuple(done.positiontup or ()) if done.positional else None
-            compiled = self._compiled[dialect.name] = (done.string, positions, dict(done.params))
-        sql, positions, defaults = compiled
+            compiled = self._compiled[dialect_name] = (done.string, positions, dict(done.params))
+        return compiled
+
+    def rows(self, connection: sa.Connection, params: dict[str, Any]) -> list[Any]:
+        sql, positions, defaults = self.compiled_for(connection.dialect.name)
         values = {**defaults, **params}
         args: Any = tuple(values[name] for name in positions) if positions is not None else values
         raw = connection.connection.driver_connection
@@ -194,7 +201,7 @@ def _client_state(raw_rows: list[Any]) -> dm.ClientState | None:
             overrides.append(dm.Override(a, t1, t2, t3))
         elif part == "g":
             extensions.append(dm.GraceExtension(a, t1))
-        elif part == "i":
+        elif part == "i" and t1 is None:
             identifiers.add((a, b, c))
     # The live membership is the newest one not superseded (normally the only one).
     membership = max(memberships, key=lambda m: m[0])[1] if memberships else None
@@ -209,6 +216,73 @@ def _client_state(raw_rows: list[Any]) -> dm.ClientState | None:
         overrides=tuple(overrides),
         grace_extensions=tuple(extensions),
     )
+
+
+class AsyncReads:
+    """The check's two read-through statements on a few psycopg asyncio connections (PostgreSQL):
+    a cold check then waits on the database without a worker thread."""
+
+    def __init__(self, url: str, size: int) -> None:
+        self.conninfo = sa.engine.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self.size = max(1, size)
+        self._idle: list[Any] = []
+        self._opened = 0
+        self._waiters: list[Any] = []
+
+    async def _acquire(self) -> Any:
+        import asyncio
+
+        import psycopg
+
+        while True:
+            if self._idle:
+                return self._idle.pop()
+            if self._opened < self.size:
+                self._opened += 1
+                try:
+                    return await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True, connect_timeout=5)
+                except BaseException:
+                    self._opened -= 1
+                    raise
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            await waiter
+
+    def _release(self, connection: Any, broken: bool) -> None:
+        if broken or connection.closed:
+            self._opened -= 1
+        else:
+            self._idle.append(connection)
+        while self._waiters:
+            waiter = self._waiters.pop(0)
+            if not waiter.done():
+                waiter.set_result(None)
+                break
+
+    async def _rows(self, prepared: _Prepared, params: dict[str, Any]) -> list[Any]:
+        sql, _positions, defaults = prepared.compiled_for("postgresql")
+        connection = await self._acquire()
+        broken = True
+        try:
+            async with connection.cursor() as cursor:
+                await cursor.execute(sql, {**defaults, **params})
+                rows = await cursor.fetchall()
+            broken = False
+            return list(rows)
+        finally:
+            if broken:
+                await connection.close()
+            self._release(connection, broken)
+
+    async def state_by_identifier(self, kind: str, system: str, value: str) -> dm.ClientState | None:
+        return _client_state(await self._rows(_STATE_BY_IDENTIFIER, {"kind": kind, "system": system, "value": value}))
+
+    async def client_state(self, client_id: str) -> dm.ClientState | None:
+        return _client_state(await self._rows(_STATE, {"cid": client_id}))
+
+    async def close(self) -> None:
+        while self._idle:
+            await self._idle.pop().close()
 
 
 class SqlRepository:

@@ -179,13 +179,23 @@ def _decide(state: AppState, ref: ClientRef, service: str, now: datetime, at: da
 
 
 async def decide(state: AppState, ref: ClientRef, service: str, now: datetime, at: datetime | None) -> CheckResult:
-    try:
-        result = _decide(state, ref, service, now, at, False)
-    except Miss:
-        if state.cache.inline_io:
-            result = _decide(state, ref, service, now, at, True)
-        else:
-            result = await run_in_threadpool(_decide, state, ref, service, now, at, True)
+    result: CheckResult | None = None
+    for _attempt in range(3):  # an e-mail may miss twice (address, then domain)
+        try:
+            result = _decide(state, ref, service, now, at, False)
+            break
+        except Miss as miss:
+            if state.cache.inline_io:  # SQLite: a local read, cheaper than any hop
+                result = _decide(state, ref, service, now, at, True)
+                break
+            try:
+                loaded = await state.cache.load_async(miss)
+            except Exception:  # the database is in trouble: the thread path below decides (degraded mode)
+                loaded = False
+            if not loaded:
+                break
+    if result is None:
+        result = await run_in_threadpool(_decide, state, ref, service, now, at, True)
     state.metrics.count_decision(result.decision.service, result.decision.allowed)
     return result
 
