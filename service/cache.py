@@ -112,6 +112,9 @@ class StateCache:
         # identifiers nobody owns (unknown callers); cleared whenever any client changes.
         self.unknown: LRU[IdentifierKey, bool] = LRU(max_clients)
         self.keys: dict[str, KeyRecord] = {}
+        # Hashes of keys that do not exist: a flood of made-up keys costs no database read each.
+        # Cleared on every key change (a key created elsewhere is seen within `staleness`).
+        self.unknown_keys: LRU[str, bool] = LRU(10_000)
         self._catalog: dm.Catalog | None = None
         self._last_catalog: dm.Catalog | None = None  # kept through invalidation, for degraded answers
         # Bumped on every invalidation: a load that started before one must not be stored.
@@ -187,6 +190,7 @@ class StateCache:
         if client_changed:
             self.unknown.clear()
         if keys_changed:
+            self.unknown_keys.clear()
             self._refresh_keys()
 
     def _refresh_keys(self) -> None:
@@ -313,12 +317,17 @@ class StateCache:
         with self._read_through() as connection:
             state = fetch_state_by_identifier(connection, *key)
         owner = state.id if state is not None else None
+        if state is not None:
+            # Safe whatever happened meanwhile: an index entry is trusted only against the owner's fresh state.
+            self.index.put(key, state.id)
         if generation == self._generation:
             if state is None:
                 self.unknown.put(key, True)
             else:
-                self.index.put(key, state.id)
                 self.clients.put(state.id, state)
+        elif state is not None:
+            # A change landed during the read: not fresh enough to serve, but a last-known state for an outage.
+            self.last_known.put(state.id, state)
         return owner
 
     def client_state(self, client_id: str, *, allow_io: bool) -> dm.ClientState | None:
@@ -331,6 +340,8 @@ class StateCache:
             state = fetch_client_state(connection, client_id)
         if generation == self._generation:
             self.clients.put(client_id, state)
+        else:
+            self.last_known.put(client_id, state)  # see client_id_for
         return state
 
     async def load_async(self, miss: Miss) -> bool:
@@ -371,12 +382,16 @@ class StateCache:
         record = self.keys.get(key_hash)
         if record is not None:
             return record
+        if self.unknown_keys.get(key_hash):
+            return None
         if not allow_io:
             raise Miss("key")
         generation = self._generation
         with self.db.reader() as session:
             row = SqlRepository(session).key_by_hash(key_hash)
         if row is None:
+            if generation == self._generation:
+                self.unknown_keys.put(key_hash, True)
             return None
         record = KeyRecord(row.id, row.name, frozenset(row.scopes), row.expires_at, row.revoked_at)
         if generation == self._generation:

@@ -10,6 +10,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,8 @@ class Backends:
         self.pg_admin = _pg_admin_engine()
         self.pg_template: str | None = None
         self.pg_created: list[str] = []
+        self._dropper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="drop-test-db")
+        self._dropping: list[Future[None]] = []
         if self.pg_admin is not None:
             self.pg_template = f"sg_tpl_{uuid.uuid4().hex[:10]}"
             with self.pg_admin.connect() as conn:
@@ -72,12 +75,27 @@ class Backends:
         self.pg_created.append(name)
         return _with_db(PG_URL, name)
 
+    def release(self, url: str) -> None:
+        """Drop a test's PostgreSQL database in the background while the next tests run."""
+        name = sa.engine.make_url(url).database
+        if self.pg_admin is None or not url.startswith("postgresql") or name not in self.pg_created:
+            return
+        self.pg_created.remove(name)
+        self._dropping.append(self._dropper.submit(self._drop, name))
+
+    def _drop(self, name: str) -> None:
+        assert self.pg_admin is not None
+        with self.pg_admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
     def close(self) -> None:
+        for future in self._dropping:
+            future.exception()  # wait; a failed drop is left for the server's owner, not a test failure
+        self._dropper.shutdown()
         if self.pg_admin is None:
             return
-        with self.pg_admin.connect() as conn:
-            for name in reversed(self.pg_created):
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for name in reversed(self.pg_created):
+            self._drop(name)
         self.pg_admin.dispose()
 
 
@@ -89,8 +107,10 @@ def backends(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backends]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, backends: Backends) -> str:
-    return backends.fresh(request.param)
+def db_url(request: pytest.FixtureRequest, backends: Backends) -> Iterator[str]:
+    url = backends.fresh(request.param)
+    yield url
+    backends.release(url)
 
 
 def make_settings(db_url: str, **overrides: Any) -> Settings:

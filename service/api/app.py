@@ -70,11 +70,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
         )
         # Retries webhook events whose provider confirmation failed.
-        webhook_worker = WebhookWorker(settings, db)
+        webhook_worker = WebhookWorker(settings, db, metrics.webhook_retries)
         webhook_worker.start()
         app.state.sg.extras["webhooks"] = webhook_worker
         # Delivers the outbox (Zendesk ticket updates), including what an earlier process left pending.
-        worker = OutboxWorker(db, settings, poll_seconds=settings.outbox_poll_seconds)
+        worker = OutboxWorker(db, settings, poll_seconds=settings.outbox_poll_seconds, attempts=metrics.outbox_attempts)
         app.state.sg.extras["outbox"] = worker
         worker.start()
         try:

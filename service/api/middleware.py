@@ -40,6 +40,14 @@ class Metrics:
         self.webhooks = Counter(
             "supportgate_webhook_deliveries", "Webhook deliveries", ["provider", "outcome"], registry=self.registry
         )
+        self.webhook_retries = Counter(
+            "supportgate_webhook_retries", "Stored webhook events retried by the background loop", ["provider", "outcome"],
+            registry=self.registry,
+        )
+        self.outbox_attempts = Counter(
+            "supportgate_outbox_attempts", "Outbound update attempts (delivered, pending = retry later, failed)",
+            ["target", "outcome"], registry=self.registry,
+        )
         # labels() takes a lock and builds a key on every call; the children are few (route templates
         # x methods x statuses), so they are looked up once and kept.
         self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}

@@ -73,7 +73,41 @@ def refine(document: dict[str, Any], app: FastAPI) -> dict[str, Any]:
                     response["content"] = PROBLEM_CONTENT
                 if status in ("429", "503"):
                     response["headers"] = RETRY_AFTER
+    _add_links(document)
     return document
+
+
+METHODS = ("get", "put", "post", "patch", "delete")
+# Links no path prefix implies: (from method, from path, to method, to path, parameter, response field).
+EXTRA_LINKS = [("post", "/v1/clients/{client_id}/overrides", "delete", "/v1/overrides/{override_id}", "override_id", "id")]
+
+
+def _add_links(document: dict[str, Any]) -> None:
+    """OpenAPI links from each creation to the operations on what it created (schemathesis's stateful
+    phase follows them): POST /v1/clients -> /v1/clients/{client_id}/..., and the like."""
+    paths: dict[str, Any] = document["paths"]
+    schemas: dict[str, Any] = document["components"]["schemas"]
+    operations = {(m, p): op for p, item in paths.items() for m, op in item.items() if m in METHODS}
+    planned: list[tuple[str, str, str, str, str, str]] = list(EXTRA_LINKS)
+    for (method, path), operation in operations.items():
+        created = operation["responses"].get("201") if method == "post" else None
+        ref = (created or {}).get("content", {}).get("application/json", {}).get("schema", {}).get("$ref", "")
+        properties = schemas.get(ref.rsplit("/", 1)[-1], {}).get("properties", {}) if ref else {}
+        field = "id" if "id" in properties else "version" if "version" in properties else None
+        if field is None:
+            continue
+        for target_method, target_path in operations:
+            if target_path.startswith(path + "/{"):
+                parameter = target_path[len(path) + 2:].split("}", 1)[0]
+                planned.append((method, path, target_method, target_path, parameter, field))
+    for method, path, target_method, target_path, parameter, field in planned:
+        source, target = operations.get((method, path)), operations.get((target_method, target_path))
+        if source is None or target is None or "201" not in source["responses"]:
+            continue
+        links = source["responses"]["201"].setdefault("links", {})
+        links[target["operationId"]] = {
+            "operationId": target["operationId"], "parameters": {parameter: f"$response.body#/{field}"},
+        }
 
 
 def install(app: FastAPI) -> None:

@@ -10,9 +10,16 @@ def rank(status: str) -> int:
     return 4 if status in FINAL else _RANK.get(status, 0)
 
 
-def advances(current: str | None, new: str) -> bool:
-    """Whether `new` may replace `current`: never after a final status, never backwards."""
+def advances(current: str | None, new: str, *, confirmed: bool = False) -> bool:
+    """Whether `new` may replace `current`: never after a final status, never backwards.
+
+    One exception: a `signed`/`declined` that the provider's API confirmed replaces a `voided` or
+    `expired` taken from an event nobody could verify (Dropbox Sign signs only time and type, Adobe
+    Sign nothing), so a forged "canceled" cannot block the real signature.
+    """
     if current is None:
+        return True
+    if confirmed and current in ("voided", "expired") and new in ("signed", "declined"):
         return True
     if current in FINAL:
         return False

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 import httpx
+from prometheus_client import Counter
 
 from service.settings import Settings
 from service.storage import outbox
@@ -70,8 +71,9 @@ class OutboxWorker:
     """Claims due messages, sends them with httpx and records each attempt on the row."""
 
     def __init__(self, db: Database, settings: Settings, *, poll_seconds: float = 1.0,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC), attempts: Counter | None = None) -> None:
         self.db = db
+        self.attempts = attempts
         self.settings = settings
         self.poll_seconds = poll_seconds
         self.clock = clock
@@ -157,6 +159,8 @@ class OutboxWorker:
             except httpx.HTTPError as exc:
                 error = exc
             outcome = classify(response, error, attempts + 1, self.settings.outbox_max_backoff_seconds, self.clock())
+            if self.attempts is not None:
+                self.attempts.labels(target, outcome.status).inc()
             if outcome.status != outbox.DELIVERED:
                 log.warning("outbox %s to %s: %s", message_id, target, outcome.error)
             await asyncio.to_thread(self._record, message_id, target, outcome)

@@ -7,6 +7,7 @@ import threading
 from datetime import UTC, datetime
 
 import httpx
+from prometheus_client import CollectorRegistry, Counter
 
 from service.settings import Settings
 from service.storage.database import Database
@@ -23,8 +24,12 @@ def _utc_now() -> datetime:
 class WebhookWorker:
     """Built and stopped in the app's lifespan; several processes may run one (events are claimed)."""
 
-    def __init__(self, settings: Settings, db: Database) -> None:
+    def __init__(self, settings: Settings, db: Database, retries: Counter | None = None) -> None:
+        """`retries` counts the loop's attempts by provider and outcome (the app's metrics)."""
         self.settings = settings
+        self.retries = retries or Counter(
+            "supportgate_webhook_retries", "Webhook retries", ["provider", "outcome"], registry=CollectorRegistry()
+        )
         self.http = httpx.Client(timeout=settings.webhook_confirm_timeout_seconds, follow_redirects=False)
         policy = RetryPolicy(
             base_seconds=settings.webhook_retry_base_seconds,
@@ -49,7 +54,8 @@ class WebhookWorker:
     def _loop(self) -> None:
         while not self._stop.wait(self.settings.webhook_retry_poll_seconds):
             try:
-                for outcome in self.inbox.retry_due():
+                for provider, outcome in self.inbox.retry_due():
+                    self.retries.labels(provider, outcome.outcome).inc()
                     log.info("webhook retried", extra={"event_id": outcome.event_id, "status": outcome.status})
             except Exception as exc:  # the loop must outlive a database outage
                 log.warning("webhook retry pass failed", extra={"error": type(exc).__name__})

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from service import identifiers as ids
 from service.domain.signature import advances
-from service.errors import Conflict, InvalidInput, NotFound
+from service.errors import Conflict, InvalidInput, NotFound, ServiceError
 from service.ids import new_id
 from service.storage import tables as t
 from service.storage.database import Database
@@ -112,7 +112,7 @@ def _match(repo: SqlRepository, event: NormalisedEvent) -> tuple[str, str] | str
 
 
 def apply(session: Session, row: t.WebhookEvent, event: NormalisedEvent, now: datetime, *, actor: str,
-          trust_metadata: bool) -> Outcome:
+          trust_metadata: bool, confirmed: bool = False) -> Outcome:
     """Match the event to a client and contract version and apply its status; always finishes `row`."""
     repo, inbox = SqlRepository(session), InboxRepository(session)
     request = inbox.lock_signature_request(event.provider, event.envelope_id) if event.envelope_id else None
@@ -128,7 +128,7 @@ def apply(session: Session, row: t.WebhookEvent, event: NormalisedEvent, now: da
             _finish(session, row, "unmatched", match, now, actor)
             return Outcome(row.id, "unmatched", "unmatched", match)
         client_id, version = match
-    if request is not None and not advances(request.status, event.status):
+    if request is not None and not advances(request.status, event.status, confirmed=confirmed):
         detail = f"recorded, not applied: {event.status} after {request.status}"
         _finish(session, row, "processed", detail, now, actor, client_id)
         return Outcome(row.id, "processed", "applied", detail)
@@ -147,7 +147,7 @@ def apply(session: Session, row: t.WebhookEvent, event: NormalisedEvent, now: da
         ))
         if not registered:
             # Another event of this envelope registered it meanwhile: apply against that row instead.
-            return apply(session, row, event, now, actor=actor, trust_metadata=trust_metadata)
+            return apply(session, row, event, now, actor=actor, trust_metadata=trust_metadata, confirmed=confirmed)
         audit.record(
             session, kind="signature_request.registered", actor=actor, at=now, scope="client", client_id=client_id,
             subject=event.envelope_id,
@@ -239,7 +239,7 @@ class Inbox:
                     trusted = replace(trusted, signer_name=confirmation.signer_name or event.signer_name,
                                       signer_email=confirmation.signer_email or event.signer_email)
                 outcome = apply(session, row, trusted, now, actor=actor,
-                                trust_metadata=confirmation.metadata is not None)
+                                trust_metadata=confirmation.metadata is not None, confirmed=True)
             session.commit()
             return outcome
 
@@ -266,7 +266,7 @@ class Inbox:
             session.rollback()
         return self.confirm_and_apply(event_id, event, actor=actor)
 
-    def retry_due(self, limit: int = 20) -> list[Outcome]:
+    def retry_due(self, limit: int = 20) -> list[tuple[str, Outcome]]:
         """One pass of the retry loop: every due `failed` (or abandoned `received`) event, once."""
         now = self.clock()
         with self.db.reader() as session:
@@ -281,7 +281,13 @@ class Inbox:
                     continue
                 row = InboxRepository(session).get(event_id)
                 assert row is not None
-                event = self._stored_event(row)
+                try:
+                    event = self._stored_event(row)
+                except ServiceError as exc:
+                    # Cannot happen for a body that was verified and parsed on arrival; never loop on it.
+                    _finish(session, row, "failed", f"the stored event cannot be read: {exc.detail}", now, "webhook-retry")
+                    session.commit()
+                    continue
                 session.commit()
-            outcomes.append(self.confirm_and_apply(event_id, event, actor=f"webhook:{event.provider}"))
+            outcomes.append((event.provider, self.confirm_and_apply(event_id, event, actor=f"webhook:{event.provider}")))
         return outcomes

@@ -7,6 +7,7 @@ Each provider module offers `verify(...)` (raises `SignatureRejected`) and `pars
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +16,8 @@ from service.errors import InvalidInput, Unauthorized
 
 # Normalised statuses (reference: shared/reference/esign-webhooks.md). `signer_signed` is one signer
 # done, not "the client signed"; only `signed` is document-level completion.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
 STATUSES = ("sent", "viewed", "signer_signed", "signed", "declined", "voided", "expired")
 
 
@@ -55,7 +58,8 @@ def text(value: Any, limit: int = 300) -> str | None:
         value = str(value)
     if not isinstance(value, str):
         return None
-    value = value.strip()
+    # PostgreSQL text cannot hold NUL; other control characters have no place in ids and names either.
+    value = _CONTROL.sub("", value).strip()
     return value[:limit] or None
 
 

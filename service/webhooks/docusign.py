@@ -90,13 +90,17 @@ def parse(raw: bytes) -> NormalisedEvent:
         text(f.get("name"), 100): f.get("value")
         for f in (as_object(x) for x in as_list(as_object(summary.get("customFields")).get("textCustomFields")))
     }
+    status = STATUS_OF_EVENT.get(event)
+    if status == "voided" and "expired" in (text(summary.get("voidedReason")) or "").lower():
+        # DocuSign reports an expired envelope as voided with the reason "Envelope has expired."
+        status = "expired"
     return NormalisedEvent(
         provider=PROVIDER,
         # No per-event id: retries keep generatedDateTime, and retryCount must not count.
         event_key=digest_key(envelope_id, event, recipient_id, generated),
         event_type=event,
         envelope_id=envelope_id,
-        status=STATUS_OF_EVENT.get(event),
+        status=status,
         occurred_at=timestamp(generated) or timestamp(signer.get("signedDateTime")),
         signer_name=text(signer.get("name")),
         signer_email=text(signer.get("email"), 320),

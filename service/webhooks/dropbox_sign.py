@@ -70,8 +70,8 @@ def verify(document: str | None, api_key: bytes) -> None:
 def parse(document: str) -> NormalisedEvent:
     body = _load(document)
     event = as_object(body.get("event"))
-    event_type = _event_text(event.get("event_type"))[:100]
-    event_time = _event_text(event.get("event_time"))[:32]
+    event_type = text(_event_text(event.get("event_type")), 100) or ""
+    event_time = text(_event_text(event.get("event_time")), 32) or ""
     related = text(as_object(event.get("event_metadata")).get("related_signature_id"), 100)
     request = as_object(body.get("signature_request"))
     request_id = text(request.get("signature_request_id"), 200)

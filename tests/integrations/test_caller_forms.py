@@ -167,3 +167,16 @@ def test_basic_auth_and_x_api_key_with_the_same_scopes_and_statuses(db_url: str)
         # the Basic/X-API-Key key still carries only its scopes elsewhere
         assert anon.get("/v1/clients", headers={"X-API-Key": checker}).status_code == 403
         assert anon.get("/v1/clients", headers=_basic("me", reader)).status_code == 200
+
+
+def test_national_numbers_follow_the_configured_default_region(db_url: str) -> None:
+    settings = make_settings(db_url, default_region="GB")
+    with TestClient(create_app(settings), headers={"Authorization": f"Bearer {ADMIN_KEY}"}) as client:
+        london = london_client(client)
+        sheffield = ok(client.post("/v1/clients", json={"name": "Sheffield Steel", "phones": ["0114 496 0000"]}), 201)
+        for form, expected in (("020 7946 0958", london["id"]), ("+44 20 7946 0958", london["id"]),
+                               ("0114 496 0000", sheffield["id"]), ("00441144960000", sheffield["id"])):
+            answer = ok(client.post("/v1/entitlements/check?format=flat", data={"From": form, "service": "triage"}))
+            assert answer["client_id"] == expected, (form, answer)
+        assert ok(client.get("/v1/entitlements/check", params={"service": "triage", "Caller": "+13175550125", "format": "flat"}))[
+            "normalized_phone"] == "+13175550125"

@@ -59,6 +59,8 @@ def test_a_signed_delivery_updates_the_ticket_once_with_tags_priority_and_note(d
         assert "advanced_support ALLOWED" in note and answer["decision_id"] in note
         assert f"Acme Dental ({acme['id']}), matched by requester e-mail" in note
         assert "Ignored: requester phone 'not a phone' is not usable" in note
+        assert "Reasons: none.\nPlan: gold; queue priority, priority high, first response within 60 minutes." in note
+        assert "No plan is required for this service." in note
         [message] = outbox(client)
         assert (message["status"], message["attempts"], message["last_error"]) == ("delivered", 1, None)
         events = ok(client.get(f"/v1/clients/{acme['id']}/events"))
@@ -82,6 +84,7 @@ def test_a_refused_requester_gets_the_refusal_reasons_and_the_plans_that_would_g
         assert brixton["priority"] == "normal"
         assert "Brixton Books" in brixton["comment"]["body"] and "matched by organization external id" in brixton["comment"]["body"]
         assert "Plans that would grant this service: Gold (gold)." in brixton["comment"]["body"]
+        assert "Reasons: TIER_REQUIRED" in brixton["comment"]["body"]
         unknown = by_ticket["/api/v2/tickets/13.json"]
         assert unknown["additional_tags"] == ["supportgate_checked", "supportgate_refused"]
         assert "UNKNOWN_CLIENT" in unknown["comment"]["body"] and "no client matched" in unknown["comment"]["body"]
@@ -117,6 +120,8 @@ def test_forged_stale_or_unsigned_deliveries_get_401_and_change_nothing(db_url: 
             assert response.status_code == 401, response.text
             assert response.headers["content-type"] == "application/problem+json"
         assert outbox(client) == [] and stub.received == []
+        metrics = client.get("/metrics").text
+        assert 'supportgate_webhook_deliveries_total{outcome="rejected",provider="zendesk"} 6.0' in metrics
         # a correctly signed body that is not the recipe's: 422, still nothing queued
         bad = b'{"ticket_id": "abc"}'
         assert client.post(PATH, content=bad, headers=signed(bad)).status_code == 422
@@ -130,6 +135,9 @@ def test_repeated_deliveries_update_the_ticket_once(db_url: str, stub: ZendeskSt
         first = ok(client.post(PATH, content=body, headers=signed(body, invocation="inv-41")))
         again = ok(client.post(PATH, content=body, headers=signed(body, invocation="inv-41")))
         assert again["duplicate"] is True and again["outbox_id"] == first["outbox_id"]
+        metrics = client.get("/metrics").text
+        assert 'supportgate_webhook_deliveries_total{outcome="duplicate",provider="zendesk"} 1.0' in metrics
+        assert 'supportgate_webhook_deliveries_total{outcome="queued",provider="zendesk"} 1.0' in metrics
         # without the invocation id header, the same body is the same delivery
         other = ticket_body("42", email="office@acmedental.com")
         one = ok(client.post(PATH, content=other, headers=signed(other, invocation=None)))
@@ -153,6 +161,9 @@ def test_429_and_5xx_are_retried_honouring_retry_after_other_4xx_fail_for_good(d
         assert failed["attempts"] == 1 and failed["last_error"].startswith("HTTP 404")
         assert failed["payload"]["ticket"]["additional_tags"][0] == "supportgate_checked"
         assert ok(client.get("/v1/integrations/outbox"))["counts"] == {"pending": 0, "delivered": 1, "failed": 1}
+        metrics = client.get("/metrics").text
+        for outcome, count in (("pending", 2), ("delivered", 1), ("failed", 1)):
+            assert f'supportgate_outbox_attempts_total{{outcome="{outcome}",target="zendesk"}} {count}.0' in metrics
 
 
 def test_the_endpoint_is_404_without_a_secret_and_the_outbox_needs_clients_read(db_url: str) -> None:
@@ -185,3 +196,18 @@ def test_backoff_and_retry_after_rules() -> None:
     assert classify(httpx.Response(502), None, 2, 300, now).delay == 2
     assert classify(httpx.Response(422, text="invalid"), None, 1, 300, now).status == "failed"
     assert classify(httpx.Response(201), None, 1, 300, now).status == "delivered"
+
+
+def test_simultaneous_repeats_queue_one_update(db_url: str, stub: ZendeskStub) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with zendesk_app(db_url, stub.url) as client:
+        gold_member(client)
+        body = ticket_body("81", email="office@acmedental.com")
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            answers = list(pool.map(lambda _: client.post(PATH, content=body, headers=signed(body, invocation="inv-81")), range(6)))
+        assert [a.status_code for a in answers] == [200] * 6
+        assert len({a.json()["outbox_id"] for a in answers}) == 1
+        assert sorted(a.json()["duplicate"] for a in answers) == [False] + [True] * 5
+        wait_for(lambda: outbox(client, "delivered"), what="delivery")
+        assert len(outbox(client)) == 1 and len(stub.received) == 1

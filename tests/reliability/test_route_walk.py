@@ -223,3 +223,21 @@ def test_cli_keys_expire_after_expires_in(db_url, monkeypatch):
     app.dependency_overrides[deps.utc_now] = lambda: datetime.now(UTC) + timedelta(hours=12, seconds=1)
     with TestClient(app) as client:
         assert client.get("/v1/clients", headers={"Authorization": f"Bearer {key}"}).status_code == 401
+
+
+def test_made_up_keys_cost_one_database_read_and_real_keys_still_get_in(db_url):
+    import sqlalchemy as sa
+
+    with TestClient(create_app(make_settings(db_url))) as client:
+        state = client.app.state.sg
+        reads: list[str] = []
+        sa.event.listen(state.db.read_engine, "before_cursor_execute",
+                        lambda conn, cursor, statement, *args: reads.append(statement) if "api_keys" in statement else None)
+        for _ in range(20):
+            assert client.get("/v1/clients", headers={"Authorization": "Bearer sg_made_up"}).status_code == 401
+        assert len(reads) == 1, reads
+        # real keys created meanwhile (another process: the CLI) still get in
+        keys = make_keys(db_url)
+        deadline = datetime.now(UTC) + timedelta(seconds=3)
+        while client.get("/v1/clients", headers={"Authorization": f"Bearer {keys['clients:read']}"}).status_code != 200:
+            assert datetime.now(UTC) < deadline

@@ -63,3 +63,22 @@ def test_duplicate_notification_and_unmatched_then_replay(wh, acme, stub_api):
     register(wh, acme, "agr-4")
     assert ok(wh.post(f"/v1/webhooks/events/{event['id']}/replay"))["status"] == "processed"
     assert contract_status(wh, acme["id"]) == "signed" and counts(wh)[1] == 1
+
+
+def test_rejected_confirmed_by_the_api_refuses_with_contract_declined(wh, acme, stub_api):
+    from tests.helpers import check, codes
+
+    register(wh, acme, "agr-5")
+    stub_api.answer("/api/rest/v6/agreements/agr-5", (200, {"id": "agr-5", "status": "CANCELLED"}))
+    assert wh.post(URL, content=p.adobe_body("AGREEMENT_REJECTED", "agr-5"), headers=headers()).status_code == 200
+    assert "CONTRACT_DECLINED" in codes(check(wh, id=acme["id"]))
+
+
+def test_a_late_email_viewed_after_completion_does_not_regress(wh, acme, stub_api):
+    register(wh, acme, "agr-6")
+    stub_api.answer("/api/rest/v6/agreements/agr-6", (200, {"id": "agr-6", "status": "SIGNED"}))
+    wh.post(URL, content=p.adobe_body("AGREEMENT_WORKFLOW_COMPLETED", "agr-6"), headers=headers())
+    wh.post(URL, content=p.adobe_body("AGREEMENT_EMAIL_VIEWED", "agr-6"), headers=headers())
+    [request] = ok(wh.get(f"/v1/clients/{acme['id']}/signature-requests"))["items"]
+    assert request["status"] == "signed" and contract_status(wh, acme["id"]) == "signed"
+    assert len(stub_api.requests) == 1  # viewing needs no confirmation

@@ -71,12 +71,18 @@ def test_api_down_keeps_the_event_failed_then_retries_and_applies_it(wh, acme, s
     [event] = inbox(wh, "failed")
     assert "503" in event["detail"] and event["next_attempt_at"] is not None
     assert contract_status(wh, acme["id"]) == "pending"
+    assert check(wh, id=acme["id"])["contract"]["status"] == "pending"  # the check now holds the client in its cache
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and contract_status(wh, acme["id"]) != "signed":
         time.sleep(0.1)
     assert contract_status(wh, acme["id"]) == "signed"
     [done] = inbox(wh)
     assert done["status"] == "processed" and done["attempts"] == 3
+    # Applied by the background loop: the cached state was dropped, the check sees the signature.
+    assert check(wh, id=acme["id"])["contract"]["status"] == "signed"
+    retries = wh.get("/metrics").text
+    assert 'supportgate_webhook_retries_total{outcome="failed",provider="dropbox_sign"} 1.0' in retries
+    assert 'supportgate_webhook_retries_total{outcome="applied",provider="dropbox_sign"} 1.0' in retries
     assert len(stub_api.requests) == 3 and counts(wh)[1] == 1
 
 
@@ -113,3 +119,75 @@ def test_one_signer_signing_is_not_confirmed_or_applied(wh, acme, stub_api):
     assert stub_api.requests == [] and counts(wh)[1] == 0
     [request] = ok(wh.get(f"/v1/clients/{acme['id']}/signature-requests"))["items"]
     assert request["status"] == "signer_signed"
+
+
+def test_an_event_left_waiting_by_a_crash_is_taken_over_by_the_retry_loop(wh, acme, stub_api):
+    """The server died after storing the event and before asking the API: after the lease, it is finished."""
+    from datetime import UTC, datetime, timedelta
+
+    from service.storage import tables as t
+    from service.webhooks import dropbox_sign
+
+    metadata = {"client_id": acme["id"], "contract_version": "2026.1"}
+    stub_api.answer(api_path("sr-8"), (200, {"signature_request": p.dropbox_request("sr-8", metadata)}))
+    document = p.dropbox_event("signature_request_all_signed", "sr-8", client_id=acme["id"])
+    event = dropbox_sign.parse(document)
+    now = datetime.now(UTC)
+    with wh.app.state.sg.db.writer() as session:
+        session.add(t.WebhookEvent(
+            id="whe_crashed", provider="dropbox_sign", event_key=event.event_key, envelope_id="sr-8",
+            event_type=event.event_type, status="received", detail=None, body=document, headers={}, received_at=now,
+            processed_at=None, attempts=0, next_attempt_at=now - timedelta(seconds=1),
+        ))
+        session.commit()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and contract_status(wh, acme["id"]) != "signed":
+        time.sleep(0.1)
+    assert contract_status(wh, acme["id"]) == "signed"
+    [done] = inbox(wh)
+    assert done["id"] == "whe_crashed" and done["status"] == "processed" and done["attempts"] == 1
+    # The provider's own retry of that callback is a duplicate.
+    assert deliver(wh, document).text == ANSWER and counts(wh)[1] == 1
+
+
+def test_a_tampered_event_type_or_time_or_missing_hash_is_401(wh, acme, stub_api):
+    document = p.dropbox_event("signature_request_viewed", "sr-9", client_id=acme["id"], event_time="1764000000")
+    assert deliver(wh, document.replace("signature_request_viewed", "signature_request_all_signed")).status_code == 401
+    assert deliver(wh, document.replace("1764000000", "1764000001")).status_code == 401
+    no_hash = json.loads(document)
+    del no_hash["event"]["event_hash"]
+    assert deliver(wh, json.dumps(no_hash)).status_code == 401
+    assert counts(wh) == (0, 0, 0) and stub_api.requests == []
+
+
+def test_a_late_viewed_after_all_signed_does_not_regress(wh, acme, stub_api):
+    metadata = {"client_id": acme["id"], "contract_version": "2026.1"}
+    stub_api.answer(api_path("sr-10"), (200, {"signature_request": p.dropbox_request("sr-10", metadata)}))
+    deliver(wh, p.dropbox_event("signature_request_all_signed", "sr-10", client_id=acme["id"]))
+    deliver(wh, p.dropbox_event("signature_request_viewed", "sr-10", client_id=acme["id"], event_time="1700000000"))
+    [request] = ok(wh.get(f"/v1/clients/{acme['id']}/signature-requests"))["items"]
+    assert request["status"] == "signed" and contract_status(wh, acme["id"]) == "signed"
+
+
+def test_unmatched_is_listed_then_applied_after_registration_and_replay(wh, acme, stub_api):
+    # Sent without metadata: the API's answer names no client.
+    stub_api.answer(api_path("sr-11"), (200, {"signature_request": p.dropbox_request("sr-11", {})}))
+    deliver(wh, p.dropbox_event("signature_request_all_signed", "sr-11", version=None))
+    [event] = inbox(wh, "unmatched")
+    ok(wh.post(f"/v1/clients/{acme['id']}/signature-requests",
+               json={"provider": "dropbox_sign", "external_id": "sr-11", "contract_version": "2026.1"}), 201)
+    assert ok(wh.post(f"/v1/webhooks/events/{event['id']}/replay"))["status"] == "processed"
+    assert contract_status(wh, acme["id"]) == "signed"
+    assert len(stub_api.requests) == 2  # confirmed again on replay
+
+
+def test_a_forged_cancel_cannot_block_the_real_signature(wh, acme, stub_api):
+    """A captured `canceled` hash replayed against this request voids it; the confirmed all_signed still counts."""
+    ok(wh.post(f"/v1/clients/{acme['id']}/signature-requests",
+               json={"provider": "dropbox_sign", "external_id": "sr-12", "contract_version": "2026.1"}), 201)
+    deliver(wh, p.dropbox_event("signature_request_canceled", "sr-12"))
+    stub_api.answer(api_path("sr-12"), (200, {"signature_request": p.dropbox_request("sr-12", {})}))
+    deliver(wh, p.dropbox_event("signature_request_all_signed", "sr-12"))
+    assert contract_status(wh, acme["id"]) == "signed"
+    [request] = ok(wh.get(f"/v1/clients/{acme['id']}/signature-requests"))["items"]
+    assert request["status"] == "signed"

@@ -92,3 +92,23 @@ def test_random_multipart_bodies_are_refused_without_a_trace(hostile, path, fiel
 def test_adobe_registration_check_with_hostile_ids(hostile):
     for value in ("", " ", "x" * 5000, p.ADOBE_CLIENT_IDS[0] + "x", p.ADOBE_CLIENT_IDS[0].lower()):
         assert_refused(hostile.get("/v1/webhooks/adobe-sign", headers={"X-ADOBESIGN-CLIENTID": value}))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=shaped, path=st.sampled_from(["/v1/webhooks/docusign", "/v1/webhooks/pandadoc"]))
+def test_genuinely_signed_garbage_is_never_a_500(hostile, body, path):
+    """A sender holding the key but sending nonsense (NULs, wrong types): 200 or 422, never 500."""
+    if path.endswith("docusign"):
+        response = hostile.post(path, content=body, headers=p.docusign_headers(body))
+    else:
+        response = hostile.post(path, content=body, params={"signature": p.pandadoc_signature(body)})
+    assert response.status_code in (200, 422), (response.status_code, response.text)
+
+
+def test_nul_characters_in_genuine_fields_are_not_a_500(hostile):
+    raw = json.dumps({"event": "envelope-completed\u0000", "generatedDateTime": "\u0000",
+                      "data": {"envelopeId": "env\u0000-1", "recipientId": "\u0000",
+                               "envelopeSummary": {"customFields": {"textCustomFields": [
+                                   {"name": "client_id", "value": "cl_\u0000x"}]}}}}).encode()
+    response = hostile.post("/v1/webhooks/docusign", content=raw, headers=p.docusign_headers(raw))
+    assert response.status_code == 200 and response.json()["status"] == "unmatched"

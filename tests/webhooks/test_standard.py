@@ -91,3 +91,13 @@ def test_an_unknown_type_is_422_and_stores_nothing(wh, acme):
     raw = p.standard_body("contract.maybe", client_id=acme["id"], contract_version="2026.1")
     assert wh.post(URL, content=raw, headers=p.standard_headers(raw)).status_code == 422
     assert counts(wh) == (0, 0, 0)
+
+
+def test_a_late_signed_after_declined_of_one_envelope_changes_nothing(wh, acme):
+    for kind in ("contract.declined", "contract.signed"):
+        raw = p.standard_body(kind, client_id=acme["id"], contract_version="2026.1", envelope_id="env-9")
+        assert wh.post(URL, content=raw, headers=p.standard_headers(raw)).status_code == 200
+    assert "CONTRACT_DECLINED" in codes(check(wh, id=acme["id"]))
+    assert counts(wh) == (2, 1, 1)
+    late = next(e for e in inbox(wh) if e["event_type"] == "contract.signed")
+    assert "not applied" in late["detail"]

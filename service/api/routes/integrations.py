@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -12,13 +13,15 @@ from starlette.concurrency import run_in_threadpool
 
 from service.api.deps import AppState, NowDep, Reader, ReadSessionDep, SessionDep, StateDep
 from service.api.schemas import Problem
-from service.errors import NotFound
+from service.errors import NotFound, ServiceError
 from service.storage import outbox
 from service.storage import tables as t
 from service.usecases import zendesk
 from service.usecases.outbox import OutboxWorker
+from service.webhooks import zendesk as zendesk_webhook
 
 router = APIRouter(tags=["integrations"])
+log = logging.getLogger("supportgate.integrations")
 
 OUTBOX_EXAMPLE: dict[str, Any] = {
     "id": "obx_agrbd7tbg4frynlpzqgq4vy", "target": "zendesk", "method": "PUT",
@@ -71,15 +74,23 @@ def zendesk_secret(state: StateDep) -> str:
     return secret.get_secret_value()
 
 
-async def verified_body(request: Request, secret: Annotated[str, Depends(zendesk_secret)], now: NowDep) -> bytes:
+async def verified_body(
+    request: Request, state: StateDep, secret: Annotated[str, Depends(zendesk_secret)], now: NowDep
+) -> bytes:
     """The raw body, only once its signature checks out; resolved before any database session opens."""
     body = await request.body()
-    zendesk.verify(secret, request.headers, body, now)
+    try:
+        zendesk_webhook.verify(secret, request.headers, body, now)
+    except ServiceError as exc:
+        # The reason and size only: never the body, the signature or the secret.
+        state.metrics.webhooks.labels("zendesk", "rejected").inc()
+        log.warning("webhook rejected", extra={"provider": "zendesk", "reason": exc.detail[:200], "body_bytes": len(body)})
+        raise
     return body
 
 
 def _accept(state: AppState, session: Session, key: str, body: bytes, now: datetime) -> dict[str, Any]:
-    ticket = zendesk.parse(body)
+    ticket = zendesk_webhook.parse(body)
     existing = outbox.by_dedupe_key(session, key)
     if existing is not None:
         return {"ticket_id": ticket.ticket_id, "outbox_id": existing.id, "duplicate": True, "status": existing.status}
@@ -118,7 +129,8 @@ async def zendesk_ticket(
     request: Request, body: Annotated[bytes, Depends(verified_body)], state: StateDep, session: SessionDep, now: NowDep,
     background: BackgroundTasks,
 ) -> dict[str, Any]:
-    answer = await run_in_threadpool(_accept, state, session, zendesk.dedupe_key(request.headers, body), body, now)
+    answer = await run_in_threadpool(_accept, state, session, zendesk_webhook.dedupe_key(request.headers, body), body, now)
+    state.metrics.webhooks.labels("zendesk", "duplicate" if answer["duplicate"] else "queued").inc()
     worker = state.extras.get("outbox")
     if isinstance(worker, OutboxWorker) and not answer["duplicate"]:
         background.add_task(worker.wake)  # after the commit: deliver now rather than at the next poll

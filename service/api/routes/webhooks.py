@@ -16,7 +16,7 @@ from service.api.deps import AppState, Reader, ReadSessionDep, StateDep, Writer
 from service.api.schemas import Problem, WebhookAck, WebhookEventOut, WebhookEventPage
 from service.errors import NotFound, ServiceError, Unavailable
 from service.storage import tables as t
-from service.storage.sql import decode_cursor
+from service.storage.sql import decode_cursor, encode_cursor
 from service.storage.webhook_inbox import InboxRepository
 from service.usecases.webhook_worker import WebhookWorker
 from service.usecases.webhooks import Outcome
@@ -45,7 +45,7 @@ def _worker(state: AppState) -> WebhookWorker:
 
 
 def _kept_headers(request: Request) -> dict[str, Any]:
-    return {name: request.headers[name][:300] for name in KEPT_HEADERS if name in request.headers}
+    return {name: request.headers[name][:1000] for name in KEPT_HEADERS if name in request.headers}
 
 
 def _configured(value: object | None, provider: str) -> None:
@@ -233,8 +233,6 @@ def list_events(
 ) -> dict[str, Any]:
     rows = InboxRepository(session).page(status=status, provider=provider, limit=limit + 1, before_id=decode_cursor(cursor))
     page = rows[:limit]
-    from service.storage.sql import encode_cursor
-
     return {"items": [event_out(r) for r in page], "next_cursor": encode_cursor(page[-1].id) if len(rows) > limit else None}
 
 

@@ -1,0 +1,87 @@
+"""Zendesk trigger webhooks: verify the signature on the raw bytes, then read the recipe's body template."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+
+from service.webhooks import MalformedEvent, SignatureRejected
+
+MAX_SKEW = timedelta(minutes=5)
+FIELDS = ("ticket_id", "requester_email", "requester_phone", "organization_external_id", "service")
+
+
+def verify(secret: str, headers: Mapping[str, str], body: bytes, now: datetime) -> None:
+    """X-Zendesk-Webhook-Signature = base64(HMAC-SHA256(secret, timestamp + raw body)), timestamp within 5 minutes."""
+    signature = headers.get("x-zendesk-webhook-signature", "").strip()
+    timestamp = headers.get("x-zendesk-webhook-signature-timestamp", "").strip()
+    if not signature or not timestamp:
+        raise SignatureRejected("X-Zendesk-Webhook-Signature and X-Zendesk-Webhook-Signature-Timestamp are required")
+    try:
+        sent_at = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    except ValueError:
+        raise SignatureRejected("the signature timestamp is not ISO 8601") from None
+    if sent_at.tzinfo is None or abs(now - sent_at) > MAX_SKEW:
+        raise SignatureRejected("the signature timestamp is more than 5 minutes away from now")
+    expected = base64.b64encode(hmac.new(secret.encode(), timestamp.encode() + body, hashlib.sha256).digest())
+    if not hmac.compare_digest(expected, signature.encode()):
+        raise SignatureRejected("the Zendesk webhook signature does not match")
+
+
+def dedupe_key(headers: Mapping[str, str], body: bytes) -> str:
+    """One ticket update per invocation id (Zendesk's retries repeat it), or per identical body without it."""
+    invocation = headers.get("x-zendesk-webhook-invocation-id", "").strip()
+    if invocation:
+        return f"zendesk:invocation:{invocation[:300]}"
+    return f"zendesk:body:{hashlib.sha256(body).hexdigest()}"
+
+
+@dataclass(frozen=True, slots=True)
+class TicketWebhook:
+    """The recipe's body template; an empty string means the placeholder had no value."""
+
+    ticket_id: str
+    requester_email: str
+    requester_phone: str
+    organization_external_id: str
+    service: str
+
+
+def parse(body: bytes) -> TicketWebhook:
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise MalformedEvent("the body is not valid JSON", errors=[{"loc": ["body"], "msg": "invalid JSON"}]) from None
+    if not isinstance(data, dict):
+        raise MalformedEvent("the body must be a JSON object", errors=[{"loc": ["body"], "msg": "object expected"}])
+    values: dict[str, str] = {}
+    errors: list[dict[str, Any]] = []
+    for name in FIELDS:
+        value = data.get(name)
+        if value is None:
+            value = ""
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str) or len(value) > 320:
+            errors.append({"loc": ["body", name], "msg": "a string of at most 320 characters expected"})
+            continue
+        values[name] = value.strip()
+    ticket_id = values.get("ticket_id", "")
+    if "ticket_id" in values and not (ticket_id.isascii() and ticket_id.isdigit() and len(ticket_id) <= 20):
+        errors.append({"loc": ["body", "ticket_id"], "msg": "the Zendesk ticket id (digits) is required"})
+    if errors:
+        raise MalformedEvent(f"{'.'.join(map(str, errors[0]['loc']))}: {errors[0]['msg']}", errors=errors)
+    return TicketWebhook(
+        ticket_id=ticket_id,
+        requester_email=values["requester_email"],
+        requester_phone=values["requester_phone"],
+        organization_external_id=values["organization_external_id"],
+        service=values["service"] or "advanced_support",
+    )
