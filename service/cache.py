@@ -354,17 +354,22 @@ class StateCache:
         if miss.what == "identifier":
             assert isinstance(miss.key, tuple)
             state = await self.async_reads.state_by_identifier(*miss.key)
+            if state is not None:
+                self.index.put(miss.key, state.id)  # verified against the owner's state on use, as in client_id_for
             if generation == self._generation:
                 if state is None:
                     self.unknown.put(miss.key, True)
                 else:
-                    self.index.put(miss.key, state.id)
                     self.clients.put(state.id, state)
+            elif state is not None:
+                self.last_known.put(state.id, state)  # raced a change: only good for degraded answers
         else:
             assert isinstance(miss.key, str)
             state = await self.async_reads.client_state(miss.key)
             if generation == self._generation:
                 self.clients.put(miss.key, state)
+            elif state is not None:
+                self.last_known.put(miss.key, state)
         return True
 
     def cached_client_state(self, client_id: str, *, stale_ok: bool = False) -> tuple[bool, dm.ClientState | None]:
