@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from datetime import UTC, datetime
@@ -28,7 +29,43 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
-def _sole_json_handler(logger: logging.Logger, level: int) -> logging.StreamHandler[Any] | None:
+class JsonStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Our JSON line handler. Lines written by log_fast on the event loop are gathered and written
+    together once per loop iteration (one write instead of one per request); any other record
+    first writes those out, so lines keep their order."""
+
+    def __init__(self, stream: Any = None) -> None:
+        super().__init__(stream)
+        self.pending: list[str] = []
+
+    def write_pending(self) -> None:
+        if not self.pending:
+            return
+        with self.lock:  # type: ignore[union-attr]  # created with the handler
+            lines, self.pending = self.pending, []
+            try:
+                self.stream.write("".join(lines))
+                self.stream.flush()
+            except (OSError, ValueError):  # a closed or broken stream: logging never takes the service down
+                pass
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.write_pending()
+        super().emit(record)
+
+    def close(self) -> None:
+        self.write_pending()
+        super().close()
+
+
+def flush_pending() -> None:
+    """Write out the lines log_fast is holding (the lifespan calls this on shutdown)."""
+    for handler in logging.getLogger("supportgate").handlers:
+        if isinstance(handler, JsonStreamHandler):
+            handler.write_pending()
+
+
+def _sole_json_handler(logger: logging.Logger, level: int) -> JsonStreamHandler | None:
     """The one handler a record of `logger` would reach, if it is our JSON stream handler and no
     filter is on the way; None otherwise (another handler, a filter: let logging do its work)."""
     found: list[logging.Handler] = []
@@ -43,7 +80,7 @@ def _sole_json_handler(logger: logging.Logger, level: int) -> logging.StreamHand
     if len(found) != 1:
         return None
     handler = found[0]
-    if type(handler) is not logging.StreamHandler or not isinstance(handler.formatter, JsonFormatter):
+    if type(handler) is not JsonStreamHandler or not isinstance(handler.formatter, JsonFormatter):
         return None
     if handler.filters or level < handler.level:
         return None
@@ -63,9 +100,16 @@ def log_fast(logger: logging.Logger, level: int, msg: str, fields: dict[str, obj
     entry = {"ts": datetime.now(UTC).isoformat(), "level": logging.getLevelName(level).lower(), "logger": logger.name,
              "msg": msg, **fields}
     line = orjson.dumps(entry, default=str).decode() + handler.terminator
-    with handler.lock:  # type: ignore[union-attr]  # created with the handler
-        handler.stream.write(line)
-        handler.flush()
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # not on the event loop: write at once
+        with handler.lock:  # type: ignore[union-attr]  # created with the handler
+            handler.stream.write(line)
+            handler.flush()
+        return
+    if not handler.pending:
+        loop.call_soon(handler.write_pending)
+    handler.pending.append(line)
 
 
 def configure_logging(level: str = "INFO") -> None:
@@ -77,7 +121,7 @@ def configure_logging(level: str = "INFO") -> None:
     if any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
         root.setLevel(level.upper())
         return
-    handler = logging.StreamHandler(sys.stderr)
+    handler = JsonStreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root.addHandler(handler)
     root.setLevel(level.upper())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -97,9 +97,12 @@ class Caller:
 
 def presented_key(request: Request) -> str | None:
     """The API key from `Authorization: Bearer`, HTTP Basic (password) or `X-API-Key` — never the query."""
-    header = request.headers.get("authorization")
-    if header:
-        scheme, _, value = header.partition(" ")
+    return presented_key_in(request.headers.get("authorization"), request.headers.get("x-api-key"))
+
+
+def presented_key_in(authorization: str | None, x_api_key: str | None) -> str | None:
+    if authorization:
+        scheme, _, value = authorization.partition(" ")
         scheme = scheme.lower()
         value = value.strip()
         if scheme == "bearer" and value:
@@ -112,16 +115,23 @@ def presented_key(request: Request) -> str | None:
             user, _, password = decoded.partition(":")
             return password or user or None
         return None
-    key = request.headers.get("x-api-key")
-    return key.strip() or None if key else None
+    return x_api_key.strip() or None if x_api_key else None
+
+
+def _bootstrap_hash(state: AppState) -> str:
+    """SHA-256 of the bootstrap admin key ('' when none), computed once per process."""
+    cached = state.extras.get("bootstrap_hash")
+    if cached is None:
+        secret = state.settings.bootstrap_admin_key
+        cached = state.extras["bootstrap_hash"] = hash_key(secret.get_secret_value()) if secret and secret.get_secret_value() else ""
+    return str(cached)
 
 
 async def caller_for_key_hash(digest: str, state: AppState, now: datetime) -> Caller:
     """The caller holding the key whose SHA-256 is `digest` (the API and the web page's session)."""
-    bootstrap = state.settings.bootstrap_admin_key
-    if bootstrap is not None and bootstrap.get_secret_value():
-        if hmac.compare_digest(digest, hash_key(bootstrap.get_secret_value())):
-            return Caller("bootstrap-admin", frozenset({"admin"}))
+    bootstrap = _bootstrap_hash(state)
+    if bootstrap and hmac.compare_digest(digest, bootstrap):
+        return Caller("bootstrap-admin", frozenset({"admin"}))
     try:
         record = state.cache.key(digest, allow_io=False)
     except Miss:
@@ -139,11 +149,15 @@ async def caller_for_key_hash(digest: str, state: AppState, now: datetime) -> Ca
 
 
 async def authenticate(request: Request, state: StateDep, now: NowDep) -> Caller:
-    key = presented_key(request)
+    return await admit(presented_key(request), request.scope, state, now)
+
+
+async def admit(key: str | None, scope: MutableMapping[str, Any], state: AppState, now: datetime) -> Caller:
+    """The caller holding `key`, counted against its rate limit; noted in the scope for the access log."""
     if not key:
         raise Unauthorized("an API key is required (Authorization: Bearer <key>)")
     caller = await caller_for_key_hash(hash_key(key), state, now)
-    request.scope.setdefault("state", {})["caller_name"] = caller.name
+    scope.setdefault("state", {})["caller_name"] = caller.name
     if state.limiter is not None:
         wait = state.limiter.acquire(caller.name)
         if wait:

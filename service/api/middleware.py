@@ -4,7 +4,6 @@ security headers."""
 from __future__ import annotations
 
 import logging
-import os
 import re
 import time
 from typing import Any
@@ -15,6 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.api.problems import PROBLEM, problem_body
+from service.ids import random_hex
 from service.logs import log_fast
 
 access_log = logging.getLogger("supportgate.access")
@@ -82,19 +82,7 @@ class GatewayMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        request_id = ""
-        content_length: int | None = None
-        for name, value in scope["headers"]:
-            if name == b"x-request-id":
-                candidate = value.decode("latin-1")
-                request_id = candidate if _REQUEST_ID.match(candidate) else ""
-            elif name == b"content-length":
-                try:
-                    content_length = int(value)
-                except ValueError:
-                    content_length = None
-        if not request_id:
-            request_id = os.urandom(16).hex()  # as random as uuid4().hex, a tenth of the cost
+        request_id, content_length = request_id_of(scope)
         scope.setdefault("state", {})["request_id"] = request_id
         limit = self.large_body_paths.get(scope["path"], self.max_body)
         status_holder = [500]
@@ -136,14 +124,37 @@ class GatewayMiddleware:
             )
             await send({"type": "http.response.body", "body": body})
         finally:
-            elapsed = time.perf_counter() - started
             route = scope.get("route")
             template: str = getattr(route, "path", None) or "unmatched"
-            method = scope["method"]
-            self.metrics.observe_request(method, template, status_holder[0], elapsed)
-            if access_log.isEnabledFor(logging.INFO):
-                caller: Any = scope["state"].get("caller_name", "")
-                log_fast(access_log, logging.INFO, "request", {
-                    "request_id": request_id, "method": method, "route": template, "status": status_holder[0],
-                    "latency_ms": round(elapsed * 1000, 2), "key_name": caller,
-                })
+            finish(self.metrics, scope, template, status_holder[0], started, request_id)
+
+
+def request_id_of(scope: Scope) -> tuple[str, int | None]:
+    """The caller's X-Request-ID when it is sane (else a new one) and the declared Content-Length."""
+    request_id = ""
+    content_length: int | None = None
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            candidate = value.decode("latin-1")
+            request_id = candidate if _REQUEST_ID.match(candidate) else ""
+        elif name == b"content-length":
+            try:
+                content_length = int(value)
+            except ValueError:
+                content_length = None
+    if not request_id:
+        request_id = random_hex(128)  # unique like uuid4().hex, a tenth of the cost
+    return request_id, content_length
+
+
+def finish(metrics: Metrics, scope: Scope, template: str, status: int, started: float, request_id: str) -> None:
+    """Metrics and the access log line of one answered request."""
+    elapsed = time.perf_counter() - started
+    method = scope["method"]
+    metrics.observe_request(method, template, status, elapsed)
+    if access_log.isEnabledFor(logging.INFO):
+        caller: Any = scope["state"].get("caller_name", "")
+        log_fast(access_log, logging.INFO, "request", {
+            "request_id": request_id, "method": method, "route": template, "status": status,
+            "latency_ms": round(elapsed * 1000, 2), "key_name": caller,
+        })

@@ -70,17 +70,61 @@ def allowed_methods(app: FastAPI, path: str) -> list[str]:
     return sorted(methods)
 
 
+def service_error_response(exc: ServiceError) -> Response:
+    headers: dict[str, str] = {}
+    if isinstance(exc, Unauthorized):
+        headers["WWW-Authenticate"] = 'Bearer realm="supportgate", Basic realm="supportgate"'
+    if isinstance(exc, Unavailable):
+        headers["Retry-After"] = "5"
+    if isinstance(exc, RateLimited):
+        headers["Retry-After"] = exc.retry_after
+    return problem_response(exc.http_status, exc.title, exc.detail, exc.code, exc.errors, headers)
+
+
+def database_away_response(app: FastAPI, method: str, path: str, exc: Exception) -> Response:
+    log.warning("database unavailable during %s %s: %s", method, path, type(exc).__name__)
+    state = getattr(app.state, "sg", None)
+    if state is not None:
+        state.cache.mark_unavailable()
+    return problem_response(
+        503, "Service unavailable", "the database cannot be reached; try again shortly", "unavailable",
+        headers={"Retry-After": "5"},
+    )
+
+
+def unstorable_response(method: str, path: str, exc: Exception) -> Response:
+    # The database refused a value (a NUL byte, an unpaired surrogate, a number out of range):
+    # bad input, and the request's transaction was rolled back.
+    log.info("value refused by the database on %s %s: %s", method, path, type(exc).__name__)
+    return problem_response(422, "Invalid input", "a value in the request cannot be stored (control or invalid characters?)",
+                            "invalid-input", [{"loc": ["body"], "msg": "value cannot be stored"}])
+
+
+def crash_response(method: str, path: str) -> Response:
+    """Call from an except block: logs the exception with its traceback (never sent to the caller)."""
+    log.exception("unhandled error on %s %s", method, path)
+    return problem_response(500, "Internal server error", "an unexpected error occurred", "internal")
+
+
+DATABASE_AWAY = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
+UNSTORABLE = (sa.exc.DataError, UnicodeEncodeError)
+
+
+def error_response(app: FastAPI, method: str, path: str, exc: Exception) -> Response:
+    """What the handlers installed below answer for `exc` (for code that runs outside FastAPI's stack)."""
+    if isinstance(exc, ServiceError):
+        return service_error_response(exc)
+    if isinstance(exc, DATABASE_AWAY):
+        return database_away_response(app, method, path, exc)
+    if isinstance(exc, UNSTORABLE):
+        return unstorable_response(method, path, exc)
+    return crash_response(method, path)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError) -> Response:
-        headers: dict[str, str] = {}
-        if isinstance(exc, Unauthorized):
-            headers["WWW-Authenticate"] = 'Bearer realm="supportgate", Basic realm="supportgate"'
-        if isinstance(exc, Unavailable):
-            headers["Retry-After"] = "5"
-        if isinstance(exc, RateLimited):
-            headers["Retry-After"] = exc.retry_after
-        return problem_response(exc.http_status, exc.title, exc.detail, exc.code, exc.errors, headers)
+        return service_error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -112,25 +156,14 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(sa.exc.InterfaceError)
     @app.exception_handler(sa.exc.TimeoutError)
     async def _database_away(request: Request, exc: Exception) -> Response:
-        log.warning("database unavailable during %s %s: %s", request.method, request.url.path, type(exc).__name__)
-        state = getattr(request.app.state, "sg", None)
-        if state is not None:
-            state.cache.mark_unavailable()
-        return problem_response(
-            503, "Service unavailable", "the database cannot be reached; try again shortly", "unavailable",
-            headers={"Retry-After": "5"},
-        )
+        return database_away_response(request.app, request.method, request.url.path, exc)
 
     @app.exception_handler(sa.exc.DataError)
     @app.exception_handler(UnicodeEncodeError)
     async def _unstorable(request: Request, exc: Exception) -> Response:
-        # The database refused a value (a NUL byte, an unpaired surrogate, a number out of range):
-        # bad input, and the request's transaction was rolled back.
-        log.info("value refused by the database on %s %s: %s", request.method, request.url.path, type(exc).__name__)
-        return problem_response(422, "Invalid input", "a value in the request cannot be stored (control or invalid characters?)",
-                                "invalid-input", [{"loc": ["body"], "msg": "value cannot be stored"}])
+        return unstorable_response(request.method, request.url.path, exc)
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         return problem_response(500, "Internal server error", "an unexpected error occurred", "internal")

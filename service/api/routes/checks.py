@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -11,42 +11,17 @@ from urllib.parse import parse_qsl
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from fastapi.routing import APIRoute
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from service.api.deps import AppState, authenticate
+from service.api.deps import AppState, admit, presented_key
 from service.api.problems import service_error_body, validation_body
 from service.api.schemas import BatchOut, BatchRequest, CheckRequest, FlatDecision, Problem, decision_out, flat_out
 from service.cache import Miss
 from service.errors import Forbidden, InvalidInput, ServiceError
 from service.usecases.checks import CheckResult, ClientRef, make_ref, run_check
 
-FastPath = Callable[[Request], Awaitable[Response | None]]
-# (method, path) -> a plain handler for the common request; see HotRoute.
-_FAST_PATHS: dict[tuple[str, str], FastPath] = {}
-
-
-class HotRoute(APIRoute):
-    """An APIRoute that first offers the request to a plain handler, skipping FastAPI's parameter
-    machinery (about 40 µs a check, more than the cached check itself). The plain handler answers
-    None for anything unusual (a bad query value, a body that fails validation): that request then
-    goes the usual way, so errors and the OpenAPI document stay exactly FastAPI's."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        standard = super().get_route_handler()
-        fast = next((_FAST_PATHS[(m, self.path)] for m in self.methods or () if (m, self.path) in _FAST_PATHS), None)
-        if fast is None:
-            return standard
-
-        async def handler(request: Request) -> Response:
-            response = await fast(request)
-            return response if response is not None else await standard(request)
-
-        return handler
-
-
-router = APIRouter(tags=["entitlements"], route_class=HotRoute)
+router = APIRouter(tags=["entitlements"])
 
 PHONE_ALIASES = ("phone", "From", "Caller", "ani", "from", "caller", "ANI")
 Format = Literal["json", "flat"]
@@ -75,10 +50,15 @@ async def check_access(request: Request) -> CheckAccess:
     """
     state: AppState = request.app.state.sg
     now = datetime.now(UTC)
-    caller = await authenticate(request, state, now)
+    await admit_checker(presented_key(request), request.scope, state, now)
+    return CheckAccess(state, now)
+
+
+async def admit_checker(key: str | None, scope: MutableMapping[str, Any], state: AppState, now: datetime) -> None:
+    """401 without a usable key, 429 over its rate, 403 without the scope entitlements:check."""
+    caller = await admit(key, scope, state, now)
     if not caller.has("entitlements:check"):
         raise Forbidden("this key lacks the scope entitlements:check")
-    return CheckAccess(state, now)
 
 
 check_access.required_scopes = ("entitlements:check",)  # type: ignore[attr-defined]  # as require() marks its checks
@@ -152,17 +132,22 @@ def parse_item(item: Any, region: str, where: str = "body") -> tuple[ClientRef, 
 
 async def _read_body(request: Request) -> dict[str, Any]:
     body = await request.body()
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type.startswith("multipart/") and body.strip():
+        form = await request.form()
+        return {k: v for k, v in form.items() if isinstance(v, str)}
+    return body_fields(body, content_type)
+
+
+def body_fields(body: bytes, content_type: str) -> dict[str, Any]:
+    """The fields of a check's JSON or form body (`content_type` lower-cased, without parameters)."""
     if not body.strip():
         return {}
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/x-www-form-urlencoded":
         try:
             return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
         except UnicodeDecodeError:
             raise InvalidInput("the form body is not UTF-8") from None
-    if content_type.startswith("multipart/"):
-        form = await request.form()
-        return {k: v for k, v in form.items() if isinstance(v, str)}
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -200,9 +185,12 @@ async def decide(state: AppState, ref: ClientRef, service: str, now: datetime, a
     return result
 
 
+def payload(result: CheckResult, fmt: str) -> bytes:
+    return orjson.dumps(flat_out(result) if fmt == "flat" else decision_out(result))
+
+
 def render(result: CheckResult, fmt: str) -> Response:
-    body = flat_out(result) if fmt == "flat" else decision_out(result)
-    return Response(orjson.dumps(body), media_type="application/json")
+    return Response(payload(result, fmt), media_type="application/json")
 
 
 CHECK_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -234,23 +222,17 @@ FLAT_FIELDS = {
 
 
 async def _check_post(request: Request, access: CheckAccess, format: str) -> Response:
-    state = access.state
     data = await _read_body(request)
-    if request.scope["query_string"]:
-        # Query fields fill in what the body lacks (e.g. `?service=` on a Twilio form POST).
-        data = {**{k: v for k, v in request.query_params.items() if k != "format"}, **data}
+    query = dict(request.query_params) if request.scope["query_string"] else {}
+    return Response(await answer_fields(access.state, access.now, data, query, format), media_type="application/json")
+
+
+async def answer_fields(state: AppState, now: datetime, data: dict[str, Any], query: dict[str, str], format: str) -> bytes:
+    """The POST check's answer. Query fields fill in what the body lacks (`?service=` on a Twilio form POST)."""
+    if query:
+        data = {**{k: v for k, v in query.items() if k != "format"}, **data}
     ref, service, at = parse_item(data, state.settings.default_region)
-    return render(await decide(state, ref, service, access.now, at), format)
-
-
-async def _fast_check_post(request: Request) -> Response | None:
-    format = request.query_params.get("format", "json") if request.scope["query_string"] else "json"
-    if format not in FORMATS:
-        return None
-    return await _check_post(request, await check_access(request), format)
-
-
-_FAST_PATHS[("POST", "/v1/entitlements/check")] = _fast_check_post
+    return payload(await decide(state, ref, service, now, at), format)
 
 
 @router.post(
@@ -280,17 +262,11 @@ async def check_post(request: Request, access: Access, format: Format = "json") 
 GET_LIMITS = {"service": 64, "phone": 100, "email": 320, "client_id": 64, "external_system": 64, "external_id": 200, "at": 64}
 
 
-async def _fast_check_get(request: Request) -> Response | None:
-    params = dict(request.query_params)
-    service = params.get("service")
-    if not service or params.get("format", "json") not in FORMATS:
-        return None
-    if any(len(params[name]) > limit for name, limit in GET_LIMITS.items() if name in params):
-        return None
-    return await _check_get(await check_access(request), params, service, params.get("at"), params.get("format", "json"))
-
-
-_FAST_PATHS[("GET", "/v1/entitlements/check")] = _fast_check_get
+def get_is_usual(params: Mapping[str, str]) -> bool:
+    """A GET check the route's declared parameters accept (else FastAPI's validation answers it)."""
+    if not params.get("service") or params.get("format", "json") not in FORMATS:
+        return False
+    return not any(len(params[name]) > limit for name, limit in GET_LIMITS.items() if name in params)
 
 
 @router.get(
@@ -314,12 +290,13 @@ async def check_get(
     at: str | None = Query(None, max_length=64, description="RFC 3339 with offset: evaluate at another moment"),
     format: Format = "json",
 ) -> Response:
-    return await _check_get(access, dict(request.query_params), service, at, format)
+    return Response(await answer_query(access.state, access.now, dict(request.query_params), format), media_type="application/json")
 
 
-async def _check_get(access: CheckAccess, params: dict[str, str], service: str, at: str | None, format: str) -> Response:
-    ref = ref_from_flat(params, access.state.settings.default_region, "query")
-    return render(await decide(access.state, ref, service, access.now, _parse_at(at, ["query", "at"])), format)
+async def answer_query(state: AppState, now: datetime, params: Mapping[str, str], format: str) -> bytes:
+    ref = ref_from_flat(params, state.settings.default_region, "query")
+    at = _parse_at(params.get("at"), ["query", "at"])
+    return payload(await decide(state, ref, params["service"], now, at), format)
 
 
 @router.post(
@@ -332,21 +309,11 @@ async def check_batch(body: BatchRequest, access: Access) -> Response:
     return await _check_batch(body, access)
 
 
-async def _fast_check_batch(request: Request) -> Response | None:
-    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
-        return None
-    try:
-        body = BatchRequest.model_validate_json(await request.body())
-    except ValidationError:
-        return None
-    return await _check_batch(body, await check_access(request))
-
-
-_FAST_PATHS[("POST", "/v1/entitlements/check-batch")] = _fast_check_batch
-
-
 async def _check_batch(body: BatchRequest, access: CheckAccess) -> Response:
-    state, now = access.state, access.now
+    return Response(await answer_batch(access.state, access.now, body), media_type="application/json")
+
+
+async def answer_batch(state: AppState, now: datetime, body: BatchRequest) -> bytes:
     region = state.settings.default_region
 
     def evaluate(allow_io: bool) -> list[dict[str, Any]]:
@@ -368,7 +335,7 @@ async def _check_batch(body: BatchRequest, access: CheckAccess) -> Response:
     for answer in results:
         if "allowed" in answer:
             state.metrics.count_decision(answer["service"], answer["allowed"])
-    return Response(orjson.dumps({"results": results}), media_type="application/json")
+    return orjson.dumps({"results": results})
 
 
 __all__ = ["router", "validation_body", "FlatDecision"]
