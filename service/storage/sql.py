@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections import deque
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -257,7 +258,10 @@ class AsyncReads:
         self.size = max(1, size)
         self._idle: list[Any] = []
         self._opened = 0
-        self._waiters: list[Any] = []
+        # First come, first served: a released connection goes straight to the oldest waiter (a
+        # waiter that were only woken could lose the connection to a newcomer and queue again at
+        # the back, which made the cold check's p99 ten times its median).
+        self._waiters: deque[Any] = deque()
 
     async def _acquire(self) -> Any:
         import asyncio
@@ -265,7 +269,7 @@ class AsyncReads:
         import psycopg
 
         while True:
-            if self._idle:
+            if self._idle and not self._waiters:
                 return self._idle.pop()
             if self._opened < self.size:
                 self._opened += 1
@@ -276,18 +280,29 @@ class AsyncReads:
                     raise
             waiter = asyncio.get_running_loop().create_future()
             self._waiters.append(waiter)
-            await waiter
+            try:
+                connection = await waiter
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled() and waiter.result() is not None:
+                    self._release(waiter.result(), False)  # handed over as the caller gave up: pass it on
+                raise
+            if connection is not None:
+                return connection
+            # None: a broken connection freed a slot; open a new one (next turn of the loop)
 
     def _release(self, connection: Any, broken: bool) -> None:
         if broken or connection.closed:
             self._opened -= 1
+            handed: Any = None
         else:
-            self._idle.append(connection)
+            handed = connection
         while self._waiters:
-            waiter = self._waiters.pop(0)
+            waiter = self._waiters.popleft()
             if not waiter.done():
-                waiter.set_result(None)
-                break
+                waiter.set_result(handed)
+                return
+        if handed is not None:
+            self._idle.append(handed)
 
     async def _rows(self, prepared: _Prepared, params: dict[str, Any]) -> list[Any]:
         sql, _positions, defaults = prepared.compiled_for("postgresql")
