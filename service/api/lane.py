@@ -23,7 +23,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from service.api import problems
 from service.api.deps import AppState, presented_key_in
-from service.api.middleware import Metrics, finish, request_id_of
+from service.api.middleware import Metrics, finish, length_from, request_id_from
 from service.api.routes import checks
 from service.api.schemas import BatchRequest
 
@@ -34,6 +34,11 @@ CHECK = "/v1/entitlements/check"
 BATCH = "/v1/entitlements/check-batch"
 PATHS = frozenset({CHECK, BATCH})
 _JSON = b"application/json"
+_WANTED = frozenset({b"authorization", b"x-api-key", b"content-type", b"content-length", b"x-request-id", b"origin"})
+
+
+def _text(value: bytes | None) -> str | None:
+    return value.decode("latin-1") if value is not None else None
 
 
 def _replaying(chunks: list[bytes], more: bool, receive: Receive) -> Receive:
@@ -62,19 +67,18 @@ class CheckLane:
         if state is None or method not in ("GET", "POST"):
             return receive
         path = scope["path"]
-        headers: dict[str, str] = {}
-        for name, value in scope["headers"]:
-            key = name.decode("latin-1").lower()
-            if key not in headers:
-                headers[key] = value.decode("latin-1")
-        if self.cors and "origin" in headers:
+        headers: dict[bytes, bytes] = {}
+        for name, value in scope["headers"]:  # names arrive lower-cased (ASGI); the first of each counts
+            if name in _WANTED and name not in headers:
+                headers[name] = value
+        if self.cors and b"origin" in headers:
             return receive  # CORSMiddleware answers browsers
         raw_query = scope["query_string"]
         query = dict(parse_qsl(raw_query.decode("latin-1"), keep_blank_values=True)) if raw_query else {}
         fmt = query.get("format", "json")
         if fmt not in checks.FORMATS:
             return receive
-        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        content_type = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
         if method == "GET":
             if path != CHECK or not checks.get_is_usual(query):
                 return receive
@@ -82,7 +86,8 @@ class CheckLane:
             return receive
 
         started = time.perf_counter()
-        request_id, content_length = request_id_of(scope)
+        request_id = request_id_from(headers.get(b"x-request-id"))
+        content_length = length_from(headers.get(b"content-length"))
         body = b""
         if method == "POST":
             if content_length is not None and content_length > self.max_body:
@@ -113,7 +118,8 @@ class CheckLane:
             extra: list[tuple[bytes, bytes]] = []
             try:
                 now = datetime.now(UTC)
-                await checks.admit_checker(presented_key_in(headers.get("authorization"), headers.get("x-api-key")), scope, state, now)
+                key = presented_key_in(_text(headers.get(b"authorization")), _text(headers.get(b"x-api-key")))
+                await checks.admit_checker(key, scope, state, now)
                 if batch is not None:
                     answer = await checks.answer_batch(state, now, batch)
                 elif method == "POST":

@@ -131,20 +131,31 @@ class GatewayMiddleware:
 
 def request_id_of(scope: Scope) -> tuple[str, int | None]:
     """The caller's X-Request-ID when it is sane (else a new one) and the declared Content-Length."""
-    request_id = ""
-    content_length: int | None = None
+    request_id: bytes | None = None
+    content_length: bytes | None = None
     for name, value in scope["headers"]:
         if name == b"x-request-id":
-            candidate = value.decode("latin-1")
-            request_id = candidate if _REQUEST_ID.match(candidate) else ""
+            request_id = value
         elif name == b"content-length":
-            try:
-                content_length = int(value)
-            except ValueError:
-                content_length = None
-    if not request_id:
-        request_id = random_hex(128)  # unique like uuid4().hex, a tenth of the cost
-    return request_id, content_length
+            content_length = value
+    return request_id_from(request_id), length_from(content_length)
+
+
+def request_id_from(raw: bytes | None) -> str:
+    if raw is not None:
+        candidate = raw.decode("latin-1")
+        if _REQUEST_ID.match(candidate):
+            return candidate
+    return random_hex(128)  # unique like uuid4().hex, a tenth of the cost
+
+
+def length_from(raw: bytes | None) -> int | None:
+    if raw is None:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        return None
 
 
 def finish(metrics: Metrics, scope: Scope, template: str, status: int, started: float, request_id: str) -> None:
