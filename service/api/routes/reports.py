@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from service.api.deps import CacheDep, NowDep, Reader, ReadSessionDep
-from service.api.routes.clients import READ_ERRORS, Limit
+from service.api.paging import Limit
+from service.api.routes.clients import READ_ERRORS
 from service.api.schemas import ClientToChasePage, CoverageOut, Timestamp
 from service.usecases import campaign, reports
 
