@@ -398,6 +398,7 @@ class ServiceDecisionPage(BaseModel):
     client: MatchedClientOut
     evaluated_at: datetime
     items: list[DecisionOut]
+    next_cursor: str | None = None
 
 
 class MembershipPut(Strict):

@@ -76,10 +76,16 @@ def get(session: Session, message_id: str) -> t.OutboxMessage | None:
     return session.get(t.OutboxMessage, message_id)
 
 
-def listing(session: Session, *, status: str | None, limit: int) -> list[t.OutboxMessage]:
-    query = sa.select(t.OutboxMessage).order_by(t.OutboxMessage.created_at.desc(), t.OutboxMessage.id.desc()).limit(limit)
+def listing(
+    session: Session, *, status: str | None, limit: int, before: tuple[datetime, str] | None = None
+) -> list[t.OutboxMessage]:
+    """Newest first; `before` is the (created_at, id) of the last message of the previous page."""
+    key = (t.OutboxMessage.created_at, t.OutboxMessage.id)
+    query = sa.select(t.OutboxMessage).order_by(*(c.desc() for c in key)).limit(limit)
     if status is not None:
         query = query.where(t.OutboxMessage.status == status)
+    if before is not None:
+        query = query.where(sa.tuple_(*key) < sa.tuple_(sa.literal(before[0], t.UTCDateTime()), sa.literal(before[1], sa.String())))
     return list(session.scalars(query).all())
 
 

@@ -175,7 +175,7 @@ def test_the_endpoint_is_404_without_a_secret_and_the_outbox_needs_clients_read(
         reader = make_key(db_url, "tech", ["clients:read"])
         assert client.get("/v1/integrations/outbox", headers={"Authorization": f"Bearer {checker}"}).status_code == 403
         assert ok(client.get("/v1/integrations/outbox", headers={"Authorization": f"Bearer {reader}"})) == {
-            "items": [], "counts": {"pending": 0, "delivered": 0, "failed": 0}}
+            "items": [], "counts": {"pending": 0, "delivered": 0, "failed": 0}, "next_cursor": None}
         assert client.get("/v1/integrations/outbox", params={"status": "lost"}).status_code == 422
         ok(client.post("/v1/entitlements/check", json={"phone": "+13175550125", "service": "triage"}))
 

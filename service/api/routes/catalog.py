@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Path, Response
 
 from service.api.deps import Admin, CatalogReader, NowDep, ReadSessionDep, SessionDep
+from service.api.paging import Cursor, Keyset, Limit
 from service.api.routes.clients import WRITE_ERRORS
 from service.api.schemas import PlanIn, PlanOut, PlanPage, ServiceIn, ServiceOut, ServicePage
 from service.storage.sql import SqlRepository
@@ -17,8 +18,11 @@ CodePath = Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\
 
 
 @router.get("/v1/services", response_model=ServicePage, summary="The service catalog", responses=WRITE_ERRORS)
-def list_services(session: ReadSessionDep, caller: CatalogReader) -> dict[str, Any]:
-    return {"items": [uc.service_dict(r) for r in SqlRepository(session).list_services()], "next_cursor": None}
+def list_services(session: ReadSessionDep, caller: CatalogReader, limit: int = Limit, cursor: str | None = Cursor) -> dict[str, Any]:
+    keyset = Keyset("services", int, str)
+    rows = SqlRepository(session).service_page(limit=limit + 1, after=keyset.read(cursor))
+    page, next_cursor = keyset.page(rows, limit, lambda r: (r.min_rank, r.code))
+    return {"items": [uc.service_dict(r) for r in page], "next_cursor": next_cursor}
 
 
 @router.put("/v1/services/{code}", response_model=ServiceOut, summary="Create or change a catalog service",
@@ -35,8 +39,11 @@ def put_service(
 
 
 @router.get("/v1/plans", response_model=PlanPage, summary="The membership plans", responses=WRITE_ERRORS)
-def list_plans(session: ReadSessionDep, caller: CatalogReader) -> dict[str, Any]:
-    return {"items": [uc.plan_dict(r) for r in SqlRepository(session).list_plans()], "next_cursor": None}
+def list_plans(session: ReadSessionDep, caller: CatalogReader, limit: int = Limit, cursor: str | None = Cursor) -> dict[str, Any]:
+    keyset = Keyset("plans", int, str)
+    rows = SqlRepository(session).plan_page(limit=limit + 1, after=keyset.read(cursor))
+    page, next_cursor = keyset.page(rows, limit, lambda r: (r.rank, r.code))
+    return {"items": [uc.plan_dict(r) for r in page], "next_cursor": next_cursor}
 
 
 @router.put("/v1/plans/{code}", response_model=PlanOut, summary="Create or change a membership plan",

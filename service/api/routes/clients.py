@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from starlette import status
 
 from service.api.deps import CacheDep, NowDep, Reader, ReadSessionDep, SessionDep, SettingsDep, Writer
+from service.api.paging import Cursor, Keyset, Limit
 from service.api.schemas import (
     ClientCreate,
     ClientOut,
@@ -28,7 +29,7 @@ from service.domain.contract import contract_view
 from service.domain.decision import membership_grants, membership_view
 from service.errors import InvalidInput
 from service.storage import tables as t
-from service.storage.sql import SqlRepository, decode_cursor, encode_cursor
+from service.storage.sql import SqlRepository
 from service.usecases import clients as uc
 from service.usecases import importer
 from service.usecases.checks import ClientRef, run_check
@@ -47,7 +48,6 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"model": Problem, "description": "Body too large"},
     503: {"model": Problem, "description": "Database unavailable; retry later"},
 }
-Limit = Query(50, ge=1, le=500)
 
 
 def client_out(
@@ -141,16 +141,18 @@ def search_clients(
     plan: str | None = Query(None, max_length=64),
     status_: str | None = Query(None, alias="status", pattern="^(active|archived)$"),
     limit: int = Limit,
-    cursor: str | None = Query(None, max_length=200),
+    cursor: str | None = Cursor,
 ) -> dict[str, Any]:
     repo = SqlRepository(session)
     statuses = uc.contract_status_filter(contract_status)
+    keyset = Keyset("clients", str)
+    after = keyset.read(cursor)
     rows = repo.search_clients(
         catalog=cache.catalog(), now=now, q=q.strip() if q else None,
         identifier_matches=uc.search_keys(q, settings.default_region) if q else [],
-        contract_statuses=statuses, plan=plan, status=status_, limit=limit + 1, after_id=decode_cursor(cursor),
+        contract_statuses=statuses, plan=plan, status=status_, limit=limit + 1, after_id=after[0] if after else None,
     )
-    page, more = rows[:limit], len(rows) > limit
+    page, next_cursor = keyset.page(rows, limit, lambda r: (r[0].id,))
     idents = uc.identifiers_of(repo, [r.id for r, _s in page])
     memberships = repo.current_memberships([r.id for r, _s in page])
     catalog = cache.catalog()
@@ -167,7 +169,7 @@ def search_clients(
         body["membership"] = {"plan": view.plan, "rank": view.rank, "status": view.status.value if view.status else None,
                               "current_period_end": view.current_period_end}
         items.append(body)
-    return {"items": items, "next_cursor": encode_cursor(page[-1][0].id) if more and page else None}
+    return {"items": items, "next_cursor": next_cursor}
 
 
 @router.post(
@@ -245,32 +247,42 @@ def patch_client(
 @router.get("/v1/clients/{client_id}/entitlements", response_model=ServiceDecisionPage,
             summary="One decision per catalog service, now: the technician's card", responses=READ_ERRORS)
 def client_entitlements(client_id: str, session: ReadSessionDep, caller: Reader, cache: CacheDep, now: NowDep,
-                        settings: SettingsDep) -> dict[str, Any]:
+                        settings: SettingsDep, limit: int = Limit, cursor: str | None = Cursor) -> dict[str, Any]:
     repo = SqlRepository(session)
     row = uc.get_client_row(repo, client_id)
     catalog = cache.catalog()
     ref = ClientRef("id", row.id)
+
+    def order(code: str) -> tuple[int, int, str]:
+        service = catalog.services[code]
+        return service.min_rank, int(service.requires_contract), code
+
+    # The catalog is small and in memory: the page is cut there, and only its services are decided.
+    codes, next_cursor = Keyset(f"entitlements:{row.id}", int, int, str).page_in_memory(
+        sorted(catalog.services, key=order), limit, cursor, order,
+    )
     items = []
-    for code in sorted(catalog.services, key=lambda c: (catalog.services[c].min_rank, catalog.services[c].requires_contract, c)):
+    for code in codes:
         result = run_check(cache, ref, code, now=now, at=None, allow_io=True, degraded_policy=settings.degraded_policy)
         items.append(decision_out(result))
-    return {"client": {"id": row.id, "name": row.name, "matched_by": "id"}, "evaluated_at": now, "items": items}
+    return {"client": {"id": row.id, "name": row.name, "matched_by": "id"}, "evaluated_at": now, "items": items,
+            "next_cursor": next_cursor}
 
 
 @router.get("/v1/clients/{client_id}/events", response_model=EventPage, summary="The client's audit trail, newest first",
             responses=READ_ERRORS)
 def client_events(
-    client_id: str, session: ReadSessionDep, caller: Reader, limit: int = Limit, cursor: str | None = Query(None, max_length=200)
+    client_id: str, session: ReadSessionDep, caller: Reader, limit: int = Limit, cursor: str | None = Cursor
 ) -> dict[str, Any]:
     repo = SqlRepository(session)
-    uc.get_client_row(repo, client_id)
-    before = decode_cursor(cursor)
-    before_seq = int(before) if before and before.isdigit() else None
-    rows = repo.client_events(client_id, limit=limit + 1, before_seq=before_seq)
-    page = rows[:limit]
+    row = uc.get_client_row(repo, client_id)
+    keyset = Keyset(f"events:{row.id}", int)
+    before = keyset.read(cursor)
+    rows = repo.client_events(client_id, limit=limit + 1, before_seq=before[0] if before else None)
+    page, next_cursor = keyset.page(rows, limit, lambda e: (e.seq,))
     items = [
         {"id": str(e.seq), "kind": e.kind, "actor": e.actor, "subject": e.subject, "before": e.before, "after": e.after,
          "created_at": e.created_at}
         for e in page
     ]
-    return {"items": items, "next_cursor": encode_cursor(page[-1].seq) if len(rows) > limit else None}
+    return {"items": items, "next_cursor": next_cursor}

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Path
 from starlette import status
 
 from service.api.deps import Admin, CatalogReader, NowDep, ReadSessionDep, SessionDep
+from service.api.paging import Cursor, Keyset, Limit
 from service.api.routes.clients import WRITE_ERRORS
 from service.api.schemas import ContractIn, ContractPage, ContractVersionOut, PublishIn
 from service.errors import NotFound
@@ -42,10 +44,17 @@ def publish_contract(
 
 @router.get("/v1/contracts", response_model=ContractPage, summary="Every contract version, newest first",
             responses=WRITE_ERRORS)
-def list_contracts(session: ReadSessionDep, caller: CatalogReader, now: NowDep) -> dict[str, Any]:
+def list_contracts(
+    session: ReadSessionDep, caller: CatalogReader, now: NowDep, limit: int = Limit, cursor: str | None = Cursor
+) -> dict[str, Any]:
+    # Every version is read anyway to know the current one (a handful a year): the page is cut in memory.
     rows = list(SqlRepository(session).list_versions())
     current = uc.current_label(rows, now)
-    return {"items": [uc.version_dict(r, now, current) for r in rows], "next_cursor": None}
+    rows.sort(key=lambda r: (r.created_at, r.version), reverse=True)
+    page, next_cursor = Keyset("contracts", datetime, str).page_in_memory(
+        rows, limit, cursor, lambda r: (r.created_at, r.version), descending=True,
+    )
+    return {"items": [uc.version_dict(r, now, current) for r in page], "next_cursor": next_cursor}
 
 
 @router.get("/v1/contracts/current", response_model=ContractVersionOut, summary="The contract version in force now",

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from service.api.deps import AppState, NowDep, Reader, ReadSessionDep, SessionDep, StateDep
+from service.api.paging import Cursor, Keyset, Limit
 from service.api.schemas import Problem
 from service.errors import NotFound, ServiceError
 from service.storage import outbox
@@ -62,9 +63,10 @@ class OutboxMessageOut(BaseModel):
 
 class OutboxPage(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "items": [OUTBOX_EXAMPLE], "counts": {"pending": 1, "delivered": 40, "failed": 0}}]})
+        "items": [OUTBOX_EXAMPLE], "counts": {"pending": 1, "delivered": 40, "failed": 0}, "next_cursor": None}]})
     items: list[OutboxMessageOut]
     counts: dict[str, int]
+    next_cursor: str | None = None
 
 
 def zendesk_secret(state: StateDep) -> str:
@@ -148,17 +150,20 @@ def outbox_out(row: t.OutboxMessage) -> dict[str, Any]:
 @router.get(
     "/v1/integrations/outbox",
     response_model=OutboxPage,
-    summary="Outbound updates (Zendesk tickets): pending, delivered and failed, with attempts and last error",
+    summary="Outbound updates (Zendesk tickets), newest first: pending, delivered and failed, with attempts and last error",
     responses={
         401: {"model": Problem, "description": "Missing or unknown API key"},
         403: {"model": Problem, "description": "The key lacks the scope `clients:read`"},
-        422: {"model": Problem, "description": "Invalid filter"},
+        422: {"model": Problem, "description": "Invalid filter, limit or cursor"},
     },
 )
 def outbox_listing(
     session: ReadSessionDep, caller: Reader,
     status: Literal["pending", "delivered", "failed"] | None = Query(None),
-    limit: int = Query(100, ge=1, le=500),
+    limit: int = Limit,
+    cursor: str | None = Cursor,
 ) -> dict[str, Any]:
-    rows = outbox.listing(session, status=status, limit=limit)
-    return {"items": [outbox_out(row) for row in rows], "counts": outbox.counts(session)}
+    keyset = Keyset("outbox", datetime, str)
+    rows = outbox.listing(session, status=status, limit=limit + 1, before=keyset.read(cursor))
+    page, next_cursor = keyset.page(rows, limit, lambda r: (r.created_at, r.id))
+    return {"items": [outbox_out(row) for row in page], "counts": outbox.counts(session), "next_cursor": next_cursor}

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Query
 from starlette import status
 
 from service.api.deps import CacheDep, NowDep, Reader, ReadSessionDep, SessionDep, Writer
-from service.api.routes.clients import READ_ERRORS, WRITE_ERRORS, Limit
+from service.api.paging import Cursor, Keyset, Limit
+from service.api.routes.clients import READ_ERRORS, WRITE_ERRORS
 from service.api.schemas import (
     AcceptanceIn,
     AcceptanceOut,
@@ -91,10 +93,15 @@ def add_acceptance(client_id: str, body: AcceptanceIn, session: SessionDep, call
 
 @router.get("/v1/clients/{client_id}/acceptances", response_model=AcceptancePage,
             summary="The client's signatures and declines, newest first", responses=READ_ERRORS)
-def list_acceptances(client_id: str, session: ReadSessionDep, caller: Reader, limit: int = Limit) -> dict[str, Any]:
+def list_acceptances(
+    client_id: str, session: ReadSessionDep, caller: Reader, limit: int = Limit, cursor: str | None = Cursor
+) -> dict[str, Any]:
     repo = SqlRepository(session)
-    uc.get_client_row(repo, client_id)
-    return {"items": [acceptance_out(r) for r in repo.list_acceptances(client_id)[:limit]], "next_cursor": None}
+    row = uc.get_client_row(repo, client_id)
+    keyset = Keyset(f"acceptances:{row.id}", datetime, str)
+    rows = repo.acceptance_page(row.id, limit=limit + 1, before=keyset.read(cursor))
+    page, next_cursor = keyset.page(rows, limit, lambda r: (r.signed_at, r.id))
+    return {"items": [acceptance_out(r) for r in page], "next_cursor": next_cursor}
 
 
 @router.post("/v1/clients/{client_id}/signature-requests", status_code=status.HTTP_201_CREATED,
@@ -112,11 +119,15 @@ def add_signature_request(
 
 @router.get("/v1/clients/{client_id}/signature-requests", response_model=SignatureRequestPage,
             summary="The client's envelopes and their status", responses=READ_ERRORS)
-def list_signature_requests(client_id: str, session: ReadSessionDep, caller: Reader, limit: int = Limit) -> dict[str, Any]:
+def list_signature_requests(
+    client_id: str, session: ReadSessionDep, caller: Reader, limit: int = Limit, cursor: str | None = Cursor
+) -> dict[str, Any]:
     repo = SqlRepository(session)
-    uc.get_client_row(repo, client_id)
-    rows = repo.list_signature_requests(client_id)[:limit]
-    return {"items": [signature_request_out(r) for r in rows], "next_cursor": None}
+    row = uc.get_client_row(repo, client_id)
+    keyset = Keyset(f"signature-requests:{row.id}", datetime, str)
+    rows = repo.signature_request_page(row.id, limit=limit + 1, before=keyset.read(cursor))
+    page, next_cursor = keyset.page(rows, limit, lambda r: (r.created_at, r.id))
+    return {"items": [signature_request_out(r) for r in page], "next_cursor": next_cursor}
 
 
 @router.post("/v1/clients/{client_id}/grace", response_model=GraceOut,
@@ -150,13 +161,14 @@ def grant_override(client_id: str, body: OverrideIn, session: SessionDep, caller
 def list_overrides(
     client_id: str, session: ReadSessionDep, caller: Reader, now: NowDep, limit: int = Limit,
     active: bool | None = Query(None, description="only active (true) or inactive (false) ones"),
+    cursor: str | None = Cursor,
 ) -> dict[str, Any]:
     repo = SqlRepository(session)
-    uc.get_client_row(repo, client_id)
-    items = [override_out(r, now) for r in repo.list_overrides(client_id)]
-    if active is not None:
-        items = [i for i in items if i["active"] is active]
-    return {"items": items[:limit], "next_cursor": None}
+    row = uc.get_client_row(repo, client_id)
+    keyset = Keyset(f"overrides:{row.id}", datetime, str)
+    rows = repo.override_page(row.id, limit=limit + 1, before=keyset.read(cursor), active=active, now=now)
+    page, next_cursor = keyset.page(rows, limit, lambda r: (r.created_at, r.id))
+    return {"items": [override_out(r, now) for r in page], "next_cursor": next_cursor}
 
 
 @router.delete("/v1/overrides/{override_id}", response_model=OverrideOut, summary="Revoke an override (kept as history)",

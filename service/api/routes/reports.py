@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from service.api.deps import CacheDep, NowDep, Reader, ReadSessionDep
-from service.api.routes.clients import READ_ERRORS, Limit
+from service.api.paging import Cursor, Limit
+from service.api.routes.clients import READ_ERRORS
 from service.api.schemas import ClientToChasePage, CoverageOut, Timestamp
 from service.usecases import campaign, reports
 
@@ -45,7 +46,7 @@ def clients_to_chase(
     deadline_before: Timestamp | None = Query(None, description="grace deadline strictly before this time"),
     deadline_after: Timestamp | None = Query(None, description="grace deadline at or after this time"),
     limit: int = Limit,
-    cursor: str | None = Query(None, max_length=400),
+    cursor: str | None = Cursor,
     format: Literal["json", "csv"] = Query("json", description="csv: every matching client (limit and cursor ignored)"),
 ) -> Any:
     filters: dict[str, Any] = {

@@ -13,10 +13,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from service.api.deps import AppState, Reader, ReadSessionDep, StateDep, Writer
+from service.api.paging import Cursor, Keyset, Limit
 from service.api.schemas import Problem, WebhookAck, WebhookEventOut, WebhookEventPage
 from service.errors import NotFound, ServiceError, Unavailable
 from service.storage import tables as t
-from service.storage.sql import decode_cursor, encode_cursor
 from service.storage.webhook_inbox import InboxRepository
 from service.usecases.webhook_worker import WebhookWorker
 from service.usecases.webhooks import Outcome
@@ -229,11 +229,13 @@ def list_events(
     session: ReadSessionDep, caller: Reader,
     status: str | None = Query(None, pattern="^(received|processed|unmatched|failed|unconfirmed)$"),
     provider: str | None = Query(None, pattern="^(docusign|dropbox_sign|pandadoc|adobe_sign|standard)$"),
-    limit: int = Query(50, ge=1, le=500), cursor: str | None = Query(None, max_length=200),
+    limit: int = Limit, cursor: str | None = Cursor,
 ) -> dict[str, Any]:
-    rows = InboxRepository(session).page(status=status, provider=provider, limit=limit + 1, before_id=decode_cursor(cursor))
-    page = rows[:limit]
-    return {"items": [event_out(r) for r in page], "next_cursor": encode_cursor(page[-1].id) if len(rows) > limit else None}
+    keyset = Keyset("webhook-events", str)
+    before = keyset.read(cursor)
+    rows = InboxRepository(session).page(status=status, provider=provider, limit=limit + 1, before_id=before[0] if before else None)
+    page, next_cursor = keyset.page(rows, limit, lambda r: (r.id,))
+    return {"items": [event_out(r) for r in page], "next_cursor": next_cursor}
 
 
 @router.post("/v1/webhooks/events/{event_id}/replay", response_model=WebhookEventOut, responses=INBOX_ERRORS,
