@@ -176,7 +176,10 @@ def _utc(value: Any) -> datetime | None:
 
 _STATE = _Prepared(_state_query(_cid))
 # The state of whoever holds an identifier, in the same single statement (the cold check's one read).
-_STATE_BY_IDENTIFIER = _Prepared(_state_query(_Q_OWNER.scalar_subquery()))
+# The owner is looked up once, in a CTE that each part reads (referenced six times, so both databases
+# materialise it): as a plain scalar subquery each part probed the identifier index again.
+_OWNER = _Q_OWNER.cte("owner")
+_STATE_BY_IDENTIFIER = _Prepared(_state_query(sa.select(_OWNER.c.client_id).scalar_subquery()))
 
 
 def fetch_state_by_identifier(connection: sa.Connection, kind: str, system: str, value: str) -> dm.ClientState | None:
