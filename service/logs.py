@@ -107,16 +107,13 @@ def log_fast(logger: logging.Logger, level: int, msg: str, fields: dict[str, obj
              "msg": msg, **fields}
     line = orjson.dumps(entry, default=str).decode() + handler.terminator
     try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:  # not on the event loop: write at once
-        with handler.lock:  # type: ignore[union-attr]  # created with the handler
-            handler.stream.write(line)
-            handler.flush()
-        return
-    if not handler.pending:
+        loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+    except RuntimeError:  # not on the event loop: written at once
+        loop = None
+    if loop is not None and not handler.pending:
         loop.call_later(FLUSH_SECONDS, handler.write_pending)
     handler.pending.append(line)
-    if len(handler.pending) >= FLUSH_LINES:
+    if loop is None or len(handler.pending) >= FLUSH_LINES:
         handler.write_pending()
 
 

@@ -8,6 +8,7 @@ import hmac
 from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
@@ -118,19 +119,16 @@ def presented_key_in(authorization: str | None, x_api_key: str | None) -> str | 
     return x_api_key.strip() or None if x_api_key else None
 
 
-def _bootstrap_hash(state: AppState) -> str:
-    """SHA-256 of the bootstrap admin key ('' when none), computed once per process."""
-    cached = state.extras.get("bootstrap_hash")
-    if cached is None:
-        secret = state.settings.bootstrap_admin_key
-        cached = state.extras["bootstrap_hash"] = hash_key(secret.get_secret_value()) if secret and secret.get_secret_value() else ""
-    return str(cached)
+@lru_cache(maxsize=4)
+def _digest(secret: str) -> str:
+    """hash_key, computed once for the bootstrap key rather than on every request."""
+    return hash_key(secret)
 
 
 async def caller_for_key_hash(digest: str, state: AppState, now: datetime) -> Caller:
     """The caller holding the key whose SHA-256 is `digest` (the API and the web page's session)."""
-    bootstrap = _bootstrap_hash(state)
-    if bootstrap and hmac.compare_digest(digest, bootstrap):
+    bootstrap = state.settings.bootstrap_admin_key
+    if bootstrap is not None and bootstrap.get_secret_value() and hmac.compare_digest(digest, _digest(bootstrap.get_secret_value())):
         return Caller("bootstrap-admin", frozenset({"admin"}))
     try:
         record = state.cache.key(digest, allow_io=False)

@@ -23,7 +23,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from service.api import problems
 from service.api.deps import AppState, presented_key_in
-from service.api.middleware import Metrics, finish, length_from, request_id_from
+from service.api.middleware import Metrics, answer_headers, finish, length_from, request_id_from
 from service.api.routes import checks
 from service.api.schemas import BatchRequest
 
@@ -132,8 +132,7 @@ class CheckLane:
                 status, answer, media = response.status_code, bytes(response.body), problems.PROBLEM.encode()
                 extra = [h for h in response.raw_headers if h[0] not in (b"content-type", b"content-length")]
             await send({"type": "http.response.start", "status": status, "headers": [
-                (b"content-type", media), (b"content-length", str(len(answer)).encode()), *extra,
-                (b"x-request-id", request_id.encode()), (b"x-content-type-options", b"nosniff"), (b"cache-control", b"no-store"),
+                (b"content-type", media), (b"content-length", str(len(answer)).encode()), *extra, *answer_headers(request_id.encode()),
             ]})
             await send({"type": "http.response.body", "body": answer})
         finally:

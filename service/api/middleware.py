@@ -118,10 +118,10 @@ class GatewayMiddleware:
             if message["type"] == "http.response.start":
                 status_holder[0] = message["status"]
                 headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", request_id_header))
-                headers.append((b"x-content-type-options", b"nosniff"))
-                if not any(h[0] == b"cache-control" for h in headers):
-                    headers.append((b"cache-control", b"no-store"))
+                if any(h[0] == b"cache-control" for h in headers):  # the web page's own caching
+                    headers += answer_headers(request_id_header)[:-1]
+                else:
+                    headers += answer_headers(request_id_header)
                 message["headers"] = headers
             await send(message)
 
@@ -153,6 +153,11 @@ class GatewayMiddleware:
             route = scope.get("route")
             template: str = getattr(route, "path", None) or "unmatched"
             finish(self.metrics, scope, template, status_holder[0], started, request_id)
+
+
+def answer_headers(request_id: bytes) -> list[tuple[bytes, bytes]]:
+    """What every answer carries; Cache-Control last (a route may set its own)."""
+    return [(b"x-request-id", request_id), (b"x-content-type-options", b"nosniff"), (b"cache-control", b"no-store")]
 
 
 def request_id_of(scope: Scope) -> tuple[str, int | None]:

@@ -100,9 +100,9 @@ def unstorable_response(method: str, path: str, exc: Exception) -> Response:
                             "invalid-input", [{"loc": ["body"], "msg": "value cannot be stored"}])
 
 
-def crash_response(method: str, path: str) -> Response:
-    """Call from an except block: logs the exception with its traceback (never sent to the caller)."""
-    log.exception("unhandled error on %s %s", method, path)
+def crash_response(method: str, path: str, exc: Exception) -> Response:
+    """Logs the exception with its traceback (never sent to the caller)."""
+    log.error("unhandled error on %s %s", method, path, exc_info=exc)
     return problem_response(500, "Internal server error", "an unexpected error occurred", "internal")
 
 
@@ -118,7 +118,7 @@ def error_response(app: FastAPI, method: str, path: str, exc: Exception) -> Resp
         return database_away_response(app, method, path, exc)
     if isinstance(exc, UNSTORABLE):
         return unstorable_response(method, path, exc)
-    return crash_response(method, path)
+    return crash_response(method, path, exc)
 
 
 def install(app: FastAPI) -> None:
@@ -165,5 +165,4 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> Response:
-        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        return problem_response(500, "Internal server error", "an unexpected error occurred", "internal")
+        return crash_response(request.method, request.url.path, exc)

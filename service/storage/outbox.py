@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from service.ids import new_id
 from service.storage import tables as t
+from service.storage.sql import keyset_page
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 STATUSES = (PENDING, DELIVERED, FAILED)
@@ -80,12 +81,11 @@ def listing(
     session: Session, *, status: str | None, limit: int, before: tuple[datetime, str] | None = None
 ) -> list[t.OutboxMessage]:
     """Newest first; `before` is the (created_at, id) of the last message of the previous page."""
-    key = (t.OutboxMessage.created_at, t.OutboxMessage.id)
-    query = sa.select(t.OutboxMessage).order_by(*(c.desc() for c in key)).limit(limit)
+    query = sa.select(t.OutboxMessage)
     if status is not None:
         query = query.where(t.OutboxMessage.status == status)
-    if before is not None:
-        query = query.where(sa.tuple_(*key) < sa.tuple_(sa.literal(before[0], t.UTCDateTime()), sa.literal(before[1], sa.String())))
+    key = (t.OutboxMessage.created_at, t.OutboxMessage.id)
+    query = keyset_page(query, key, limit=limit, after=before, descending=True)
     return list(session.scalars(query).all())
 
 

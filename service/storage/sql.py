@@ -37,6 +37,15 @@ def _beyond(columns: Sequence[Any], key: Sequence[Any], *, descending: bool = Fa
     return sa.tuple_(*columns) < bound if descending else sa.tuple_(*columns) > bound
 
 
+def keyset_page(
+    query: sa.Select[Any], columns: Sequence[Any], *, limit: int, after: Sequence[Any] | None, descending: bool = False
+) -> sa.Select[Any]:
+    """`query` cut to the page after the key `after` (None: the first page), ordered by `columns`."""
+    if after is not None:
+        query = query.where(_beyond(columns, after, descending=descending))
+    return query.order_by(*(c.desc() if descending else c for c in columns)).limit(limit)
+
+
 def _to_plan(row: t.Plan) -> dm.Plan:
     return dm.Plan(
         code=row.code,
@@ -640,45 +649,36 @@ class SqlRepository:
     # ---- pages of the lists: keyset (rows after the last key seen, `limit` rows), never OFFSET ---
     def service_page(self, *, limit: int, after: tuple[int, str] | None) -> Sequence[t.Service]:
         key = (t.Service.min_rank, t.Service.code)
-        query = sa.select(t.Service) if after is None else sa.select(t.Service).where(_beyond(key, after))
-        return self.session.scalars(query.order_by(*key).limit(limit)).all()
+        return self.session.scalars(keyset_page(sa.select(t.Service), key, limit=limit, after=after)).all()
 
     def plan_page(self, *, limit: int, after: tuple[int, str] | None) -> Sequence[t.Plan]:
         key = (t.Plan.rank, t.Plan.code)
-        query = sa.select(t.Plan) if after is None else sa.select(t.Plan).where(_beyond(key, after))
-        return self.session.scalars(query.order_by(*key).limit(limit)).all()
+        return self.session.scalars(keyset_page(sa.select(t.Plan), key, limit=limit, after=after)).all()
 
     def acceptance_page(self, client_id: str, *, limit: int, before: tuple[datetime, str] | None) -> Sequence[t.Acceptance]:
         """Newest signature first."""
-        key = (t.Acceptance.signed_at, t.Acceptance.id)
-        query = sa.select(t.Acceptance).where(t.Acceptance.client_id == client_id)
-        if before is not None:
-            query = query.where(_beyond(key, before, descending=True))
-        return self.session.scalars(query.order_by(*(c.desc() for c in key)).limit(limit)).all()
+        a = t.Acceptance
+        query = sa.select(a).where(a.client_id == client_id)
+        return self.session.scalars(keyset_page(query, (a.signed_at, a.id), limit=limit, after=before, descending=True)).all()
 
     def signature_request_page(
         self, client_id: str, *, limit: int, before: tuple[datetime, str] | None
     ) -> Sequence[t.SignatureRequest]:
         """Newest registration first."""
-        key = (t.SignatureRequest.created_at, t.SignatureRequest.id)
-        query = sa.select(t.SignatureRequest).where(t.SignatureRequest.client_id == client_id)
-        if before is not None:
-            query = query.where(_beyond(key, before, descending=True))
-        return self.session.scalars(query.order_by(*(c.desc() for c in key)).limit(limit)).all()
+        r = t.SignatureRequest
+        query = sa.select(r).where(r.client_id == client_id)
+        return self.session.scalars(keyset_page(query, (r.created_at, r.id), limit=limit, after=before, descending=True)).all()
 
     def override_page(
         self, client_id: str, *, limit: int, before: tuple[datetime, str] | None, active: bool | None, now: datetime
     ) -> Sequence[t.Override]:
         """Newest grant first; `active` keeps only the overrides in force at `now` (True) or the others (False)."""
         o = t.Override
-        key = (o.created_at, o.id)
         query = sa.select(o).where(o.client_id == client_id)
         if active is not None:
             in_force = sa.and_(o.revoked_at.is_(None), o.created_at <= now, o.expires_at > now)
             query = query.where(in_force if active else sa.not_(in_force))
-        if before is not None:
-            query = query.where(_beyond(key, before, descending=True))
-        return self.session.scalars(query.order_by(*(c.desc() for c in key)).limit(limit)).all()
+        return self.session.scalars(keyset_page(query, (o.created_at, o.id), limit=limit, after=before, descending=True)).all()
 
     # ---- api keys ------------------------------------------------------------------------------
     def key_by_hash(self, key_hash: str) -> t.ApiKey | None:
