@@ -8,6 +8,7 @@ shorten or lengthen a local day exactly as a wall clock does.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -34,16 +35,25 @@ class WorkingInterval:
 
 
 @dataclass(frozen=True, slots=True)
+class _Chunk:
+    """The working windows of CHUNK_DAYS local dates as microseconds since the epoch, with running totals."""
+
+    starts: list[int]
+    ends: list[int]
+    before: list[int]  # working time before window i (within the chunk)
+    through: list[int]  # working time up to the end of window i
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
 class BusinessCalendar:
     code: str
     version: int
     time_zone: str
     intervals: tuple[WorkingInterval, ...] = ()
     closed_dates: frozenset[date] = frozenset()
-    # Working windows of a local date as UTC instants, memoised per calendar version (a pure function's cache).
-    _windows: dict[date, tuple[tuple[datetime, datetime], ...]] = field(
-        default_factory=dict, compare=False, hash=False, repr=False
-    )
+    # Chunks of working windows, memoised per calendar version (a pure function's cache).
+    _chunks: dict[int, _Chunk] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:
         ZoneInfo(self.time_zone)  # an unknown zone fails here, not in the middle of a check
@@ -62,15 +72,6 @@ class BusinessCalendar:
 
     def windows(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
         """The working windows of a local date, as aware UTC instants, in order (empty on a closed date)."""
-        found = self._windows.get(day)
-        if found is None:
-            found = self._compute_windows(day)
-            if len(self._windows) > 4096:
-                self._windows.clear()
-            self._windows[day] = found
-        return found
-
-    def _compute_windows(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
         if day in self.closed_dates:
             return ()
         zone = ZoneInfo(self.time_zone)
@@ -80,8 +81,49 @@ class BusinessCalendar:
         # A window that a DST change squeezes to nothing is dropped.
         return tuple((start, end) for start, end in windows if start < end)
 
+    def chunk(self, index: int) -> _Chunk:
+        found = self._chunks.get(index)
+        if found is None:
+            if len(self._chunks) > 256:
+                self._chunks.clear()
+            found = self._chunks[index] = self._build_chunk(index)
+        return found
+
+    def _build_chunk(self, index: int) -> _Chunk:
+        starts: list[int] = []
+        ends: list[int] = []
+        before: list[int] = []
+        through: list[int] = []
+        total = 0
+        first = date.fromordinal(index * CHUNK_DAYS)
+        for offset in range(CHUNK_DAYS):
+            for start, end in self.windows(first + timedelta(days=offset)):
+                s, e = _us(start), _us(end)
+                starts.append(s)
+                ends.append(e)
+                before.append(total)
+                total += e - s
+                through.append(total)
+        return _Chunk(starts, ends, before, through, total)
+
+    def chunk_of(self, at: datetime) -> int:
+        return at.astimezone(ZoneInfo(self.time_zone)).toordinal() // CHUNK_DAYS
+
     def local_date(self, at: datetime) -> date:
         return at.astimezone(ZoneInfo(self.time_zone)).date()
+
+
+CHUNK_DAYS = 28
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _us(at: datetime) -> int:
+    return (at - _EPOCH) // _MICROSECOND
+
+
+def _from_us(value: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=value)
 
 
 def _instant(day: date, minute: int, zone: ZoneInfo) -> datetime:
@@ -105,38 +147,36 @@ def is_open(calendar: BusinessCalendar, at: datetime) -> bool:
     _require_aware(at)
     if calendar.always_open:
         return True
-    day = calendar.local_date(at)
-    for probe in (day - timedelta(days=1), day):
-        for start, end in calendar.windows(probe):
-            if start <= at < end:
-                return True
-    return False
+    chunk = calendar.chunk(calendar.chunk_of(at))
+    t = _us(at)
+    i = bisect_right(chunk.ends, t)
+    return i < len(chunk.ends) and chunk.starts[i] <= t
 
 
 def add_business_time(calendar: BusinessCalendar, at: datetime, duration: timedelta) -> datetime | None:
-    """The instant when `duration` of working time has passed since `at` (None if the calendar never opens).
+    """The instant when `duration` of working time has passed since `at` (None past the horizon).
 
     A zero duration gives `at` itself inside working time, else the next opening. The answer is in UTC.
     """
     _require_aware(at)
     if duration < _ZERO:
         raise ValueError("a business duration is not negative")
-    start = at.astimezone(UTC)
     if calendar.always_open:
-        return start + duration
-    remaining = duration
-    # A window of the previous local date can still be running (one that ends at 24:00 ends at today's midnight).
-    day = calendar.local_date(start) - timedelta(days=1)
-    for _ in range(HORIZON_DAYS):
-        for window_start, window_end in calendar.windows(day):
-            if window_end <= start:
-                continue
-            begin = max(window_start, start)
-            available = window_end - begin
-            if remaining <= available:
-                return begin + remaining
-            remaining -= available
-        day += timedelta(days=1)
+        return at.astimezone(UTC) + duration
+    remaining = duration // _MICROSECOND
+    index = calendar.chunk_of(at)
+    t = _us(at)
+    for _ in range(HORIZON_DAYS // CHUNK_DAYS + 1):
+        chunk = calendar.chunk(index)
+        i = bisect_right(chunk.ends, t)  # the first window that ends after t
+        if i < len(chunk.ends):
+            target = chunk.before[i] + max(0, t - chunk.starts[i]) + remaining
+            if target <= chunk.total:
+                j = bisect_left(chunk.through, target, lo=i)
+                return _from_us(chunk.starts[j] + target - chunk.before[j])
+            remaining = target - chunk.total
+        index += 1
+        t = -(1 << 62)  # from the start of the next chunk
     return None
 
 

@@ -158,3 +158,15 @@ def test_the_default_sla_runs_on_the_default_calendar(default_calendar_client: T
     sla = ok(client.post("/v1/entitlements/check", json=body))["sla"]
     assert sla["first_response_due_at"] == "2026-11-09T16:30:00+00:00"
     assert sla["calendar"] == {"code": "nyc", "version": 1}
+
+
+def test_the_card_shows_the_deadlines_in_the_calendars_time_zone(client: TestClient, settings: Any) -> None:
+    from tests.ui.ui_helpers import make_key, sign_in
+
+    cid = member(client)
+    with TestClient(client.app) as browser:
+        sign_in(browser, make_key(settings.database_url, "reader", "clients:read"))
+        card = browser.get(f"/ui/clients/{cid}").text
+    assert "Due if they call now" in card
+    assert "calendar nyc v1 (America/New_York)" in card
+    assert " EST" in card or " EDT" in card
