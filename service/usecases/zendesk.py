@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from service.cache import StateCache
 from service.domain import model as dm
-from service.domain.model import Decision
 from service.domain.decision import plans_granting
+from service.domain.model import Decision
 from service.errors import InvalidInput
 from service.storage import outbox
 from service.usecases import audit
