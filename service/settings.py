@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     # Web page (/ui): signs the session cookie; unset = a random secret per process (sessions end on restart).
     ui_secret: SecretStr | None = None
     ui_session_hours: float = Field(8.0, gt=0)
+    # The working calendar (code) of the default SLA of non-members; unset = 24/7 calendar time.
+    default_calendar: str | None = None
 
 
 @lru_cache

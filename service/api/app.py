@@ -18,7 +18,7 @@ from service.api.deps import AppState
 from service.api.lane import PATHS as LANE_PATHS
 from service.api.lane import CheckLane
 from service.api.middleware import GatewayMiddleware, Metrics
-from service.api.routes import catalog, checks, clients, contracts, health, integrations, records, reports
+from service.api.routes import calendars, catalog, checks, clients, contracts, health, integrations, records, reports
 from service.api.routes import webhooks as webhook_routes
 from service.cache import StateCache
 from service.domain.model import Policy, Routing, Sla
@@ -65,7 +65,13 @@ def policy_from(settings: Settings) -> Policy:
         new_client_grace_days=settings.new_client_grace_days,
         dunning_grace_days=settings.dunning_grace_days,
         default_routing=Routing(settings.default_priority, settings.default_queue),
-        default_sla=Sla(settings.default_first_response_minutes, settings.default_onsite_response_hours),
+        default_sla=Sla(
+            settings.default_first_response_minutes, settings.default_onsite_response_hours,
+            # With a default calendar, the default targets count in business time on it.
+            first_response_business_minutes=settings.default_first_response_minutes if settings.default_calendar else None,
+            onsite_response_business_hours=settings.default_onsite_response_hours if settings.default_calendar else None,
+        ),
+        default_calendar=settings.default_calendar or None,
     )
 
 
@@ -113,7 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     openapi_doc.install(app)
     problems.install(app)
-    for module in (checks, clients, records, catalog, contracts, reports, integrations, webhook_routes, health, web_page):
+    for module in (checks, clients, records, catalog, calendars, contracts, reports, integrations, webhook_routes, health, web_page):
         app.include_router(module.router)
     if settings.cors_origins:  # no CORS headers at all unless origins are configured
         app.add_middleware(

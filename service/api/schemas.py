@@ -140,6 +140,31 @@ class RoutingModel(Strict):
 class SlaModel(Strict):
     first_response_minutes: int = Field(ge=0, le=10_000_000)
     onsite_response_hours: int = Field(ge=0, le=1_000_000)
+    first_response_business_minutes: int | None = Field(
+        None, ge=0, le=100_000, description="first response in business minutes on the plan's calendar (instead of calendar time)"
+    )
+    onsite_response_business_hours: int | None = Field(
+        None, ge=0, le=2_000, description="on-site response in business hours on the plan's calendar (instead of calendar time)"
+    )
+
+
+class CalendarRef(BaseModel):
+    code: str
+    version: int
+
+
+class DecisionSlaOut(BaseModel):
+    """The SLA targets of the answer and their deadlines counted from its evaluation time."""
+
+    first_response_minutes: int
+    onsite_response_hours: int
+    first_response_business_minutes: int | None = None
+    onsite_response_business_hours: int | None = None
+    first_response_due_at: datetime | None = None
+    onsite_due_at: datetime | None = None
+    clock: Literal["running", "outside_hours"] = "running"
+    next_open_at: datetime | None = Field(None, description="null while the clock is running")
+    calendar: CalendarRef | None = Field(None, description="the calendar version the deadlines were computed on; null = 24/7")
 
 
 class MoneyModel(Strict):
@@ -156,6 +181,7 @@ class PlanOut(BaseModel):
     routing: RoutingModel
     sla: SlaModel
     active: bool
+    calendar: str | None = None
 
 
 class DecisionOut(BaseModel):
@@ -189,7 +215,7 @@ class DecisionOut(BaseModel):
     contract: ContractOut
     membership: MembershipOut
     routing: RoutingModel
-    sla: SlaModel
+    sla: DecisionSlaOut
     upsell: list[PlanOut]
     degraded: bool
     evaluated_at: datetime
@@ -217,6 +243,7 @@ class FlatDecision(BaseModel):
     route: str = Field(description="the one value to branch on: the queue when allowed, `triage` when refused")
     first_response_minutes: str
     onsite_response_hours: str
+    first_response_due_at: str = Field("", description="RFC 3339 deadline of the first response, or empty")
     upsell: str = Field(description="codes of the plans that would grant the service, comma-separated")
     normalized_phone: str = Field(description="the caller id in E.164, or empty")
     degraded: str = Field(description='"true" when served from memory with the database away')
@@ -239,8 +266,31 @@ def plan_out(plan: dm.Plan) -> dict[str, Any]:
         "rank": plan.rank,
         "monthly_price": {"amount_minor": plan.monthly_price.amount_minor, "currency": plan.monthly_price.currency},
         "routing": {"priority": plan.routing.priority, "queue": plan.routing.queue},
-        "sla": {"first_response_minutes": plan.sla.first_response_minutes, "onsite_response_hours": plan.sla.onsite_response_hours},
+        "sla": sla_out(plan.sla),
         "active": plan.active,
+        "calendar": plan.calendar,
+    }
+
+
+def sla_out(sla: dm.Sla) -> dict[str, Any]:
+    return {
+        "first_response_minutes": sla.first_response_minutes,
+        "onsite_response_hours": sla.onsite_response_hours,
+        "first_response_business_minutes": sla.first_response_business_minutes,
+        "onsite_response_business_hours": sla.onsite_response_business_hours,
+    }
+
+
+def sla_clock_out(clock: dm.SlaClock | None) -> dict[str, Any]:
+    """The deadline fields that ride in every decision's `sla`."""
+    if clock is None:
+        return {"first_response_due_at": None, "onsite_due_at": None, "clock": "running", "next_open_at": None, "calendar": None}
+    return {
+        "first_response_due_at": _ts(clock.first_response_due_at),
+        "onsite_due_at": _ts(clock.onsite_due_at),
+        "clock": clock.clock.value,
+        "next_open_at": _ts(clock.next_open_at),
+        "calendar": {"code": clock.calendar_code, "version": clock.calendar_version} if clock.calendar_code else None,
     }
 
 
@@ -273,7 +323,7 @@ def decision_out(result: CheckResult) -> dict[str, Any]:
             "current_period_end": _ts(m.current_period_end),
         },
         "routing": {"priority": d.routing.priority, "queue": d.routing.queue},
-        "sla": {"first_response_minutes": d.sla.first_response_minutes, "onsite_response_hours": d.sla.onsite_response_hours},
+        "sla": sla_out(d.sla) | sla_clock_out(d.sla_clock),
         "upsell": [plan_out(p) for p in d.upsell],
         "degraded": result.degraded,
         "evaluated_at": d.evaluated_at.isoformat(),
@@ -316,6 +366,7 @@ def _flat_fields(result: CheckResult) -> dict[str, str]:
         "route": d.routing.queue if d.allowed else "triage",
         "first_response_minutes": str(d.sla.first_response_minutes),
         "onsite_response_hours": str(d.sla.onsite_response_hours),
+        "first_response_due_at": _ts(d.sla_clock.first_response_due_at if d.sla_clock else None) or "",
         "upsell": ",".join(p.code for p in d.upsell),
         "normalized_phone": result.normalized_phone,
         "degraded": "true" if result.degraded else "false",
@@ -538,6 +589,7 @@ class PlanIn(Strict):
     routing: RoutingModel
     sla: SlaModel
     active: bool = True
+    calendar: str | None = Field(None, min_length=1, max_length=64, description="the calendar the business-time SLA targets run on")
 
 
 class PlanPage(Page):

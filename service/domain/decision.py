@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from service.domain.calendar import BusinessCalendar
 from service.domain.contract import contract_view
 from service.domain.model import (
     Catalog,
@@ -20,6 +21,7 @@ from service.domain.model import (
     ReasonCode,
     Service,
 )
+from service.domain.sla import sla_clock
 
 _REFUSING_STATUS = {
     ContractStatus.UNSIGNED: (ReasonCode.CONTRACT_UNSIGNED, "the current contract is not signed and the grace period is over"),
@@ -63,6 +65,12 @@ def plans_granting(service: Service, catalog: Catalog) -> tuple[Plan, ...]:
     return tuple(sorted(eligible, key=lambda p: (p.rank, p.monthly_price.amount_minor, p.code)))
 
 
+def sla_calendar(granted: Plan | None, catalog: Catalog) -> BusinessCalendar | None:
+    """The calendar an SLA runs on: the member's plan's, else the default SLA's (None: 24/7)."""
+    code = granted.calendar if granted is not None else catalog.policy.default_calendar
+    return catalog.calendars.get(code) if code else None
+
+
 def _open_to_anyone(service: Service) -> bool:
     return not service.requires_contract and service.min_rank == 0
 
@@ -85,6 +93,7 @@ def decide(client: ClientState | None, service: Service, catalog: Catalog, at: d
             sla=policy.default_sla,
             upsell=(),
             evaluated_at=at,
+            sla_clock=sla_clock(policy.default_sla, sla_calendar(None, catalog), at),
         )
 
     contract = contract_view(client, catalog, at)
@@ -92,6 +101,7 @@ def decide(client: ClientState | None, service: Service, catalog: Catalog, at: d
     membership = membership_view(client.membership, granted)
     routing = granted.routing if granted else policy.default_routing
     sla = granted.sla if granted else policy.default_sla
+    clock = sla_clock(sla, sla_calendar(granted, catalog), at)
 
     def answer(allowed: bool, reasons: list[Reason], upsell: tuple[Plan, ...] = ()) -> Decision:
         return Decision(
@@ -104,6 +114,7 @@ def decide(client: ClientState | None, service: Service, catalog: Catalog, at: d
             sla=sla,
             upsell=upsell,
             evaluated_at=at,
+            sla_clock=clock,
         )
 
     for override in client.overrides:

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from service.domain.calendar import BusinessCalendar
+
 
 class ContractStatus(StrEnum):
     NOT_CONFIGURED = "not_configured"
@@ -70,6 +72,9 @@ class Routing:
 class Sla:
     first_response_minutes: int
     onsite_response_hours: int
+    # Targets in business time on the plan's calendar (None: the calendar-time target above applies).
+    first_response_business_minutes: int | None = None
+    onsite_response_business_hours: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +92,7 @@ class Plan:
     routing: Routing
     sla: Sla
     active: bool = True
+    calendar: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +168,8 @@ class Policy:
     dunning_grace_days: int = 7
     default_routing: Routing = Routing(priority="normal", queue="standard")
     default_sla: Sla = Sla(first_response_minutes=240, onsite_response_hours=72)
+    # The calendar of the default SLA (None: 24/7); with one, the default targets count in business time.
+    default_calendar: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +179,8 @@ class Catalog:
     # Every published version (drafts excluded), any order.
     versions: tuple[ContractVersion, ...] = ()
     policy: Policy = field(default_factory=Policy)
+    # The current version of each working calendar, by code (service.domain.calendar.BusinessCalendar).
+    calendars: dict[str, BusinessCalendar] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +200,21 @@ class MembershipView:
     current_period_end: datetime | None
 
 
+class Clock(StrEnum):
+    RUNNING = "running"
+    OUTSIDE_HOURS = "outside_hours"
+
+
+@dataclass(frozen=True, slots=True)
+class SlaClock:
+    first_response_due_at: datetime | None
+    onsite_due_at: datetime | None
+    clock: Clock
+    next_open_at: datetime | None
+    calendar_code: str | None
+    calendar_version: int | None
+
+
 @dataclass(frozen=True, slots=True)
 class Reason:
     code: ReasonCode
@@ -207,3 +232,5 @@ class Decision:
     sla: Sla
     upsell: tuple[Plan, ...]
     evaluated_at: datetime
+    # Deadlines of the SLA counted from evaluated_at (service.domain.sla.sla_clock).
+    sla_clock: SlaClock | None = None

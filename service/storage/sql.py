@@ -16,6 +16,7 @@ from sqlalchemy.sql.expression import FunctionElement
 
 from service.domain import model as dm
 from service.storage import tables as t
+from service.storage.calendars import current_versions, to_calendar
 
 
 def encode_cursor(value: str | int) -> str:
@@ -53,8 +54,10 @@ def _to_plan(row: t.Plan) -> dm.Plan:
         rank=row.rank,
         monthly_price=dm.Money(row.price_amount_minor, row.price_currency),
         routing=dm.Routing(row.routing_priority, row.routing_queue),
-        sla=dm.Sla(row.first_response_minutes, row.onsite_response_hours),
+        sla=dm.Sla(row.first_response_minutes, row.onsite_response_hours,
+                   row.first_response_business_minutes, row.onsite_response_business_hours),
         active=row.active,
+        calendar=row.calendar_code,
     )
 
 
@@ -361,7 +364,8 @@ class SqlRepository:
             dm.ContractVersion(r.version, r.grace_days, r.term_days, r.published_at)
             for r in s.scalars(sa.select(t.ContractVersion).where(t.ContractVersion.published_at.is_not(None)))
         )
-        return dm.Catalog(services=services, plans=plans, versions=versions, policy=policy)
+        calendars = {r.calendar_code: to_calendar(r) for r in current_versions(s)}
+        return dm.Catalog(services=services, plans=plans, versions=versions, policy=policy, calendars=calendars)
 
     def list_services(self) -> Sequence[t.Service]:
         return self.session.scalars(sa.select(t.Service).order_by(t.Service.min_rank, t.Service.code)).all()

@@ -87,6 +87,10 @@ class Plan(Base):
     onsite_response_hours: Mapped[int]
     active: Mapped[bool] = mapped_column(default=True)
     updated_at: Mapped[datetime]
+    # SLA targets in business time on the plan's calendar (null: the calendar-time targets apply).
+    calendar_code: Mapped[str | None] = mapped_column(sa.String(64))
+    first_response_business_minutes: Mapped[int | None]
+    onsite_response_business_hours: Mapped[int | None]
 
 
 class Service(Base):
@@ -245,3 +249,31 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime]
     next_attempt_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
+
+
+class Calendar(Base):
+    """A working calendar; its definition lives in versions, the newest being current."""
+
+    __tablename__ = "calendars"
+    code: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    current_version: Mapped[int]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class CalendarVersion(Base):
+    """One definition of a calendar, never changed once written: answers name the version they used."""
+
+    __tablename__ = "calendar_versions"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    calendar_code: Mapped[str] = mapped_column(sa.ForeignKey("calendars.code"))
+    version: Mapped[int]
+    name: Mapped[str] = mapped_column(sa.String(200))
+    time_zone: Mapped[str] = mapped_column(sa.String(64))
+    intervals: Mapped[list[Any]]
+    holidays: Mapped[dict[str, Any] | None]
+    closed_dates: Mapped[list[Any]]
+    # The holidays of the country resolved when the version was written, plus its own closed dates.
+    resolved_closed_dates: Mapped[list[Any]]
+    created_at: Mapped[datetime]
+    __table_args__ = (sa.UniqueConstraint("calendar_code", "version", name="uq_calendar_versions_code_version"),)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -80,11 +81,13 @@ def card(session: Session, cache: StateCache, client_id: str, now: datetime, deg
     lines = []
     services = sorted(catalog.services.values(), key=lambda s: (s.min_rank, s.requires_contract, s.code))
     routing = None
+    clock: dm.SlaClock | None = None
     for service in services:
         result = run_check(cache, ClientRef("id", client_id), service.code, now=now, at=None, allow_io=True,
                            degraded_policy=degraded_policy)
         decision = result.decision
         routing = routing or (decision.routing, decision.sla)
+        clock = clock or decision.sla_clock
         lines.append(ServiceLine(service.code, service.name, decision.allowed, list(decision.reasons),
                                  [p.name for p in decision.upsell]))
     overrides = [o for o in repo.list_overrides(client_id) if o.revoked_at is None and o.created_at <= now < o.expires_at]
@@ -108,6 +111,25 @@ def card(session: Session, cache: StateCache, client_id: str, now: datetime, deg
         "versions": [v.version for v in sorted(catalog.versions, key=lambda v: v.published_at or now, reverse=True)
                      if v.published_at is not None and v.published_at <= now],
         "current_version": version.version if version else None,
+        "deadlines": deadlines(clock, catalog),
+    }
+
+
+def deadlines(clock: dm.SlaClock | None, catalog: dm.Catalog) -> dict[str, str] | None:
+    """The SLA deadlines of the card, in the calendar's own time zone (UTC for 24/7 SLAs)."""
+    if not clock:
+        return None
+    calendar = catalog.calendars.get(clock.calendar_code or "")
+    zone = ZoneInfo(calendar.time_zone) if calendar else UTC
+
+    def shown(at: datetime | None) -> str:
+        return at.astimezone(zone).strftime("%a %d %b %H:%M %Z") if at else "—"
+
+    return {
+        "first_response": shown(clock.first_response_due_at),
+        "onsite": shown(clock.onsite_due_at),
+        "clock": "running" if clock.clock is dm.Clock.RUNNING else f"outside hours — opens {shown(clock.next_open_at)}",
+        "calendar": f"{calendar.code} v{calendar.version} ({calendar.time_zone})" if calendar else "24/7",
     }
 
 

@@ -12,6 +12,7 @@ from service.errors import InvalidInput
 from service.storage import tables as t
 from service.storage.sql import SqlRepository
 from service.usecases import audit
+from service.usecases.calendars import require_calendar
 
 
 def service_dict(row: t.Service) -> dict[str, Any]:
@@ -25,8 +26,13 @@ def plan_dict(row: t.Plan) -> dict[str, Any]:
         "rank": row.rank,
         "monthly_price": {"amount_minor": row.price_amount_minor, "currency": row.price_currency},
         "routing": {"priority": row.routing_priority, "queue": row.routing_queue},
-        "sla": {"first_response_minutes": row.first_response_minutes, "onsite_response_hours": row.onsite_response_hours},
+        "sla": {
+            "first_response_minutes": row.first_response_minutes, "onsite_response_hours": row.onsite_response_hours,
+            "first_response_business_minutes": row.first_response_business_minutes,
+            "onsite_response_business_hours": row.onsite_response_business_hours,
+        },
         "active": row.active,
+        "calendar": row.calendar_code,
     }
 
 
@@ -61,11 +67,19 @@ class PlanInput:
     first_response_minutes: int
     onsite_response_hours: int
     active: bool
+    calendar: str | None = None
+    first_response_business_minutes: int | None = None
+    onsite_response_business_hours: int | None = None
 
 
 def put_plan(session: Session, plan: PlanInput, *, actor: str, now: datetime) -> tuple[t.Plan, bool]:
     if plan.rank < 1:
         raise InvalidInput("a plan's rank is 1 or more (rank 0 means no membership)")
+    business = plan.first_response_business_minutes is not None or plan.onsite_response_business_hours is not None
+    if business and plan.calendar is None:
+        raise InvalidInput("business-time SLA targets need the plan's calendar",
+                           errors=[{"loc": ["body", "calendar"], "msg": "the code of the calendar the targets run on"}])
+    require_calendar(session, plan.calendar)
     repo = SqlRepository(session)
     row = repo.get_plan(plan.code)
     before = plan_dict(row) if row else None
@@ -77,6 +91,9 @@ def put_plan(session: Session, plan: PlanInput, *, actor: str, now: datetime) ->
     row.price_amount_minor, row.price_currency = plan.amount_minor, plan.currency.upper()
     row.routing_priority, row.routing_queue = plan.priority, plan.queue
     row.first_response_minutes, row.onsite_response_hours = plan.first_response_minutes, plan.onsite_response_hours
+    row.calendar_code = plan.calendar
+    row.first_response_business_minutes = plan.first_response_business_minutes
+    row.onsite_response_business_hours = plan.onsite_response_business_hours
     row.updated_at = now
     after = plan_dict(row)
     if before != after:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from service.cache import StateCache
 from service.domain import model as dm
 from service.domain.decision import plans_granting
+from service.domain.model import Decision
 from service.errors import InvalidInput
 from service.storage import outbox
 from service.usecases import audit
@@ -95,6 +96,10 @@ def note(ticket: TicketWebhook, decided: TicketDecision) -> str:
     if d.membership.plan:
         lines.append(f"Plan: {d.membership.plan}; queue {d.routing.queue}, priority {d.routing.priority}, "
                      f"first response within {d.sla.first_response_minutes} minutes.")
+    clock = d.sla_clock
+    if clock is not None and clock.first_response_due_at is not None:
+        calendar = f"calendar {clock.calendar_code} v{clock.calendar_version}" if clock.calendar_code else "24/7"
+        lines.append(f"First response due {clock.first_response_due_at.isoformat()} ({calendar}).")
     if decided.granting:
         lines.append("Plans that would grant this service: " + ", ".join(f"{p.name} ({p.code})" for p in decided.granting) + ".")
     else:
@@ -102,6 +107,17 @@ def note(ticket: TicketWebhook, decided: TicketDecision) -> str:
     for text in decided.ignored:
         lines.append(f"Ignored: {text}.")
     return "\n".join(lines)
+
+
+def sla_record(d: Decision) -> dict[str, Any]:
+    """The deadline and the calendar version an answer was computed on, as the audit keeps them."""
+    clock = d.sla_clock
+    if clock is None:
+        return {}
+    return {
+        "first_response_due_at": clock.first_response_due_at.isoformat() if clock.first_response_due_at else None,
+        "sla_calendar": {"code": clock.calendar_code, "version": clock.calendar_version} if clock.calendar_code else None,
+    }
 
 
 def ticket_update(ticket: TicketWebhook, decided: TicketDecision) -> dict[str, Any]:
@@ -130,6 +146,6 @@ def queue_update(session: Session, *, api_url: str, key: str, ticket: TicketWebh
             session, kind="zendesk.ticket_checked", actor="zendesk", at=now, scope="none",
             client_id=decided.result.client.id if decided.result.client else None, subject=f"zendesk ticket {ticket.ticket_id}",
             after={"decision_id": decided.result.decision_id, "service": d.service, "allowed": d.allowed,
-                   "reasons": [r.code.value for r in d.reasons], "outbox_id": message.id},
+                   "reasons": [r.code.value for r in d.reasons], "outbox_id": message.id, **sla_record(d)},
         )
     return message.id, created

@@ -65,10 +65,13 @@ CASES: list[tuple[str, str, str, dict[str, Any], bool]] = [
 ]
 
 
+PER_REQUEST = ("decision_id", "evaluated_at", "first_response_due_at", "onsite_due_at", "next_open_at")
+
+
 def _comparable(body: Any) -> Any:
-    """The answer without what differs per request (decision id, evaluation time)."""
+    """The answer without what differs per request (decision id, evaluation time and the deadlines counted from it)."""
     if isinstance(body, dict):
-        return {k: _comparable(v) for k, v in body.items() if k not in ("decision_id", "evaluated_at")}
+        return {k: _comparable(v) for k, v in body.items() if k not in PER_REQUEST}
     if isinstance(body, list):
         return [_comparable(v) for v in body]
     return body

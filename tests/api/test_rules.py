@@ -1,6 +1,6 @@
 """Every rule of PRODUCT.md's decision and contract-status tables, through the HTTP API."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from tests.helpers import check, codes, create_client, in_days, iso, now, ok, publish_contract, put_plans, sign
 
@@ -145,7 +145,12 @@ def test_member_routing_sla_and_membership_history(client):
     assert decision["allowed"] is True
     assert decision["membership"]["plan"] == "gold" and decision["membership"]["rank"] == 2
     assert decision["routing"] == {"priority": "high", "queue": "priority"}
-    assert decision["sla"] == {"first_response_minutes": 60, "onsite_response_hours": 16}
+    sla = decision["sla"]
+    assert (sla["first_response_minutes"], sla["onsite_response_hours"]) == (60, 16)
+    # Calendar-time targets: the deadlines are the evaluation time plus the targets.
+    evaluated = datetime.fromisoformat(decision["evaluated_at"])
+    assert datetime.fromisoformat(sla["first_response_due_at"]) == evaluated + timedelta(minutes=60)
+    assert datetime.fromisoformat(sla["onsite_due_at"]) == evaluated + timedelta(hours=16)
     assert codes(check(client, "priority_onsite", phone="2125550142", at=in_days(31))) == ["TIER_REQUIRED"]
     ok(client.delete(f"/v1/clients/{acme['id']}/membership"))
     after = check(client, "priority_support", phone="2125550142")

@@ -55,7 +55,9 @@ def put_plan(
         code=code, name=body.name, rank=body.rank, amount_minor=body.monthly_price.amount_minor,
         currency=body.monthly_price.currency, priority=body.routing.priority, queue=body.routing.queue,
         first_response_minutes=body.sla.first_response_minutes, onsite_response_hours=body.sla.onsite_response_hours,
-        active=body.active,
+        active=body.active, calendar=body.calendar,
+        first_response_business_minutes=body.sla.first_response_business_minutes,
+        onsite_response_business_hours=body.sla.onsite_response_business_hours,
     )
     row, created = uc.put_plan(session, plan, actor=caller.name, now=now)
     response.status_code = 201 if created else 200
