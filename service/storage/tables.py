@@ -245,3 +245,13 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime]
     next_attempt_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
+
+
+class UiSession(Base):
+    """A signed-in web page session; signing out ends it here, so a copied cookie stops working."""
+
+    __tablename__ = "ui_sessions"
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    key_hash: Mapped[str] = mapped_column(sa.String(64), index=True)
+    created_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
