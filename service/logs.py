@@ -5,12 +5,42 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import traceback
 from datetime import UTC, datetime
+from types import TracebackType
 from typing import Any
 
 import orjson
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+STACK_FRAMES = 12
+
+
+def _name(exc: BaseException) -> str:
+    kind = type(exc)
+    return kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+
+
+def exception_fields(exc: BaseException | None, tb: TracebackType | None = None) -> dict[str, object]:
+    """What a log line says about an exception: its type, its causes' types and where it happened.
+
+    Never its message or the frames' source text: a database error's message carries the SQL's bound
+    parameters (phones, e-mails, signer names), and a log is no place for personal data.
+    """
+    if exc is None:
+        return {}
+    causes: list[str] = []
+    seen, current = {id(exc)}, exc.__cause__ or exc.__context__
+    while current is not None and id(current) not in seen and len(causes) < 5:
+        seen.add(id(current))
+        causes.append(_name(current))
+        current = current.__cause__ or current.__context__
+    frames = traceback.extract_tb(tb or exc.__traceback__)[-STACK_FRAMES:]
+    stack = [f"{frame.filename.rsplit('/site-packages/', 1)[-1]}:{frame.lineno} in {frame.name}" for frame in frames]
+    fields: dict[str, object] = {"error_type": _name(exc), "stack": stack}
+    if causes:
+        fields["error_causes"] = causes
+    return fields
 
 
 class JsonFormatter(logging.Formatter):
@@ -24,8 +54,8 @@ class JsonFormatter(logging.Formatter):
         for key, value in record.__dict__.items():
             if key not in _STANDARD and not key.startswith("_"):
                 entry[key] = value
-        if record.exc_info:
-            entry["error"] = self.formatException(record.exc_info)
+        if record.exc_info and record.exc_info[1] is not None:
+            entry.update(exception_fields(record.exc_info[1], record.exc_info[2]))
         return orjson.dumps(entry, default=str).decode()
 
 

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse as FastAPIJSONResponse
 from starlette.types import Receive, Scope, Send
 
 from service import __version__
-from service.api import openapi_doc, problems
+from service.api import docs_pages, openapi_doc, problems
 from service.api.deps import AppState
 from service.api.lane import PATHS as LANE_PATHS
 from service.api.lane import CheckLane
@@ -116,8 +116,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         default_response_class=JSONResponse,
+        # Starlette's own slash redirect builds an absolute URL from the Host header; ours is relative.
+        redirect_slashes=False,
+        docs_url=None,
+        redoc_url=None,
     )
     openapi_doc.install(app)
+    docs_pages.install(app, "supportgate")
     problems.install(app)
     for module in (checks, clients, records, catalog, calendars, contracts, reports, integrations, webhook_routes, health, web_page):
         app.include_router(module.router)

@@ -17,7 +17,7 @@ from prometheus_client.utils import floatToGoString
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.api.problems import PROBLEM, problem_body
+from service.api.problems import PROBLEM, crash_response, problem_body
 from service.ids import random_hex
 from service.logs import log_fast
 
@@ -112,11 +112,12 @@ class GatewayMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
         limit = self.large_body_paths.get(scope["path"], self.max_body)
         status_holder = [500]
+        started_holder = [False]
         request_id_header = request_id.encode()
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
-                status_holder[0] = message["status"]
+                status_holder[0], started_holder[0] = message["status"], True
                 headers = list(message.get("headers", []))
                 if any(h[0] == b"cache-control" for h in headers):  # the web page's own caching
                     headers += answer_headers(request_id_header)[:-1]
@@ -139,7 +140,15 @@ class GatewayMiddleware:
 
         try:
             if content_length is None or content_length <= limit:
-                await self.app(scope, receive_wrapper, send_wrapper)
+                try:
+                    await self.app(scope, receive_wrapper, send_wrapper)
+                except Exception as exc:
+                    # Answered here and not re-raised: Starlette's outermost layer would answer too, then
+                    # re-raise to the server, which logs a plain-text traceback with the error's message
+                    # (an SQL error's bound parameters: phones, e-mails, signer names).
+                    response = crash_response(scope["method"], scope["path"], exc)
+                    if not started_holder[0]:
+                        await response(scope, receive, send_wrapper)
                 return
             body = orjson.dumps(
                 problem_body(413, "Payload too large", f"the request body is larger than {limit} bytes", "payload-too-large")

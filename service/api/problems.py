@@ -6,6 +6,7 @@ import logging
 import re
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 import sqlalchemy as sa
@@ -13,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from service.errors import RateLimited, ServiceError, Unauthorized, Unavailable
 
@@ -70,6 +72,25 @@ def allowed_methods(app: FastAPI, path: str) -> list[str]:
     return sorted(methods)
 
 
+def slash_redirect(request: Request) -> Response | None:
+    """A 307 to the same path with its trailing slash toggled, when that path is a route.
+
+    The Location is relative (path and query only): an absolute one would echo the Host header,
+    and `Host: evil.example` would make it a redirect to evil.example.
+    """
+    path = request.url.path
+    if path == "/":
+        return None
+    other = path[:-1] if path.endswith("/") else path + "/"
+    if other.startswith("//") or "\\" in other:
+        return None  # `//host` would be read as another host
+    scope = {**request.scope, "path": other}
+    if not any(route.matches(scope)[0] != Match.NONE for route in request.app.router.routes):
+        return None
+    query = request.url.query
+    return Response(status_code=307, headers={"Location": quote(other) + (f"?{query}" if query else "")})
+
+
 def service_error_response(exc: ServiceError) -> Response:
     headers: dict[str, str] = {}
     if isinstance(exc, Unauthorized):
@@ -101,8 +122,8 @@ def unstorable_response(method: str, path: str, exc: Exception) -> Response:
 
 
 def crash_response(method: str, path: str, exc: Exception) -> Response:
-    """Logs the exception with its traceback (never sent to the caller)."""
-    log.error("unhandled error on %s %s", method, path, exc_info=exc)
+    """Logs the exception's type and stack as JSON (its message may hold personal data; see service.logs)."""
+    log.error("unhandled error", exc_info=exc, extra={"method": method, "path": path})
     return problem_response(500, "Internal server error", "an unexpected error occurred", "internal")
 
 
@@ -143,6 +164,9 @@ def install(app: FastAPI) -> None:
             title = "Error"
         detail = exc.detail if isinstance(exc.detail, str) else title
         if status == 404 and detail == "Not Found":
+            redirect = slash_redirect(request)
+            if redirect is not None:
+                return redirect
             detail = f"no route {request.url.path}"
         headers = dict(exc.headers or {})
         if status == 405:

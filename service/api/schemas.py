@@ -676,7 +676,7 @@ class WebhookEventOut(BaseModel):
     event_key: str
     event_type: str | None
     envelope_id: str | None
-    status: Literal["received", "processed", "unmatched", "failed", "unconfirmed"]
+    status: Literal["received", "processed", "unmatched", "failed", "unconfirmed", "refused"]
     detail: str | None
     attempts: int
     received_at: datetime

@@ -277,3 +277,13 @@ class CalendarVersion(Base):
     resolved_closed_dates: Mapped[list[Any]]
     created_at: Mapped[datetime]
     __table_args__ = (sa.UniqueConstraint("calendar_code", "version", name="uq_calendar_versions_code_version"),)
+
+
+class UiSession(Base):
+    """A signed-in web page session; signing out ends it here, so a copied cookie stops working."""
+
+    __tablename__ = "ui_sessions"
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    key_hash: Mapped[str] = mapped_column(sa.String(64), index=True)
+    created_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]

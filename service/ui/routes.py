@@ -14,7 +14,7 @@ from service.ui import session as cookie
 from service.ui import views
 from service.ui.actions import router as actions_router
 from service.ui.web import DONE, READ_SCOPE, VisitDep, card_context, finish, redirect, render, safe_next, sign_in_first
-from service.usecases import campaign
+from service.usecases import campaign, ui_sessions
 from service.usecases.keys import hash_key
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -53,15 +53,18 @@ async def login(request: Request, visit: VisitDep, now: NowDep) -> Response:
             if not caller.has(READ_SCOPE):
                 error, status = f"The key “{caller.name}” lacks the {READ_SCOPE} scope this page needs.", 403
             else:
-                return redirect(request, visit, target, visit.session.signed_in(hash_key(key), now))
+                session_id = await run_in_threadpool(ui_sessions.start, visit.state.db, hash_key(key), caller.name, now)
+                return redirect(request, visit, target, visit.session.signed_in(hash_key(key), now, session_id))
     return render(request, visit, "login.html", {"next": target, "error": error}, status=status)
 
 
 @router.post("/logout")
-async def logout(request: Request, visit: VisitDep) -> Response:
+async def logout(request: Request, visit: VisitDep, now: NowDep) -> Response:
     form = await request.form()
     if not cookie.csrf_ok(visit.session, str(form.get(cookie.CSRF_FIELD) or "")):
         return render(request, visit, "refused.html", {"reason": "csrf"}, status=403)
+    actor = visit.caller.name if visit.caller else "ui"
+    await run_in_threadpool(ui_sessions.end, visit.state.db, visit.session.session_id, actor, now)
     return redirect(request, visit, "/ui/login", cookie.UiSession.anonymous())
 
 

@@ -1,4 +1,5 @@
-"""The web page's session: an HMAC-signed cookie holding the key's SHA-256 (never the key) and a CSRF token."""
+"""The web page's session: an HMAC-signed cookie holding the key's SHA-256 (never the key), a CSRF token and
+the id of its server-side session row (service/usecases/ui_sessions.py), which signing out ends."""
 
 from __future__ import annotations
 
@@ -20,14 +21,16 @@ class UiSession:
     csrf: str
     key_hash: str = ""  # empty = not signed in (the login form still needs its CSRF token)
     issued_at: float = 0.0
+    session_id: str = ""
 
     @classmethod
     def anonymous(cls) -> UiSession:
         return cls(csrf=secrets.token_urlsafe(32))
 
-    def signed_in(self, key_hash: str, now: datetime) -> UiSession:
+    def signed_in(self, key_hash: str, now: datetime, session_id: str) -> UiSession:
         # A fresh CSRF token at sign-in: a token seen before signing in is worth nothing after.
-        return UiSession(csrf=secrets.token_urlsafe(32), key_hash=key_hash, issued_at=now.timestamp())
+        return UiSession(csrf=secrets.token_urlsafe(32), key_hash=key_hash, issued_at=now.timestamp(),
+                         session_id=session_id)
 
 
 def _b64(data: bytes) -> str:
@@ -43,7 +46,7 @@ def _mac(secret: bytes, payload: str) -> str:
 
 
 def encode(session: UiSession, secret: bytes) -> str:
-    payload = _b64(orjson.dumps({"c": session.csrf, "k": session.key_hash, "t": session.issued_at}))
+    payload = _b64(orjson.dumps({"c": session.csrf, "k": session.key_hash, "t": session.issued_at, "s": session.session_id}))
     return f"{payload}.{_mac(secret, payload)}"
 
 
@@ -56,7 +59,8 @@ def decode(value: str | None, secret: bytes, *, now: datetime, max_age_seconds: 
         return None
     try:
         data = orjson.loads(_unb64(payload))
-        session = UiSession(csrf=str(data["c"]), key_hash=str(data["k"]), issued_at=float(data["t"]))
+        session = UiSession(csrf=str(data["c"]), key_hash=str(data["k"]), issued_at=float(data["t"]),
+                            session_id=str(data.get("s") or ""))
     except (ValueError, KeyError, TypeError):
         return None
     if session.key_hash and now.timestamp() - session.issued_at > max_age_seconds:

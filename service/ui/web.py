@@ -12,6 +12,7 @@ import jinja2
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 
 from service import __version__
 from service.api.deps import AppState, Caller, NowDep, StateDep, caller_for_key_hash
@@ -19,6 +20,7 @@ from service.errors import ServiceError, Unauthorized
 from service.ui import session as cookie
 from service.ui import views
 from service.ui.session import UiSession
+from service.usecases import ui_sessions
 
 # No external origin anywhere: styles, scripts, forms and images come from this app only.
 SECURITY_HEADERS = {
@@ -63,7 +65,9 @@ async def visit(request: Request, state: StateDep, now: NowDep) -> Visit:
         return Visit(UiSession.anonymous(), None, state, set_cookie=True)
     caller = None
     if found.key_hash:
-        # Checked on every request, so revoking or expiring the key ends the session at once.
+        # Checked on every request, so signing out, or revoking or expiring the key, ends the session at once.
+        if not await run_in_threadpool(ui_sessions.is_live, state.db, found.session_id, found.key_hash):
+            return Visit(UiSession.anonymous(), None, state, set_cookie=True)
         try:
             caller = await caller_for_key_hash(found.key_hash, state, now)
         except Unauthorized:

@@ -121,9 +121,19 @@ def all_clients_to_chase(session: Session, catalog: dm.Catalog, now: datetime, *
         cursor = page.next_cursor
 
 
-def _cell(value: str) -> str:
-    # A spreadsheet runs a cell starting with = + - @ as a formula: names come from outside, so defuse them.
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """A CSV cell a spreadsheet will not run: text starting with = + - @ tab or CR gets a leading quote.
+
+    Every text cell goes through here (names, e-mails, ids, versions: any may come from outside);
+    only the integers we compute ourselves (days left, which may be negative) stay numbers.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def csv_lines(items: Iterator[ClientToChase]) -> Iterator[str]:
@@ -141,8 +151,8 @@ def csv_lines(items: Iterator[ClientToChase]) -> Iterator[str]:
     # The byte-order mark makes Excel read the file as UTF-8 (accented names); other tools skip it.
     yield "\ufeff" + flush()
     for item in items:
-        writer.writerow([
-            item.id, _cell(item.name), item.contract_status, item.grace_until.isoformat(), item.days_left,
+        writer.writerow([csv_cell(cell) for cell in (
+            item.id, item.name, item.contract_status, item.grace_until.isoformat(), item.days_left,
             item.current_version, item.emails[0] if item.emails else "", ";".join(item.emails),
-        ])
+        )])
         yield flush()

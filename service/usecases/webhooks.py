@@ -28,11 +28,19 @@ from service.webhooks import NormalisedEvent, adobe_sign, docusign, dropbox_sign
 from service.webhooks.confirm import Confirmation, ProviderUnreachable, needs_confirmation
 
 # Inbox statuses: received (stored, waiting for the provider's confirmation), processed, unmatched,
-# failed (the provider could not be asked; retried), unconfirmed (the provider says it is not so).
-INBOX_STATUSES = ("received", "processed", "unmatched", "failed", "unconfirmed")
+# failed (the provider could not be asked; retried), unconfirmed (the provider says it is not so),
+# refused (genuine, but it contradicts what we know: another client or version than the registered
+# envelope, or a date that cannot be a signature's). A refused event is kept and never applied.
+INBOX_STATUSES = ("received", "processed", "unmatched", "failed", "unconfirmed", "refused")
 # The metric outcome of each inbox status.
-OUTCOME = {"processed": "applied", "unmatched": "unmatched", "failed": "failed", "unconfirmed": "rejected", "received": "failed"}
+OUTCOME = {"processed": "applied", "unmatched": "unmatched", "failed": "failed", "unconfirmed": "rejected",
+           "received": "failed", "refused": "rejected"}
 RETRYABLE = ("received", "failed", "unmatched", "unconfirmed")
+# Providers whose signature covers the whole body: its metadata may name the client and version.
+BODY_SIGNED = frozenset({"docusign", "pandadoc", "standard"})
+# A provider's clock may differ a little from ours; a signature dated further ahead, or further
+# before its contract version was created here, is not one.
+CLOCK_SKEW = timedelta(minutes=10)
 
 Confirmer = Callable[[NormalisedEvent], Confirmation]
 Clock = Callable[[], datetime]
@@ -111,23 +119,86 @@ def _match(repo: SqlRepository, event: NormalisedEvent) -> tuple[str, str] | str
     return client_id, event.contract_version
 
 
+def _refuse(session: Session, row: t.WebhookEvent, detail: str, now: datetime, actor: str,
+            client_id: str | None = None) -> Outcome:
+    _finish(session, row, "refused", f"refused, not applied: {detail}", now, actor, client_id)
+    return Outcome(row.id, "refused", "rejected", row.detail)
+
+
+def _disagreement(repo: SqlRepository, request: t.SignatureRequest, event: NormalisedEvent) -> str | None:
+    """Why trusted metadata contradicts the registered envelope, or None when it agrees (or says nothing)."""
+    named = event.client_id
+    if named is None and event.external_system and event.external_id:
+        try:
+            system, value = ids.normalize_external(event.external_system, event.external_id)
+        except InvalidInput:
+            return "the external reference is not valid"
+        named = repo.identifier_owner("external", system, value)
+    # A name that is no client (yet) is what registering the envelope corrects; another client is a conflict.
+    if named is not None and named != request.client_id and repo.get_client(named) is not None:
+        return f"the envelope is registered to client {request.client_id}, the event names {named}"
+    if (event.contract_version is not None and event.contract_version != request.contract_version
+            and repo.get_version(event.contract_version) is not None):
+        return (f"the envelope is registered for contract {request.contract_version}, "
+                f"the event names {event.contract_version}")
+    return None
+
+
+def _undatable(repo: SqlRepository, event: NormalisedEvent, version: str, now: datetime) -> str | None:
+    """Why the event's date cannot be this signature's, or None."""
+    if event.occurred_at is None:
+        return None
+    if event.occurred_at > now + CLOCK_SKEW:
+        return f"the signature is dated {event.occurred_at.isoformat()}, in the future"
+    row = repo.get_version(version)
+    if row is not None and event.occurred_at < row.created_at - CLOCK_SKEW:
+        return f"the signature is dated {event.occurred_at.isoformat()}, before contract {version} existed"
+    return None
+
+
+def _untrusted(event: NormalisedEvent) -> NormalisedEvent:
+    """The event without the fields that could choose a client or version."""
+    return replace(event, client_id=None, contract_version=None, external_system=None, external_id=None)
+
+
 def apply(session: Session, row: t.WebhookEvent, event: NormalisedEvent, now: datetime, *, actor: str,
           trust_metadata: bool, confirmed: bool = False) -> Outcome:
-    """Match the event to a client and contract version and apply its status; always finishes `row`."""
-    repo, inbox = SqlRepository(session), InboxRepository(session)
-    request = inbox.lock_signature_request(event.provider, event.envelope_id) if event.envelope_id else None
+    """Match the event to a client and contract version and apply its status; always finishes `row`.
+
+    `trust_metadata` says the signature (or the provider's API) covers the event's client and version
+    fields; without it they are dropped here, so nothing unsigned can register an envelope or choose
+    a client. A provider that does not sign its events moves a status only once its API confirmed it.
+    """
+    if not trust_metadata:
+        event = _untrusted(event)
+    if event.refusal is not None:
+        return _refuse(session, row, event.refusal, now, actor)
     if event.status is None:
         _finish(session, row, "processed", f"{event.event_type} changes no status", now, actor)
         return Outcome(row.id, "processed", "applied", row.detail)
+    if event.provider not in BODY_SIGNED and not confirmed:
+        # Dropbox Sign signs only time + type, Adobe Sign nothing: a replayed hash can carry any
+        # envelope id and metadata, so an unconfirmed event is kept as a record and changes nothing.
+        detail = f"recorded, not applied: {event.event_type} is not signed by {event.provider} and not confirmed"
+        _finish(session, row, "processed", detail, now, actor)
+        return Outcome(row.id, "processed", "applied", detail)
+    repo, inbox = SqlRepository(session), InboxRepository(session)
+    request = inbox.lock_signature_request(event.provider, event.envelope_id) if event.envelope_id else None
     if request is not None:
+        disagreement = _disagreement(repo, request, event)
+        if disagreement is not None:
+            return _refuse(session, row, disagreement, now, actor, request.client_id)
         client_id, version = request.client_id, request.contract_version
     else:
-        # Metadata in a body the provider did not sign is not trusted until its API confirms it.
         match = _match(repo, event) if trust_metadata else "no registered signature request for this envelope"
         if isinstance(match, str):
             _finish(session, row, "unmatched", match, now, actor)
             return Outcome(row.id, "unmatched", "unmatched", match)
         client_id, version = match
+    final = event.status in ("signed", "declined")
+    undatable = _undatable(repo, event, version, now) if final else None
+    if undatable is not None:
+        return _refuse(session, row, undatable, now, actor, client_id)
     if request is not None and not advances(request.status, event.status, confirmed=confirmed):
         detail = f"recorded, not applied: {event.status} after {request.status}"
         _finish(session, row, "processed", detail, now, actor, client_id)
@@ -140,7 +211,7 @@ def apply(session: Session, row: t.WebhookEvent, event: NormalisedEvent, now: da
         )
         request.status, request.updated_at = event.status, now
     elif event.envelope_id:
-        # Matched by metadata: register the envelope so later events of it are matched and ordered.
+        # Matched by signed or confirmed metadata: register the envelope so later events are matched and ordered.
         registered = inbox.insert_signature_request(t.SignatureRequest(
             id=new_id("sr"), client_id=client_id, provider=event.provider, external_id=event.envelope_id,
             contract_version=version, status=event.status, created_at=now, updated_at=now,
@@ -154,7 +225,7 @@ def apply(session: Session, row: t.WebhookEvent, event: NormalisedEvent, now: da
             after={"provider": event.provider, "external_id": event.envelope_id, "contract_version": version,
                    "status": event.status, "matched_by": "metadata"},
         )
-    if event.status in ("signed", "declined") and repo.acceptance_by_event_key(f"{event.provider}:{event.event_key}") is None:
+    if final and repo.acceptance_by_event_key(f"{event.provider}:{event.event_key}") is None:
         signed_at = min(event.occurred_at or now, now)
         records.record_acceptance(
             session, client_id, contract_version=version, decision=event.status, method="provider",
@@ -192,8 +263,8 @@ class Inbox:
             if not InboxRepository(session).insert_once(row):
                 session.rollback()
                 return Outcome(None, "duplicate", "duplicate", "this event was received before")
-            if not needs_confirmation(event):
-                outcome = apply(session, row, event, now, actor=actor, trust_metadata=True)
+            if not needs_confirmation(event) or event.refusal is not None:
+                outcome = apply(session, row, event, now, actor=actor, trust_metadata=event.provider in BODY_SIGNED)
                 session.commit()
                 return outcome
             # Stored first, so it survives a crash; the retry loop takes it over after the lease.
@@ -215,7 +286,7 @@ class Inbox:
             row = InboxRepository(session).lock(event_id)
             if row is None:
                 raise NotFound(f"no webhook event {event_id!r}")
-            if row.status not in ("received", "failed", "unmatched", "unconfirmed"):
+            if row.status not in ("received", "failed", "unmatched", "unconfirmed", "refused"):
                 # Another worker finished it while we were asking the provider.
                 session.rollback()
                 return Outcome(row.id, row.status, OUTCOME.get(row.status, "applied"), row.detail)
@@ -232,9 +303,10 @@ class Inbox:
                 _finish(session, row, "unconfirmed", confirmation.detail, now, actor)
                 outcome = Outcome(row.id, "unconfirmed", "rejected", confirmation.detail)
             else:
-                trusted = event
+                # Only what the API answered may choose the client: the body's metadata is dropped.
+                trusted = _untrusted(event)
                 if confirmation.metadata is not None:
-                    trusted = event.with_metadata(confirmation.metadata)
+                    trusted = trusted.with_metadata(confirmation.metadata)
                 if confirmation.signer_email or confirmation.signer_name:
                     trusted = replace(trusted, signer_name=confirmation.signer_name or event.signer_name,
                                       signer_email=confirmation.signer_email or event.signer_email)
@@ -259,8 +331,8 @@ class Inbox:
             if row.status == "processed":
                 raise Conflict("this event is processed already")
             event = self._stored_event(row)
-            if not needs_confirmation(event):
-                outcome = apply(session, row, event, now, actor=actor, trust_metadata=True)
+            if not needs_confirmation(event) or event.refusal is not None:
+                outcome = apply(session, row, event, now, actor=actor, trust_metadata=event.provider in BODY_SIGNED)
                 session.commit()
                 return outcome
             session.rollback()

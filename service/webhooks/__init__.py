@@ -12,7 +12,10 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from service.errors import InvalidInput, Unauthorized
+from service.timebounds import in_bounds
 
 # Normalised statuses (reference: shared/reference/esign-webhooks.md). `signer_signed` is one signer
 # done, not "the client signed"; only `signed` is document-level completion.
@@ -45,6 +48,8 @@ class NormalisedEvent:
     # Standard Webhooks may name the client by an external reference instead of its id.
     external_system: str | None = None
     external_id: str | None = None
+    # Why a genuine event must be kept but not applied (a signed date outside the accepted range).
+    refusal: str | None = None
 
     def with_metadata(self, metadata: dict[str, Any]) -> NormalisedEvent:
         return replace(self, client_id=text(metadata.get("client_id")), contract_version=text(metadata.get("contract_version")))
@@ -76,6 +81,36 @@ def timestamp(value: Any) -> datetime | None:
     except (ValueError, OverflowError, OSError):
         return None
     return None
+
+
+def dated(value: Any, field: str) -> tuple[datetime | None, str | None]:
+    """(instant in UTC, None), (None, None) when absent or unreadable, or (None, why) when out of range.
+
+    A provider retries a delivery we answer with a 500 for days; a date at the calendar's edge is
+    therefore a reason to keep the event refused, never an exception.
+    """
+    parsed = timestamp(value)
+    numeric = isinstance(value, int | float) and not isinstance(value, bool)
+    if parsed is None and not (numeric or (isinstance(value, str) and value.strip().isdigit())):
+        return None, None
+    if parsed is None or not in_bounds(parsed):
+        # Unix seconds too large for the calendar are out of range, not merely unreadable.
+        return None, f"{field} is outside 1970-01-01..2200-01-01 UTC"
+    return parsed.astimezone(UTC), None
+
+
+def first_dated(*candidates: tuple[Any, str]) -> tuple[datetime | None, str | None]:
+    """The first readable date among (value, field) candidates; a refusal as soon as one is out of range."""
+    for value, field in candidates:
+        instant, refusal = dated(value, field)
+        if instant is not None or refusal is not None:
+            return instant, refusal
+    return None, None
+
+
+def content_key(item: Any) -> str:
+    """A dedupe key from signed content: SHA-256 of the item's canonical JSON (keys sorted)."""
+    return "sha256:" + hashlib.sha256(orjson.dumps(item, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def digest_key(*parts: str | None) -> str:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import orjson
 
-from service.webhooks import MalformedEvent, NormalisedEvent, SignatureRejected, as_object, text, timestamp
+from service.webhooks import MalformedEvent, NormalisedEvent, SignatureRejected, as_object, dated, text
 
 PROVIDER = "adobe_sign"
 STATUS_OF_EVENT = {
@@ -55,13 +55,15 @@ def parse(raw: bytes) -> NormalisedEvent:
     agreement_id = text(agreement.get("id"), 200)
     if not notification_id or not event or not agreement_id:
         raise MalformedEvent("a notification needs webhookNotificationId, event and agreement.id")
+    occurred_at, refusal = dated(body.get("eventDate"), "eventDate")
     return NormalisedEvent(
         provider=PROVIDER,
         event_key=notification_id,
         event_type=event,
         envelope_id=agreement_id,
         status=STATUS_OF_EVENT.get(event),
-        occurred_at=timestamp(body.get("eventDate")),
+        occurred_at=occurred_at,
         signer_name=text(body.get("participantUserName") or body.get("actingUserName")),
         signer_email=text(body.get("participantUserEmail") or body.get("actingUserEmail"), 320),
+        refusal=refusal,
     )

@@ -17,8 +17,8 @@ from service.webhooks import (
     as_list,
     as_object,
     digest_key,
+    first_dated,
     text,
-    timestamp,
 )
 
 PROVIDER = "docusign"
@@ -94,6 +94,7 @@ def parse(raw: bytes) -> NormalisedEvent:
     if status == "voided" and "expired" in (text(summary.get("voidedReason")) or "").lower():
         # DocuSign reports an expired envelope as voided with the reason "Envelope has expired."
         status = "expired"
+    occurred_at, refusal = first_dated((generated, "generatedDateTime"), (signer.get("signedDateTime"), "signedDateTime"))
     return NormalisedEvent(
         provider=PROVIDER,
         # No per-event id: retries keep generatedDateTime, and retryCount must not count.
@@ -101,9 +102,10 @@ def parse(raw: bytes) -> NormalisedEvent:
         event_type=event,
         envelope_id=envelope_id,
         status=status,
-        occurred_at=timestamp(generated) or timestamp(signer.get("signedDateTime")),
+        occurred_at=occurred_at,
         signer_name=text(signer.get("name")),
         signer_email=text(signer.get("email"), 320),
         client_id=text(fields.get("client_id"), 40),
         contract_version=text(fields.get("contract_version"), 64),
+        refusal=refusal,
     )

@@ -18,9 +18,9 @@ from service.webhooks import (
     SignatureRejected,
     as_list,
     as_object,
+    dated,
     digest_key,
     text,
-    timestamp,
 )
 
 PROVIDER = "dropbox_sign"
@@ -79,17 +79,19 @@ def parse(document: str) -> NormalisedEvent:
         raise MalformedEvent("the event names no signature_request_id")
     signer = signer_of(request, related)
     metadata = as_object(request.get("metadata"))
+    occurred_at, refusal = dated(event_time, "event.event_time")
     return NormalisedEvent(
         provider=PROVIDER,
         event_key=digest_key(request_id, event_type, event_time, related),
         event_type=event_type,
         envelope_id=request_id,
         status=STATUS_OF_EVENT.get(event_type),
-        occurred_at=timestamp(event_time),
+        occurred_at=occurred_at,
         signer_name=text(signer.get("signer_name")),
         signer_email=text(signer.get("signer_email_address"), 320),
         client_id=text(metadata.get("client_id"), 40),
         contract_version=text(metadata.get("contract_version"), 64),
+        refusal=refusal,
     )
 
 

@@ -14,9 +14,9 @@ from service.webhooks import (
     SignatureRejected,
     as_list,
     as_object,
-    digest_key,
+    content_key,
+    dated,
     text,
-    timestamp,
 )
 
 PROVIDER = "pandadoc"
@@ -40,7 +40,8 @@ def verify(raw: bytes, signature: str | None, key: bytes) -> None:
         raise SignatureRejected("the PandaDoc signature does not match")
 
 
-def parse(raw: bytes, headers: Mapping[str, str]) -> list[NormalisedEvent]:
+def parse(raw: bytes, headers: Mapping[str, str] | None = None) -> list[NormalisedEvent]:
+    """The body's events; `headers` are not read (nothing outside the signed body is trusted)."""
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -48,9 +49,8 @@ def parse(raw: bytes, headers: Mapping[str, str]) -> list[NormalisedEvent]:
     items = body if isinstance(body, list) else [body] if isinstance(body, dict) else None
     if not items or len(items) > MAX_EVENTS:
         raise MalformedEvent(f"the PandaDoc body must be an array of 1 to {MAX_EVENTS} events")
-    delivery_id = text(headers.get("x-pandadoc-webhook-event-id"), 150)
     events = []
-    for index, item in enumerate(items):
+    for item in items:
         entry = as_object(item)
         event = text(entry.get("event"), 100)
         data = as_object(entry.get("data"))
@@ -68,11 +68,9 @@ def parse(raw: bytes, headers: Mapping[str, str]) -> list[NormalisedEvent]:
         done = [as_object(r) for r in as_list(data.get("recipients")) if as_object(r).get("has_completed") is True]
         signer = done[-1] if done else {}
         name = " ".join(p for p in (text(signer.get("first_name")), text(signer.get("last_name"))) if p) or None
-        if delivery_id:
-            # The header is stable across retries of one request; one request can carry several events.
-            key = delivery_id if len(items) == 1 else f"{delivery_id}:{index}"
-        else:
-            key = digest_key(document_id, event, document_status, text(data.get("date_modified"), 64))
+        # X-PandaDoc-Webhook-Event-Id is not covered by the signature: the key is the signed event itself.
+        key = content_key(item)
+        occurred_at, refusal = dated(data.get("date_modified"), "data.date_modified")
         metadata = as_object(data.get("metadata"))
         events.append(
             NormalisedEvent(
@@ -81,11 +79,12 @@ def parse(raw: bytes, headers: Mapping[str, str]) -> list[NormalisedEvent]:
                 event_type=event,
                 envelope_id=document_id,
                 status=status,
-                occurred_at=timestamp(data.get("date_modified")),
+                occurred_at=occurred_at,
                 signer_name=name,
                 signer_email=text(signer.get("email"), 320),
                 client_id=text(metadata.get("client_id"), 40),
                 contract_version=text(metadata.get("contract_version"), 64),
+                refusal=refusal,
             )
         )
     return events

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import orjson
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from service.webhooks import MalformedEvent, NormalisedEvent, SignatureRejected, as_object, text, timestamp
+from service.webhooks import MalformedEvent, NormalisedEvent, SignatureRejected, as_object, first_dated, text
 
 PROVIDER = "standard"
 STATUS_OF_TYPE = {"contract.signed": "signed", "contract.declined": "declined", "contract.voided": "voided"}
@@ -39,17 +39,19 @@ def parse(raw: bytes, headers: Mapping[str, str]) -> NormalisedEvent:
         raise MalformedEvent("type must be contract.signed, contract.declined or contract.voided")
     data = as_object(body.get("data"))
     ref = as_object(data.get("external_ref"))
+    occurred_at, refusal = first_dated((data.get("signed_at"), "data.signed_at"), (body.get("timestamp"), "timestamp"))
     return NormalisedEvent(
         provider=PROVIDER,
         event_key=message_id,
         event_type=kind,
         envelope_id=text(data.get("envelope_id"), 200),
         status=STATUS_OF_TYPE[kind],
-        occurred_at=timestamp(data.get("signed_at")) or timestamp(body.get("timestamp")),
+        occurred_at=occurred_at,
         signer_name=text(data.get("signer_name")),
         signer_email=text(data.get("signer_email"), 320),
         client_id=text(data.get("client_id"), 40),
         contract_version=text(data.get("contract_version"), 64),
         external_system=text(ref.get("system"), 64),
         external_id=text(ref.get("id"), 200),
+        refusal=refusal,
     )

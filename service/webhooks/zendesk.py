@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from service.timebounds import in_bounds
 from service.webhooks import MalformedEvent, SignatureRejected
 
 MAX_SKEW = timedelta(minutes=5)
@@ -28,18 +29,21 @@ def verify(secret: str, headers: Mapping[str, str], body: bytes, now: datetime) 
         sent_at = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
     except ValueError:
         raise SignatureRejected("the signature timestamp is not ISO 8601") from None
-    if sent_at.tzinfo is None or abs(now - sent_at) > MAX_SKEW:
+    # At the calendar's edge (year 1 or 9999 with a far offset) the subtraction below would overflow.
+    if sent_at.tzinfo is None or not in_bounds(sent_at) or abs(now - sent_at) > MAX_SKEW:
         raise SignatureRejected("the signature timestamp is more than 5 minutes away from now")
     expected = base64.b64encode(hmac.new(secret.encode(), timestamp.encode() + body, hashlib.sha256).digest())
     if not hmac.compare_digest(expected, signature.encode()):
         raise SignatureRejected("the Zendesk webhook signature does not match")
 
 
-def dedupe_key(headers: Mapping[str, str], body: bytes) -> str:
-    """One ticket update per invocation id (Zendesk's retries repeat it), or per identical body without it."""
-    invocation = headers.get("x-zendesk-webhook-invocation-id", "").strip()
-    if invocation:
-        return f"zendesk:invocation:{invocation[:300]}"
+def dedupe_key(body: bytes) -> str:
+    """One ticket update per signed body.
+
+    X-Zendesk-Webhook-Invocation-Id is not covered by the signature: a replay of one signed body with
+    a new invocation id (and a fresh timestamp within the 5 minutes) must not update the ticket again.
+    The recipe's trigger fires once per ticket, so one body is one ticket's one check.
+    """
     return f"zendesk:body:{hashlib.sha256(body).hexdigest()}"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
 
@@ -73,11 +74,12 @@ def test_wrong_key_tampered_body_or_missing_signature_is_401_and_changes_nothing
 
 def test_a_duplicate_delivery_changes_nothing_and_is_still_acknowledged(wh, acme):
     env = envelope()
-    raw = p.docusign_body("envelope-completed", env, client_id=acme["id"], generated="2026-11-24T10:00:00.0000000Z")
+    generated = p.stamp(datetime.now(UTC) - timedelta(minutes=1))
+    raw = p.docusign_body("envelope-completed", env, client_id=acme["id"], generated=generated)
     assert post(wh, raw, p.docusign_headers(raw)).json()["status"] == "applied"
     after_first = counts(wh)
     # A Connect retry: same event, higher retryCount, signed again.
-    retry = p.docusign_body("envelope-completed", env, client_id=acme["id"], generated="2026-11-24T10:00:00.0000000Z",
+    retry = p.docusign_body("envelope-completed", env, client_id=acme["id"], generated=generated,
                             retry_count=3)
     response = post(wh, retry, p.docusign_headers(retry))
     assert response.status_code == 200 and response.json()["status"] == "duplicate"

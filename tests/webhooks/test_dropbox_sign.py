@@ -99,7 +99,7 @@ def test_callback_test_and_duplicates_get_the_expected_answer(wh, acme, stub_api
     assert deliver(wh, test_event).text == ANSWER
     stub_api.answer(api_path("sr-5"), (200, {"signature_request": p.dropbox_request(
         "sr-5", {"client_id": acme["id"], "contract_version": "2026.1"})}))
-    event = p.dropbox_event("signature_request_all_signed", "sr-5", client_id=acme["id"], event_time="1764000000")
+    event = p.dropbox_event("signature_request_all_signed", "sr-5", client_id=acme["id"], event_time=str(int(time.time()) - 60))
     assert deliver(wh, event).text == ANSWER
     assert deliver(wh, event).text == ANSWER
     assert counts(wh)[1] == 1 and metric(wh, "dropbox_sign", "duplicate") == 1
@@ -113,12 +113,15 @@ def test_declined_confirmed_by_the_api_refuses(wh, acme, stub_api):
 
 
 def test_one_signer_signing_is_not_confirmed_or_applied(wh, acme, stub_api):
+    """Dropbox Sign does not sign the request in the event and one signer is not confirmed: nothing moves."""
     ok(wh.post(f"/v1/clients/{acme['id']}/signature-requests",
                json={"provider": "dropbox_sign", "external_id": "sr-7", "contract_version": "2026.1"}), 201)
     deliver(wh, p.dropbox_event("signature_request_signed", "sr-7", client_id=acme["id"]))
     assert stub_api.requests == [] and counts(wh)[1] == 0
     [request] = ok(wh.get(f"/v1/clients/{acme['id']}/signature-requests"))["items"]
-    assert request["status"] == "signer_signed"
+    assert request["status"] == "sent"
+    [event] = inbox(wh, "processed")
+    assert event["detail"].startswith("recorded, not applied")
 
 
 def test_an_event_left_waiting_by_a_crash_is_taken_over_by_the_retry_loop(wh, acme, stub_api):
@@ -182,10 +185,12 @@ def test_unmatched_is_listed_then_applied_after_registration_and_replay(wh, acme
 
 
 def test_a_forged_cancel_cannot_block_the_real_signature(wh, acme, stub_api):
-    """A captured `canceled` hash replayed against this request voids it; the confirmed all_signed still counts."""
+    """A captured `canceled` hash replayed against this request changes nothing; the confirmed all_signed counts."""
     ok(wh.post(f"/v1/clients/{acme['id']}/signature-requests",
                json={"provider": "dropbox_sign", "external_id": "sr-12", "contract_version": "2026.1"}), 201)
     deliver(wh, p.dropbox_event("signature_request_canceled", "sr-12"))
+    [request] = ok(wh.get(f"/v1/clients/{acme['id']}/signature-requests"))["items"]
+    assert request["status"] == "sent"
     stub_api.answer(api_path("sr-12"), (200, {"signature_request": p.dropbox_request("sr-12", {})}))
     deliver(wh, p.dropbox_event("signature_request_all_signed", "sr-12"))
     assert contract_status(wh, acme["id"]) == "signed"

@@ -131,7 +131,7 @@ async def zendesk_ticket(
     request: Request, body: Annotated[bytes, Depends(verified_body)], state: StateDep, session: SessionDep, now: NowDep,
     background: BackgroundTasks,
 ) -> dict[str, Any]:
-    answer = await run_in_threadpool(_accept, state, session, zendesk_webhook.dedupe_key(request.headers, body), body, now)
+    answer = await run_in_threadpool(_accept, state, session, zendesk_webhook.dedupe_key(body), body, now)
     state.metrics.webhooks.labels("zendesk", "duplicate" if answer["duplicate"] else "queued").inc()
     worker = state.extras.get("outbox")
     if isinstance(worker, OutboxWorker) and not answer["duplicate"]:

@@ -227,7 +227,7 @@ INBOX_ERRORS: dict[int | str, dict[str, Any]] = {
             summary="The webhook inbox, newest first (unmatched events wait here for a replay)")
 def list_events(
     session: ReadSessionDep, caller: Reader,
-    status: str | None = Query(None, pattern="^(received|processed|unmatched|failed|unconfirmed)$"),
+    status: str | None = Query(None, pattern="^(received|processed|unmatched|failed|unconfirmed|refused)$"),
     provider: str | None = Query(None, pattern="^(docusign|dropbox_sign|pandadoc|adobe_sign|standard)$"),
     limit: int = Limit, cursor: str | None = Cursor,
 ) -> dict[str, Any]:
