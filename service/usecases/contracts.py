@@ -12,6 +12,7 @@ from service.domain.contract import current_version
 from service.domain.model import ContractVersion as DomainVersion
 from service.errors import Conflict, InvalidInput, NotFound
 from service.storage import tables as t
+from service.storage.locks import serialize
 from service.storage.sql import SqlRepository
 from service.usecases import audit
 
@@ -85,9 +86,12 @@ def create_draft(
 
 def publish(session: Session, *, version: str, at: datetime | None, actor: str, now: datetime) -> t.ContractVersion:
     repo = SqlRepository(session)
+    # Publications queue: each one reads the latest publication after the previous one committed.
+    serialize(session, "contract_versions.publish")
     row = repo.get_version(version)
     if row is None:
         raise NotFound(f"no contract version {version!r}")
+    session.refresh(row)
     if row.published_at is not None:
         raise Conflict(f"contract version {version!r} is published already")
     when = at or now
