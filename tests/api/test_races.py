@@ -143,3 +143,14 @@ def test_simultaneous_creations_of_one_catalog_code_never_fail(client: TestClien
     responses = simultaneously([lambda: client.put(f"/v1/{resource}/racing", json=body)] * N)
     found = statuses(responses)
     assert found[500] == 0 and found[201] == 1 and found[200] + found[409] == N - 1, found
+
+
+def test_simultaneous_imports_of_one_phone_make_one_client(client: TestClient) -> None:
+    responses = simultaneously([
+        (lambda number=number: client.post("/v1/clients/import", json=[{"name": f"Importer {number}", "phones": ["2125550155"]}]))
+        for number in range(N)
+    ])
+    found = statuses(responses)
+    assert found[500] == 0 and found[200] + found[409] == N, found
+    assert sum(r.json()["created"] for r in responses if r.status_code == 200) == 1
+    assert len(ok(client.get("/v1/clients", params={"q": "2125550155"}))["items"]) == 1
