@@ -19,6 +19,7 @@ from service.api.problems import service_error_body, validation_body
 from service.api.schemas import BatchOut, BatchRequest, CheckRequest, FlatDecision, Problem, decision_out, flat_out
 from service.cache import Miss
 from service.errors import Forbidden, InvalidInput, ServiceError
+from service.timebounds import check_bounds
 from service.usecases.checks import CheckResult, ClientRef, make_ref, run_check
 
 router = APIRouter(tags=["entitlements"])
@@ -74,7 +75,10 @@ def _parse_at(raw: str | None, loc: list[str | int]) -> datetime | None:
         raise InvalidInput(f"not a timestamp: {raw[:40]!r}", errors=[{"loc": loc, "msg": "RFC 3339 timestamp expected"}]) from None
     if value.tzinfo is None:
         raise InvalidInput("a timestamp needs an offset", errors=[{"loc": loc, "msg": "timestamp without offset"}])
-    return value
+    try:
+        return check_bounds(value, str(loc[-1]))
+    except InvalidInput as exc:
+        raise InvalidInput(exc.detail, errors=[{"loc": loc, "msg": e["msg"]} for e in exc.errors or []]) from None
 
 
 def _text(value: Any, loc: list[str | int]) -> str:
