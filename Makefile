@@ -22,11 +22,13 @@ run: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy service
 
 # The PostgreSQL leg runs whenever a server answers at SUPPORTGATE_TEST_POSTGRES_URL
 # (default postgresql://postgres@127.0.0.1:5432/postgres); .ci/run makes it mandatory.
 test: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy service
 	$(BIN)/python -m pytest
 	$(MAKE) fuzz
 

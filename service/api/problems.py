@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
@@ -17,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Match
 
 from service.errors import RateLimited, ServiceError, Unauthorized, Unavailable
+from service.storage.conflicts import as_conflict
 
 log = logging.getLogger("supportgate.api")
 PROBLEM = "application/problem+json"
@@ -129,6 +131,23 @@ def crash_response(method: str, path: str, exc: Exception) -> Response:
 
 DATABASE_AWAY = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
 UNSTORABLE = (sa.exc.DataError, UnicodeEncodeError)
+# Raised through SQLAlchemy (flush, commit) or by the driver itself (a bulk COPY on PostgreSQL).
+INTEGRITY: tuple[type[Exception], ...] = (sa.exc.IntegrityError, sqlite3.IntegrityError)
+try:
+    import psycopg
+
+    INTEGRITY += (psycopg.IntegrityError,)
+except ImportError:  # pragma: no cover - the PostgreSQL driver is a dependency, but SQLite works without it
+    pass
+
+
+def integrity_response(method: str, path: str, exc: Exception) -> Response:
+    """A unique violation is a 409, wherever it is raised; any other integrity error is a crash (a bug)."""
+    conflict = as_conflict(exc)
+    if conflict is None:
+        return crash_response(method, path, exc)
+    log.info("conflict on %s %s: %s", method, path, conflict.detail)
+    return service_error_response(conflict)
 
 
 def error_response(app: FastAPI, method: str, path: str, exc: Exception) -> Response:
@@ -139,7 +158,13 @@ def error_response(app: FastAPI, method: str, path: str, exc: Exception) -> Resp
         return database_away_response(app, method, path, exc)
     if isinstance(exc, UNSTORABLE):
         return unstorable_response(method, path, exc)
+    if isinstance(exc, INTEGRITY):
+        return integrity_response(method, path, exc)
     return crash_response(method, path, exc)
+
+
+async def _integrity(request: Request, exc: Exception) -> Response:
+    return integrity_response(request.method, request.url.path, exc)
 
 
 def install(app: FastAPI) -> None:
@@ -186,6 +211,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(UnicodeEncodeError)
     async def _unstorable(request: Request, exc: Exception) -> Response:
         return unstorable_response(request.method, request.url.path, exc)
+
+    for integrity in INTEGRITY:
+        app.add_exception_handler(integrity, _integrity)
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> Response:

@@ -7,10 +7,20 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
 
 from service.api import examples
 from service.domain import model as dm
+from service.timebounds import check_bounds
 from service.usecases.checks import CheckResult
 
 Code = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
@@ -31,8 +41,18 @@ def _rfc3339(value: Any) -> Any:
     raise ValueError("RFC 3339 timestamp with an offset expected")
 
 
-# A timestamp in a request: RFC 3339 with an offset (API.md), nothing else.
-Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
+def _bounded(value: datetime) -> datetime:
+    return check_bounds(value, "timestamp")  # OutOfBounds is a ValueError: pydantic reports it as a 422
+
+
+# A timestamp in a request: RFC 3339 with an offset (API.md), nothing else, between 1970 and 2200 (UTC).
+Timestamp = Annotated[
+    AwareDatetime,
+    BeforeValidator(_rfc3339),
+    AfterValidator(_bounded),
+    WithJsonSchema({"type": "string", "format": "date-time",
+                    "description": "RFC 3339 with an offset, from 1970-01-01 to 2200-01-01 (UTC)"}),
+]
 
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")

@@ -5,16 +5,15 @@ from __future__ import annotations
 import base64
 from collections import deque
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.expression import FunctionElement
 
 from service.domain import model as dm
+from service.storage import rules_sql
 from service.storage import tables as t
 from service.storage.calendars import current_versions, to_calendar
 
@@ -63,33 +62,6 @@ def _to_plan(row: t.Plan) -> dm.Plan:
 
 def _to_service(row: t.Service) -> dm.Service:
     return dm.Service(row.code, row.name, row.requires_contract, row.min_rank)
-
-
-class _PlusDays(FunctionElement[datetime]):
-    """`timestamp + n days` (the campaign list sorts by grace deadline, which needs it in SQL)."""
-
-    inherit_cache = True
-    type = t.UTCDateTime()
-
-
-def plus_days(column: sa.ColumnElement[datetime] | sa.orm.InstrumentedAttribute[datetime], days: int) -> _PlusDays:
-    return _PlusDays(column, sa.literal_column(str(int(days))))
-
-
-@compiles(_PlusDays, "postgresql")
-def _plus_days_pg(element: _PlusDays, compiler: Any, **kw: Any) -> str:
-    column, days = list(element.clauses)
-    return f"({compiler.process(column, **kw)} + make_interval(days => {compiler.process(days, **kw)}))"
-
-
-@compiles(_PlusDays, "sqlite")
-def _plus_days_sqlite(element: _PlusDays, compiler: Any, **kw: Any) -> str:
-    # Same text layout as SQLAlchemy stores ('YYYY-MM-DD HH:MM:SS.ffffff'); SQLite keeps milliseconds only.
-    column, days = list(element.clauses)
-    return (
-        f"(strftime('%Y-%m-%d %H:%M:%f', {compiler.process(column, **kw)}, '+' || {compiler.process(days, **kw)} || ' days')"
-        " || '000')"
-    )
 
 
 # The read-through queries of the check, built once: building a statement costs more than running it.
@@ -450,48 +422,8 @@ class SqlRepository:
         return fetch_client_state(self.session.connection(), client_id)
 
     def contract_status_expr(self, catalog: dm.Catalog, now: datetime) -> sa.ColumnElement[str]:
-        """SQL twin of domain.contract.contract_view's status, for filters and reports.
-
-        Times are cut-offs computed here so the SQL stays portable (no date arithmetic in SQL).
-        """
-        from service.domain.contract import current_version
-
-        version = current_version(catalog.versions, now)
-        if version is None or version.published_at is None:
-            return sa.literal("not_configured")
-        a = sa.orm.aliased(t.Acceptance)
-        answers = sa.and_(a.client_id == t.Client.id, a.contract_version == version.version, a.signed_at <= now)
-        latest_decision = (
-            sa.select(a.decision)
-            .where(answers)
-            .order_by(a.signed_at.desc(), sa.case((a.decision == "signed", 0), else_=1))
-            .limit(1)
-            .scalar_subquery()
-        )
-        last_signed = sa.select(sa.func.max(a.signed_at)).where(answers, a.decision == "signed").scalar_subquery()
-        term_ok: sa.ColumnElement[bool] = (
-            sa.true() if version.term_days is None else last_signed > now - timedelta(days=version.term_days)
-        )
-        published = version.published_at
-        g = sa.orm.aliased(t.GraceExtension)
-        extended = sa.exists().where(
-            g.client_id == t.Client.id, g.contract_version == version.version, g.until > now
-        )
-        in_grace = sa.or_(
-            sa.and_(t.Client.created_at <= published, sa.literal(now < published + timedelta(days=version.grace_days))),
-            sa.and_(
-                t.Client.created_at > published,
-                t.Client.created_at > now - timedelta(days=catalog.policy.new_client_grace_days),
-            ),
-            extended,
-        )
-        return sa.case(
-            (latest_decision == "declined", "declined"),
-            (sa.and_(last_signed.is_not(None), term_ok), "signed"),
-            (last_signed.is_not(None), "expired"),
-            (in_grace, "pending"),
-            else_="unsigned",
-        )
+        """The client's contract status at `now`, per row (rules_sql.contract_status)."""
+        return rules_sql.contract_status(t.Client, catalog, now)
 
     def search_clients(
         self,
@@ -528,37 +460,14 @@ class SqlRepository:
         if status:
             query = query.where(t.Client.status == status)
         if plan:
-            m = sa.orm.aliased(t.Membership)
-            query = query.where(
-                sa.exists().where(
-                    m.client_id == t.Client.id,
-                    m.superseded_at.is_(None),
-                    m.plan_code == plan,
-                    m.status.in_(("active", "trialing", "past_due")),
-                )
-            )
+            # A member of `plan` is one whose live membership grants its rank now, as the check says.
+            query = query.where(rules_sql.live_membership_granting(t.Client, catalog.policy, now, plan=plan))
         if contract_statuses:
             query = query.where(self.contract_status_expr(catalog, now).in_(list(contract_statuses)))
         if after_id:
             query = query.where(t.Client.id > after_id)
         query = query.order_by(t.Client.id).limit(limit)
         return [(row[0], row[1]) for row in self.session.execute(query)]
-
-    def grace_deadline_expr(self, catalog: dm.Catalog, version: dm.ContractVersion) -> sa.ColumnElement[datetime]:
-        """SQL twin of domain.contract.grace_deadline for `version` (ordering and filtering only)."""
-        assert version.published_at is not None
-        published = version.published_at
-        base = sa.case(
-            (t.Client.created_at <= published, sa.literal(published + timedelta(days=version.grace_days), t.UTCDateTime())),
-            else_=plus_days(t.Client.created_at, catalog.policy.new_client_grace_days),
-        )
-        g = sa.orm.aliased(t.GraceExtension)
-        extended = (
-            sa.select(sa.func.max(g.until))
-            .where(g.client_id == t.Client.id, g.contract_version == version.version)
-            .scalar_subquery()
-        )
-        return sa.case((extended > base, extended), else_=base)
 
     def clients_to_chase(
         self,
@@ -582,14 +491,8 @@ class SqlRepository:
         if version is None or version.published_at is None or not contract_statuses:
             return []
         status_expr = self.contract_status_expr(catalog, now)
-        deadline = self.grace_deadline_expr(catalog, version).label("grace_deadline")
-        g = sa.orm.aliased(t.GraceExtension)
-        extension = (
-            sa.select(sa.func.max(g.until))
-            .where(g.client_id == t.Client.id, g.contract_version == version.version)
-            .scalar_subquery()
-            .label("extension")
-        )
+        deadline = rules_sql.grace_deadline(t.Client, version, catalog.policy).label("grace_deadline")
+        extension = rules_sql.latest_extension(t.Client, version).label("extension")
         query = sa.select(t.Client, status_expr.label("contract_status"), extension, deadline).where(
             t.Client.status == "active", status_expr.in_(list(contract_statuses))
         )
@@ -723,81 +626,15 @@ class SqlRepository:
         return [(r[0], r[1], r[2]) for r in rows]
 
     # ---- reports -------------------------------------------------------------------------------
-    def _contract_counts(self, catalog: dm.Catalog, now: datetime) -> dict[str, int]:
-        """Active clients by contract status: the rules of contract_status_expr, but from one pass
-        over the acceptances (grouped, then joined) instead of subqueries run once per client
-        (PostgreSQL took 5 s for a million clients that way)."""
-        from service.domain.contract import current_version
-
-        active = t.Client.status == "active"
-        version = current_version(catalog.versions, now)
-        if version is None or version.published_at is None:
-            total = int(self.session.scalar(sa.select(sa.func.count()).select_from(t.Client).where(active)) or 0)
-            return {"not_configured": total} if total else {}
-        a = t.Acceptance
-        answers = (
-            sa.select(
-                a.client_id.label("client_id"),
-                sa.func.max(sa.case((a.decision == "signed", a.signed_at))).label("last_signed"),
-                sa.func.max(sa.case((a.decision == "declined", a.signed_at))).label("last_declined"),
-            )
-            .where(a.contract_version == version.version, a.signed_at <= now)
-            .group_by(a.client_id)
-            .subquery()
-        )
-        g = t.GraceExtension
-        extended = (
-            sa.select(g.client_id.label("client_id"))
-            .where(g.contract_version == version.version, g.until > now)
-            .distinct()
-            .subquery()
-        )
-        last_signed, last_declined = answers.c.last_signed, answers.c.last_declined
-        term_ok: sa.ColumnElement[bool] = (
-            sa.true() if version.term_days is None else last_signed > now - timedelta(days=version.term_days)
-        )
-        published = version.published_at
-        in_grace = sa.or_(
-            sa.and_(t.Client.created_at <= published, sa.literal(now < published + timedelta(days=version.grace_days))),
-            sa.and_(
-                t.Client.created_at > published,
-                t.Client.created_at > now - timedelta(days=catalog.policy.new_client_grace_days),
-            ),
-            extended.c.client_id.is_not(None),
-        )
-        status = sa.case(
-            # The latest answer is a refusal (a signature at the same moment wins, as in the domain).
-            (sa.and_(last_declined.is_not(None), sa.or_(last_signed.is_(None), last_declined > last_signed)), "declined"),
-            (sa.and_(last_signed.is_not(None), term_ok), "signed"),
-            (last_signed.is_not(None), "expired"),
-            (in_grace, "pending"),
-            else_="unsigned",
-        ).label("contract_status")
-        query = (
-            sa.select(status, sa.func.count())
-            .select_from(t.Client)
-            .outerjoin(answers, answers.c.client_id == t.Client.id)
-            .outerjoin(extended, extended.c.client_id == t.Client.id)
-            .where(active)
-            .group_by(status)
-        )
-        return {str(row[0]): int(row[1]) for row in self.session.execute(query)}
-
     def coverage(self, catalog: dm.Catalog, now: datetime) -> dict[str, Any]:
         active = t.Client.status == "active"
-        counts = self._contract_counts(catalog, now)
-        # A membership counts when it grants its rank now (PRODUCT.md); past_due within dunning grace.
+        counts = {str(row[0]): int(row[1]) for row in self.session.execute(rules_sql.contract_status_counts(catalog, now, active))}
         m = t.Membership
-        dunning_cutoff = now - timedelta(days=catalog.policy.dunning_grace_days)
-        granting = sa.or_(
-            sa.and_(m.status.in_(("active", "trialing")), sa.or_(m.current_period_end.is_(None), m.current_period_end > now)),
-            sa.and_(m.status == "past_due", sa.or_(m.current_period_end.is_(None), m.current_period_end > dunning_cutoff)),
-        )
         member_rows = self.session.execute(
             sa.select(m.plan_code, sa.func.count(), t.Plan.price_amount_minor, t.Plan.price_currency)
             .join(t.Client, t.Client.id == m.client_id)
             .join(t.Plan, t.Plan.code == m.plan_code)
-            .where(m.superseded_at.is_(None), active, granting)
+            .where(m.superseded_at.is_(None), active, rules_sql.membership_grants(m, catalog.policy, now))
             .group_by(m.plan_code, t.Plan.price_amount_minor, t.Plan.price_currency)
         ).all()
         return {"contract": counts, "members": [(r[0], int(r[1]), int(r[2]), r[3]) for r in member_rows]}

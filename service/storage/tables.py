@@ -112,6 +112,16 @@ class ContractVersion(Base):
     term_days: Mapped[int | None]
     created_at: Mapped[datetime]
     published_at: Mapped[datetime | None]
+    __table_args__ = (
+        # One version per moment of publication, so the version in force at any time is one.
+        sa.Index(
+            "uq_contract_versions_published_at",
+            "published_at",
+            unique=True,
+            sqlite_where=sa.text("published_at IS NOT NULL"),
+            postgresql_where=sa.text("published_at IS NOT NULL"),
+        ),
+    )
 
 
 class Acceptance(Base):
@@ -159,7 +169,17 @@ class Membership(Base):
     created_at: Mapped[datetime]
     superseded_at: Mapped[datetime | None]
     actor: Mapped[str] = mapped_column(sa.String(200))
-    __table_args__ = (sa.Index("ix_memberships_client_live", "client_id", "superseded_at"),)
+    __table_args__ = (
+        sa.Index("ix_memberships_client_live", "client_id", "superseded_at"),
+        # At most one live membership per client, whatever races (history rows carry superseded_at).
+        sa.Index(
+            "uq_memberships_live",
+            "client_id",
+            unique=True,
+            sqlite_where=sa.text("superseded_at IS NULL"),
+            postgresql_where=sa.text("superseded_at IS NULL"),
+        ),
+    )
 
 
 class Override(Base):

@@ -19,6 +19,7 @@ from starlette.datastructures import FormData
 from service.api.deps import NowDep, SessionDep
 from service.domain.contract import current_version
 from service.errors import InvalidInput, NotFound, ServiceError
+from service.timebounds import check_bounds
 from service.ui import session as cookie
 from service.ui.web import WRITE_SCOPE, Visit, VisitDep, card_with_error, redirect, render, sign_in_first
 from service.usecases import records
@@ -38,9 +39,11 @@ def _text(form: FormData, name: str, *, required: str | None = None, max_length:
 
 def _date(form: FormData, name: str, label: str) -> date:
     try:
-        return date.fromisoformat(_text(form, name, required=f"choose the {label}"))
+        value = date.fromisoformat(_text(form, name, required=f"choose the {label}"))
     except ValueError:
         raise InvalidInput(f"the {label} is not a date") from None
+    check_bounds(datetime.combine(value, time(0), UTC), f"the {label}")  # the API's range, so the day after exists too
+    return value
 
 
 async def _act(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -12,10 +12,13 @@ from service.domain.contract import current_version
 from service.domain.model import ContractVersion as DomainVersion
 from service.errors import Conflict, InvalidInput, NotFound
 from service.storage import tables as t
+from service.storage.locks import serialize
 from service.storage.sql import SqlRepository
 from service.usecases import audit
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+# A publication years ahead blocks every later one (each must come after it): five years is plenty for a schedule.
+PUBLISH_AHEAD_AT_MOST = timedelta(days=5 * 365)
 
 
 def version_dict(row: t.ContractVersion, now: datetime, current: str | None) -> dict[str, Any]:
@@ -85,12 +88,20 @@ def create_draft(
 
 def publish(session: Session, *, version: str, at: datetime | None, actor: str, now: datetime) -> t.ContractVersion:
     repo = SqlRepository(session)
+    # Publications queue: each one reads the latest publication after the previous one committed.
+    serialize(session, "contract_versions.publish")
     row = repo.get_version(version)
     if row is None:
         raise NotFound(f"no contract version {version!r}")
+    session.refresh(row)
     if row.published_at is not None:
         raise Conflict(f"contract version {version!r} is published already")
     when = at or now
+    if when > now + PUBLISH_AHEAD_AT_MOST:
+        raise InvalidInput(
+            f"a version is published at most {PUBLISH_AHEAD_AT_MOST.days // 365} years ahead",
+            errors=[{"loc": ["body", "at"], "msg": "too far ahead"}],
+        )
     latest = max((r.published_at for r in repo.list_versions() if r.published_at is not None), default=None)
     if latest is not None and when <= latest:
         raise Conflict("a version must be published after the one it supersedes")

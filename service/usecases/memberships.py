@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 from service.errors import InvalidInput, NotFound
 from service.ids import new_id
 from service.storage import tables as t
+from service.storage.locks import lock_client
 from service.storage.sql import SqlRepository
 from service.usecases import audit
-from service.usecases.clients import get_client_row
 
 
 def membership_dict(row: t.Membership | None) -> dict[str, Any] | None:
@@ -27,6 +27,14 @@ def membership_dict(row: t.Membership | None) -> dict[str, Any] | None:
     }
 
 
+def _locked_client(session: Session, client_id: str) -> t.Client:
+    """The client, locked: its membership is read and replaced by one request at a time."""
+    client = lock_client(session, client_id)
+    if client is None:
+        raise NotFound(f"no client {client_id!r}")
+    return client
+
+
 def put_membership(
     session: Session,
     client_id: str,
@@ -39,13 +47,14 @@ def put_membership(
     now: datetime,
 ) -> t.Membership:
     repo = SqlRepository(session)
-    get_client_row(repo, client_id)
+    _locked_client(session, client_id)
     if repo.get_plan(plan) is None:
         raise InvalidInput(f"unknown plan {plan!r}", errors=[{"loc": ["body", "plan"], "msg": "no such plan"}])
     previous = repo.current_membership(client_id)
     before = membership_dict(previous)
     if previous is not None:
         previous.superseded_at = now
+        session.flush()  # the old row leaves the live index before the new one enters it
     row = t.Membership(
         id=new_id("mb"),
         client_id=client_id,
@@ -68,7 +77,7 @@ def put_membership(
 
 def cancel_membership(session: Session, client_id: str, *, actor: str, now: datetime) -> t.Membership:
     repo = SqlRepository(session)
-    get_client_row(repo, client_id)
+    _locked_client(session, client_id)
     previous = repo.current_membership(client_id)
     if previous is None:
         raise NotFound("the client has no membership")

@@ -41,9 +41,17 @@ def record_acceptance(
 ) -> t.Acceptance:
     repo = SqlRepository(session)
     get_client_row(repo, client_id)
-    _known_version(repo, contract_version)
+    version = _known_version(repo, contract_version)
     if signed_at > now:
         raise InvalidInput("signed_at lies in the future", errors=[{"loc": ["body", "signed_at"], "msg": "in the future"}])
+    # Nobody signs a text before it existed: before it was written and before the moment it was published for.
+    # (A provider's event is bounded where its delivery is read: service/webhooks.)
+    existed = min(version.created_at, version.published_at or version.created_at)
+    if provider is None and signed_at < existed:
+        raise InvalidInput(
+            f"signed_at lies before contract version {contract_version!r} existed ({existed.isoformat()})",
+            errors=[{"loc": ["body", "signed_at"], "msg": "before the contract version existed"}],
+        )
     row = t.Acceptance(
         id=new_id("acc"),
         client_id=client_id,

@@ -71,7 +71,7 @@ def test_grace_extension_for_one_client(client):
 
 def test_declined_then_a_later_signature_wins(client):
     acme = create_client(client, phones=["2125550142"])
-    setup_catalog(client)
+    setup_catalog(client, at=now() - timedelta(hours=1))  # a signature cannot predate its contract
     sign(client, acme["id"], decision="declined", signed_at=now() - timedelta(minutes=5))
     refused = check(client, phone="2125550142")
     assert refused["allowed"] is False and codes(refused) == ["CONTRACT_DECLINED"]

@@ -113,7 +113,7 @@ def test_events_newest_first(client: TestClient) -> None:
 
 
 def test_acceptances_newest_signature_first_ties_by_id(client: TestClient) -> None:
-    publish_contract(client)
+    publish_contract(client, at=datetime.now(UTC) - timedelta(days=2))  # a signature cannot predate its contract
     acme = create_client(client, "Acme Dental")
     base = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
     created = [sign(client, acme["id"], signed_at=base - timedelta(hours=n % 4)) for n in range(7)]  # equal times

@@ -17,8 +17,9 @@ pytestmark = pytest.mark.storage
 
 
 def test_counts_match_the_domain_for_every_history(client: TestClient) -> None:
-    publish_contract(client, "2025.1", at=now() - timedelta(days=400))
-    publish_contract(client, "2026.1", grace_days=30, term_days=365, at=now() - timedelta(days=60))
+    # Published long ago: a signature cannot predate its contract (the expired history signs 410 days back).
+    publish_contract(client, "2025.1", at=now() - timedelta(days=900))
+    publish_contract(client, "2026.1", grace_days=30, term_days=365, at=now() - timedelta(days=500))
     t0 = now() - timedelta(days=10)
     histories: list[list[tuple[str, str, int]]] = [
         [],  # nothing: grace over (created before publication) -> unsigned

@@ -14,16 +14,17 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from service.api.check_params import LIMITS, PHONE_ALIASES, CheckParams, flat_fields_schema
 from service.api.deps import AppState, admit, presented_key
 from service.api.problems import service_error_body, validation_body
 from service.api.schemas import BatchOut, BatchRequest, CheckRequest, FlatDecision, Problem, decision_out, flat_out
 from service.cache import Miss
 from service.errors import Forbidden, InvalidInput, ServiceError
+from service.timebounds import check_bounds
 from service.usecases.checks import CheckResult, ClientRef, make_ref, run_check
 
 router = APIRouter(tags=["entitlements"])
 
-PHONE_ALIASES = ("phone", "From", "Caller", "ani", "from", "caller", "ANI")
 Format = Literal["json", "flat"]
 FORMATS = ("json", "flat")
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -74,21 +75,26 @@ def _parse_at(raw: str | None, loc: list[str | int]) -> datetime | None:
         raise InvalidInput(f"not a timestamp: {raw[:40]!r}", errors=[{"loc": loc, "msg": "RFC 3339 timestamp expected"}]) from None
     if value.tzinfo is None:
         raise InvalidInput("a timestamp needs an offset", errors=[{"loc": loc, "msg": "timestamp without offset"}])
-    return value
+    try:
+        return check_bounds(value, str(loc[-1]))
+    except InvalidInput as exc:
+        raise InvalidInput(exc.detail, errors=[{"loc": loc, "msg": e["msg"]} for e in exc.errors or []]) from None
 
 
 def _text(value: Any, loc: list[str | int]) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise InvalidInput(f"{loc[-1]} must be a string", errors=[{"loc": loc, "msg": "string expected"}])
     text = str(value)
-    if len(text) > 320:
-        raise InvalidInput(f"{loc[-1]} is too long", errors=[{"loc": loc, "msg": "at most 320 characters"}])
+    limit = LIMITS.get(str(loc[-1]), 320)
+    if len(text) > limit:
+        raise InvalidInput(f"{loc[-1]} is too long", errors=[{"loc": loc, "msg": f"at most {limit} characters"}])
     return text
 
 
 def ref_from_flat(params: Mapping[str, Any], region: str, where: str) -> ClientRef:
     """A client named by flat fields: phone (or From, Caller, ani), email, client_id, external_system+external_id."""
-    phone = next((params[k] for k in PHONE_ALIASES if k in params), None)
+    phone_name = next((k for k in PHONE_ALIASES if k in params), "phone")
+    phone = params.get(phone_name)
     email = params.get("email")
     client_id = params.get("client_id")
     system, ext_id = params.get("external_system"), params.get("external_id")
@@ -98,7 +104,7 @@ def ref_from_flat(params: Mapping[str, Any], region: str, where: str) -> ClientR
     return make_ref(
         client_id=_text(client_id, [where, "client_id"]) if client_id is not None else None,
         email=_text(email, [where, "email"]) if email is not None else None,
-        phone=_text(phone, [where, "phone"]) if phone is not None else None,
+        phone=_text(phone, [where, phone_name]) if phone is not None else None,
         external=external,
         region=region,
         loc=(where,),
@@ -203,22 +209,7 @@ CHECK_RESPONSES: dict[int | str, dict[str, Any]] = {
     **ERRORS,
 }
 
-FLAT_FIELDS = {
-    "type": "object",
-    "properties": {
-        "service": {"type": "string"},
-        "phone": {"type": "string"},
-        "From": {"type": "string"},
-        "Caller": {"type": "string"},
-        "ani": {"type": "string"},
-        "email": {"type": "string"},
-        "client_id": {"type": "string"},
-        "external_system": {"type": "string"},
-        "external_id": {"type": "string"},
-        "at": {"type": "string", "format": "date-time"},
-    },
-    "required": ["service"],
-}
+FLAT_FIELDS = flat_fields_schema()
 
 
 async def _check_post(request: Request, access: CheckAccess, format: str) -> Response:
@@ -258,15 +249,15 @@ async def check_post(request: Request, access: Access, format: Format = "json") 
     return await _check_post(request, access, format)
 
 
-# The GET form's declared query parameters and their length limits (as in check_get below).
-GET_LIMITS = {"service": 64, "phone": 100, "email": 320, "client_id": 64, "external_system": 64, "external_id": 200, "at": 64}
-
-
 def get_is_usual(params: Mapping[str, str]) -> bool:
     """A GET check the route's declared parameters accept (else FastAPI's validation answers it)."""
-    if not params.get("service") or params.get("format", "json") not in FORMATS:
+    if params.get("format", "json") not in FORMATS:
         return False
-    return not any(len(params[name]) > limit for name, limit in GET_LIMITS.items() if name in params)
+    try:
+        CheckParams.model_validate(params)
+    except ValidationError:
+        return False
+    return True
 
 
 @router.get(
@@ -276,19 +267,7 @@ def get_is_usual(params: Mapping[str, str]) -> bool:
     responses=CHECK_RESPONSES,
 )
 async def check_get(
-    request: Request,
-    access: Access,
-    service: str = Query(min_length=1, max_length=64),
-    phone: str | None = Query(None, max_length=100, description="caller id in any form: +1…, 00…, 011…, national, tel:/sip: URI"),
-    from_: str | None = Query(None, alias="From", max_length=100, description="alias of phone (Twilio)"),
-    caller_alias: str | None = Query(None, alias="Caller", max_length=100, description="alias of phone (Twilio)"),
-    ani: str | None = Query(None, max_length=100, description="alias of phone (IVRs)"),
-    email: str | None = Query(None, max_length=320),
-    client_id: str | None = Query(None, max_length=64),
-    external_system: str | None = Query(None, max_length=64),
-    external_id: str | None = Query(None, max_length=200),
-    at: str | None = Query(None, max_length=64, description="RFC 3339 with offset: evaluate at another moment"),
-    format: Format = "json",
+    request: Request, access: Access, params: Annotated[CheckParams, Query()], format: Format = "json"
 ) -> Response:
     return Response(await answer_query(access.state, access.now, dict(request.query_params), format), media_type="application/json")
 
