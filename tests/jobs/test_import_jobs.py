@@ -24,7 +24,7 @@ HEADER = "name,emails,domains,phones,external_system,external_id\n"
 
 
 def csv_rows(count: int, start: int = 0) -> str:
-    return HEADER + "".join(f"Client {i},c{i}@example.com,,(212) 555-{i % 10000:04d},crm,{i}\n"
+    return HEADER + "".join(f"Client {i},c{i}@example.com,,(212) {555 + i // 10000}-{i % 10000:04d},crm,{i}\n"
                             for i in range(start, start + count))
 
 
