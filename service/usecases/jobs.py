@@ -8,6 +8,7 @@ progress write would wait for it).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,6 +22,10 @@ from service.storage import tables as t
 from service.storage.database import Database
 
 JobHandler = Callable[["JobContext", dict[str, Any]], dict[str, Any] | None]
+
+# A handler's CPU-heavy loop pauses this long after this much work (see JobContext.pace).
+PACE_WORK = 0.002
+PACE_PAUSE = 0.0001
 
 _handlers: dict[str, JobHandler] = {}
 _periodic: dict[str, Callable[[Settings], float]] = {}
@@ -76,6 +81,16 @@ class JobContext:
     worker_id: str
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     on_progress: Callable[[int, int | None], None] | None = None
+    _worked_since: float = field(default_factory=time.perf_counter)
+
+    def pace(self) -> None:
+        """Call often from CPU-heavy loops: after PACE_WORK seconds of work, pause PACE_PAUSE, so the
+        request loop of the process (which shares the interpreter lock with this thread) gets it at
+        once instead of after a switch interval. Costs the job about 5 % alone."""
+        now = time.perf_counter()
+        if now - self._worked_since >= PACE_WORK:
+            time.sleep(PACE_PAUSE)
+            self._worked_since = time.perf_counter()
 
     def now(self) -> datetime:
         return self.clock()
