@@ -195,7 +195,8 @@ class JobRunner:
         report = self.on_progress
         progress = (lambda done, total: report(job_id, done, total)) if report is not None else None
         ctx = JobContext(job_id=job_id, kind=kind, attempt=attempt, settings=self.settings, db=self.db,
-                         worker_id=self.worker_id, clock=self.clock, on_progress=progress)
+                         worker_id=self.worker_id, clock=self.clock, on_progress=progress,
+                         beside_requests=self.beside_requests)
         try:
             if handler is None:
                 raise LookupError(f"no handler for job kind {kind!r} in this runner")

@@ -82,6 +82,8 @@ class JobContext:
     worker_id: str
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     on_progress: Callable[[int, int | None], None] | None = None
+    # The runner shares this process with a request loop (the embedded runner of `serve`): pace() pauses.
+    beside_requests: bool = False
     _worked_since: float = field(default_factory=time.perf_counter)
     _pause: float = PACE_MIN
 
@@ -89,7 +91,10 @@ class JobContext:
         """Call often from CPU-heavy loops. After PACE_WORK seconds of work the handler pauses, giving
         the interpreter lock to the request loop of the process; a pause that came back late means
         the loop was busy, so the next pause is longer (up to PACE_MAX), otherwise shorter. Alone, a
-        job loses a few per cent; beside live traffic it takes what the requests leave."""
+        job loses a few per cent; beside live traffic it takes what the requests leave. A runner
+        of its own (`supportgate worker`, the CLI) never pauses: the operating system shares the CPU."""
+        if not self.beside_requests:
+            return
         now = time.perf_counter()
         if now - self._worked_since < PACE_WORK:
             return
