@@ -69,6 +69,18 @@ class Settings(BaseSettings):
     mail_dir: str = "./mail"
     # First retry after a temporary SMTP failure; doubles up to an hour, given up after 3 days.
     mail_retry_base_seconds: float = Field(60.0, gt=0)
+    # How often the job runner looks for due mail (the periodic job mail.deliver).
+    mail_poll_seconds: float = Field(15.0, gt=0)
+    # Background jobs (service/usecases/jobs.py): the runner inside `supportgate serve` unless turned off
+    # (then run `supportgate worker`); how often an idle runner looks for due jobs; how long a claimed job
+    # is leased (renewed while it runs; a killed worker's job is claimable again after it); retry backoff.
+    jobs_embedded: bool = True
+    job_poll_seconds: float = Field(1.0, gt=0)
+    job_lease_seconds: float = Field(30.0, gt=0)
+    job_retry_base_seconds: float = Field(2.0, gt=0)
+    job_retry_max_seconds: float = Field(3600.0, gt=0)
+    # POST /v1/clients/import answers at once up to this many rows; a bigger file becomes a job (202).
+    import_sync_max_rows: int = Field(1000, ge=0)
 
 
 @lru_cache

@@ -1,0 +1,11 @@
+"""The modules whose `@job_handler`s every runner knows: importing this registers them all.
+
+A feature with its own job kinds adds its module to the import list below (one line each).
+"""
+
+from __future__ import annotations
+
+from service.usecases import (
+    import_job,  # noqa: F401  # clients.import
+    mail_job,  # noqa: F401  # mail.deliver
+)
