@@ -5,6 +5,7 @@ copy lands in the mail folder, and the link then answers 410 (SQLite and Postgre
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -78,7 +79,13 @@ def tab_to(page: Page, element_id: str) -> None:
     raise AssertionError(f"#{element_id} cannot be reached with the Tab key")
 
 
-def test_a_client_signs_from_the_link_on_a_phone_with_the_keyboard(phone: Page, server: dict[str, Any]) -> None:
+@pytest.fixture
+def shots(tmp_path: Path, db_url: str) -> Path:
+    target = os.environ.get("SUPPORTGATE_SCREENSHOT_DIR")
+    return Path(target) if target and db_url.startswith("sqlite") else tmp_path
+
+
+def test_a_client_signs_from_the_link_on_a_phone_with_the_keyboard(phone: Page, server: dict[str, Any], shots: Path) -> None:
     api, base = server["api"], server["base"]
     publish(api, "2025.1", MARKDOWN_V1, at="2025-01-01T00:00:00+00:00")
     client = api.post("/v1/clients", json={"name": "Acme Dental", "emails": ["ann@acme.example"]}).json()
@@ -99,12 +106,14 @@ def test_a_client_signs_from_the_link_on_a_phone_with_the_keyboard(phone: Page, 
     expect(phone.locator(".diff .added")).to_contain_text(["within four hours"])
     expect(phone.locator(".diff .removed")).to_contain_text(["within one business day"])
     no_sideways_scroll(phone)
+    phone.screenshot(path=str(shots / "sign-phone.png"), full_page=True)
 
     # Accept without the consent box: the form comes back with the message, nothing recorded.
     tab_to(phone, "signer_name")
     phone.keyboard.type("Ann Smith")
     phone.keyboard.press("Enter")
     expect(phone.get_by_role("alert")).to_contain_text("Tick the box")
+    phone.screenshot(path=str(shots / "sign-phone-problem.png"))
     assert api.get(f"/v1/clients/{client['id']}/acceptances").json()["items"][0]["contract_version"] == "2025.1"
 
     tab_to(phone, "consent")
@@ -117,6 +126,7 @@ def test_a_client_signs_from_the_link_on_a_phone_with_the_keyboard(phone: Page, 
     expect(phone).to_have_url(f"{link['url']}/receipt")
     expect(phone.get_by_role("heading", level=1)).to_have_text("Thank you: the contract is signed")
     no_sideways_scroll(phone)
+    phone.screenshot(path=str(shots / "sign-receipt-phone.png"), full_page=True)
     user_agent = phone.evaluate("navigator.userAgent")
 
     # The check sees the signature at once.
