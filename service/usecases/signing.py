@@ -202,7 +202,8 @@ def _queue_copy(session: Session, receipt: Receipt, version: t.ContractVersion, 
         lines += ["", "The document you were shown:", "", plain_text(document.content_type, document.body)]
     else:
         lines += ["", f"The document: {receipt_url.rsplit('/', 1)[0]}/document"]
-    subject = f"{'Signed' if signed else 'Declined'}: {version.title} ({version.version})"
+    # One line, whatever the title holds (a line break in a subject is refused by queue_mail).
+    subject = " ".join(f"{'Signed' if signed else 'Declined'}: {version.title} ({version.version})".split())[:1000]
     queue_mail(session, to=receipt.signer_email, subject=subject, text="\n".join(lines) + "\n", html=None,
                message_id=f"<receipt.{receipt.acceptance_id}@supportgate>", ref_kind="acceptance",
                ref_id=receipt.acceptance_id, now=now)

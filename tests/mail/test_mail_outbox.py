@@ -8,7 +8,9 @@ from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
+from service.errors import InvalidInput
 from service.mail.transport import MailDirTransport, SmtpTransport, build_transport
 from service.settings import Settings
 from service.storage import mail as store
@@ -192,3 +194,20 @@ def test_the_periodic_job_delivers_due_mail_off_the_request_loop(db: Database, d
     assert [m["Message-ID"] for m in handler.received] == ["<job@test>"]
     with db.reader() as session:
         assert mail_status(session, ["<job@test>"]) == {"<job@test>": "sent"}
+
+
+def test_header_injection_is_refused_and_an_unbuildable_row_does_not_block_the_others(db: Database, db_url: str,
+                                                                                         tmp_path: Path) -> None:
+    with db.writer() as session:
+        for bad in ({"subject": "Hi\r\nBcc: all@example.com"}, {"headers": {"Reply-To": "a@b.example\nBcc: x@y.example"}},
+                    {"to": "nobody"}):
+            fields = {"to": "ann@example.com", "subject": "Hi", "headers": None, **bad}
+            with pytest.raises(InvalidInput):
+                queue_mail(session, text="t", html=None, message_id="<bad@test>", now=T0, **fields)  # type: ignore[arg-type]
+        session.rollback()
+    broken, fine = queue(db, "<broken@test>"), queue(db, "<fine@test>", at=T0 + timedelta(seconds=1))
+    with db.writer() as session:  # written around the check, as an older release might have
+        session.execute(sa.update(store.t.MailOutbox).where(store.t.MailOutbox.id == broken).values(headers={"X-Bad": "a\nb"}))
+        session.commit()
+    assert deliver_due_mail(db, settings_for(db_url, None, tmp_path), T0 + timedelta(seconds=2)) == 1
+    assert (row(db, broken).status, row(db, fine).status) == ("failed", "sent")
