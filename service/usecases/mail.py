@@ -146,10 +146,11 @@ def deliver_due_mail(db: Database, settings: Settings, now: datetime, limit: int
                      transport: MailTransport | None = None) -> int:
     """One round: claim the due messages, hand each to the transport once, record each outcome.
     Returns how many were attempted. Runs off the request loop (the job runner's periodic job)."""
+    # Built first: a bad SUPPORTGATE_SMTP_URL fails the round before any row is claimed.
+    transport = transport or build_transport(settings)
     claimed = _claim(db, settings, now, limit)
     if not claimed:
         return 0
-    transport = transport or build_transport(settings)
     for item in claimed:
         error: Exception | None = None
         try:
