@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     # Web page (/ui): signs the session cookie; unset = a random secret per process (sessions end on restart).
     ui_secret: SecretStr | None = None
     ui_session_hours: float = Field(8.0, gt=0)
+    # Campaigns: how often the scheduler job looks for due first messages and reminders.
+    scheduler_interval_seconds: float = Field(30.0, gt=0)
 
 
 @lru_cache

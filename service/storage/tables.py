@@ -245,3 +245,61 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime]
     next_attempt_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
+
+
+class Campaign(Base):
+    """A contract rollout campaign: the first message and reminders for one version."""
+
+    __tablename__ = "campaigns"
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    contract_version: Mapped[str] = mapped_column(sa.ForeignKey("contract_versions.version"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    reminder_days: Mapped[list[Any]]
+    include_declined: Mapped[bool] = mapped_column(default=False)
+    from_address: Mapped[str | None] = mapped_column(sa.String(320))
+    reply_to: Mapped[str | None] = mapped_column(sa.String(320))
+    # None = the shipped default wording.
+    subject_template: Mapped[str | None] = mapped_column(sa.Text)
+    text_template: Mapped[str | None] = mapped_column(sa.Text)
+    html_template: Mapped[str | None] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(16), index=True)
+    actor: Mapped[str] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    paused_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+
+class CampaignRecipient(Base):
+    """A client the campaign has written to (its address, whether it muted the reminders)."""
+
+    __tablename__ = "campaign_recipients"
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(sa.ForeignKey("campaigns.id"))
+    client_id: Mapped[str] = mapped_column(sa.ForeignKey("clients.id"), index=True)
+    email: Mapped[str] = mapped_column(sa.String(320))
+    unsubscribed_at: Mapped[datetime | None]
+    opened_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    __table_args__ = (sa.UniqueConstraint("campaign_id", "client_id", name="uq_campaign_recipients_campaign_client"),)
+
+
+class CampaignMessage(Base):
+    """One step sent to one client: the unique key is what makes each step go out exactly once."""
+
+    __tablename__ = "campaign_messages"
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(sa.ForeignKey("campaigns.id"))
+    client_id: Mapped[str] = mapped_column(sa.ForeignKey("clients.id"), index=True)
+    step: Mapped[str] = mapped_column(sa.String(32))
+    due_at: Mapped[datetime]
+    email: Mapped[str] = mapped_column(sa.String(320))
+    message_id: Mapped[str] = mapped_column(sa.String(400), unique=True)
+    signing_link_id: Mapped[str | None] = mapped_column(sa.String(40))
+    # Reminders only: the one-click unsubscribe token of this message (only its SHA-256 is kept).
+    unsubscribe_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime]
+    __table_args__ = (
+        sa.UniqueConstraint("campaign_id", "client_id", "step", name="uq_campaign_messages_campaign_client_step"),
+    )

@@ -1,0 +1,145 @@
+"""The campaign scheduler: a periodic job that writes each due (campaign, client, step) exactly once.
+
+A step's row (unique on campaign, client, step), its signing link and its queued mail are written in
+one transaction: a pass that dies writes nothing, and of two replicas racing for the same step one
+inserts the row and the other meets the unique constraint and skips it. The mail outbox delivers.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from service.domain import campaign as rules
+from service.domain import model as dm
+from service.ids import new_id
+from service.settings import Settings
+from service.storage import campaigns as store
+from service.storage import tables as t
+from service.storage.database import Database
+from service.storage.sql import SqlRepository
+from service.usecases import campaign_mail as letters
+from service.usecases.campaigns import finish_if_superseded, letter_for, new_unsubscribe_token, rules_of
+from service.usecases.jobs import JobContext, job_handler, periodic
+from service.usecases.mail import queue_mail
+from service.usecases.signing_links import create_signing_link
+
+log = logging.getLogger("supportgate.campaigns")
+
+KIND = "campaigns.schedule"
+BATCH = 200
+
+
+def policy_of(settings: Settings) -> dm.Policy:
+    """The part of the policy the grace deadline reads (the rest only matters to decisions)."""
+    return dm.Policy(new_client_grace_days=settings.new_client_grace_days, dunning_grace_days=settings.dunning_grace_days)
+
+
+def _ensure_recipient(session: Session, campaign_id: str, client_id: str, email: str, now: datetime) -> None:
+    if store.recipient(session, campaign_id, client_id) is not None:
+        return
+    try:
+        with session.begin_nested():
+            session.execute(sa.insert(t.CampaignRecipient).values(
+                id=new_id("crc"), campaign_id=campaign_id, client_id=client_id, email=email, unsubscribed_at=None,
+                opened_at=None, created_at=now,
+            ))
+    except sa.exc.IntegrityError:
+        pass  # written by a concurrent pass
+
+
+def send_step(
+    session: Session, row: t.Campaign, version: t.ContractVersion, state: dm.ClientState, email: str, step: rules.Step,
+    catalog: dm.Catalog, settings: Settings, now: datetime,
+) -> bool:
+    """Write one step (row, signing link, queued mail) in the session's transaction; False if already written."""
+    message_id = letters.message_id(settings.public_url, row.id, state.id, step.step)
+    token = new_unsubscribe_token() if rules.is_reminder(step.step) else None
+    message_row_id = new_id("cms")
+    inserted = store.insert_message(session, {
+        "id": message_row_id, "campaign_id": row.id, "client_id": state.id, "step": step.step, "due_at": step.due_at,
+        "email": email, "message_id": message_id, "signing_link_id": None,
+        "unsubscribe_token_hash": letters.token_hash(token) if token else None, "created_at": now,
+    })
+    if not inserted:
+        return False
+    _ensure_recipient(session, row.id, state.id, email, now)
+    link, url = create_signing_link(session, client_id=state.id, email=email, contract_version=row.contract_version,
+                                    now=now, actor=f"campaign:{row.id}")
+    session.execute(sa.update(t.CampaignMessage).where(t.CampaignMessage.id == message_row_id)
+                    .values(signing_link_id=link.id))
+    letter = letter_for(row, version, state, catalog, settings, step=step.step, signing_url=url, now=now)
+    queue_mail(
+        session, to=email, subject=letter.subject, text=letter.text, html=letter.html, message_id=message_id,
+        headers=letters.headers(campaign_id=row.id, step=step.step, public_url=settings.public_url,
+                                unsubscribe_token=token, reply_to=row.reply_to, from_address=row.from_address),
+        ref_kind="campaign", ref_id=row.id, now=now,
+    )
+    return True
+
+
+def _pass_over(db: Database, settings: Settings, campaign_id: str, now: datetime) -> int:
+    written = 0
+    after: str | None = None
+    while True:
+        with db.writer() as session:
+            catalog = SqlRepository(session).load_catalog(policy_of(settings))
+            row = store.get(session, campaign_id)
+            if row is None or row.status != "running":
+                return written  # paused (or finished) meanwhile: nothing more is sent
+            if finish_if_superseded(session, catalog, row, now):
+                session.commit()
+                return written
+            version = SqlRepository(session).get_version(row.contract_version)
+            assert version is not None
+            batch = store.candidates(session, catalog, now, after=after, limit=BATCH)
+            ids = [client_id for client_id, _ in batch]
+            recipients = store.recipients(session, row.id, ids)
+            sent: dict[str, dict[str, datetime]] = {}
+            for message in store.messages(session, row.id, ids):
+                sent.setdefault(message.client_id, {})[message.step] = message.created_at
+            campaign_rules = rules_of(row)
+            repo = SqlRepository(session)
+            for client_id, email in batch:
+                state = repo.load_client_state(client_id)
+                if state is None:
+                    continue
+                recipient = recipients.get(client_id)
+                step = rules.due_step(
+                    state, catalog, campaign_rules, has_email=True, sent=sent.get(client_id, {}),
+                    unsubscribed=recipient is not None and recipient.unsubscribed_at is not None, now=now,
+                )
+                if step is None:
+                    continue
+                # A recipient keeps the address its first message went to.
+                address = recipient.email if recipient is not None else email
+                if send_step(session, row, version, state, address, step, catalog, settings, now):
+                    written += 1
+            session.commit()
+        if len(batch) < BATCH:
+            return written
+        after = batch[-1][0]
+
+
+def run_pass(db: Database, settings: Settings, now: datetime) -> int:
+    """Write every step due at `now` in every running campaign; returns how many were written."""
+    with db.reader() as session:
+        campaign_ids = [row.id for row in store.running(session)]
+    written = 0
+    for campaign_id in campaign_ids:
+        written += _pass_over(db, settings, campaign_id, now)
+    if written:
+        log.info("campaign steps queued", extra={"count": written})
+    return written
+
+
+@job_handler(KIND)
+def scheduled_pass(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
+    return {"queued": run_pass(ctx.db, ctx.settings, ctx.now())}
+
+
+periodic(KIND, every=lambda settings: settings.scheduler_interval_seconds)
