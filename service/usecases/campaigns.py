@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from service.domain import campaign as rules
 from service.domain import model as dm
-from service.domain.contract import grace_deadline
+from service.domain.contract import current_version, grace_deadline
 from service.errors import Conflict, InvalidInput, NotFound
 from service.ids import new_id
 from service.settings import Settings
@@ -122,8 +122,6 @@ def move(session: Session, catalog: dm.Catalog, campaign_id: str, action: str, *
 
 def finish_if_superseded(session: Session, catalog: dm.Catalog, row: t.Campaign, now: datetime) -> bool:
     """A campaign whose version is no longer in force has nobody left to chase: it is finished."""
-    from service.domain.contract import current_version
-
     current = current_version(catalog.versions, now)
     if current is None or current.version == row.contract_version:
         return False
