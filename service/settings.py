@@ -73,6 +73,14 @@ class Settings(BaseSettings):
     job_retry_max_seconds: float = Field(3600.0, gt=0)
     # POST /v1/clients/import answers at once up to this many rows; a bigger file becomes a job (202).
     import_sync_max_rows: int = Field(1000, ge=0)
+    # Signing links and mail (second release): the base of every link put in a mail.
+    public_url: str = "http://127.0.0.1:8000"
+    # smtp://user:pass@host:587?starttls=true or smtps://user:pass@host:465; unset = .eml files in mail_dir.
+    smtp_url: SecretStr | None = None
+    mail_from: str = "supportgate <supportgate@localhost>"
+    mail_dir: str = "./mail"
+    # First retry after a temporary SMTP failure; doubles up to an hour, given up after 3 days.
+    mail_retry_base_seconds: float = Field(60.0, gt=0)
 
 
 @lru_cache

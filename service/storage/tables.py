@@ -352,3 +352,29 @@ class JobFile(Base):
     body: Mapped[bytes] = mapped_column(sa.LargeBinary)
     size: Mapped[int]
     created_at: Mapped[datetime]
+
+
+class MailOutbox(Base):
+    """Durable outgoing mail: one row per Message-ID, sent exactly once or retried (see usecases/mail.py)."""
+
+    __tablename__ = "mail_outbox"
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    message_id: Mapped[str] = mapped_column(sa.String(400), unique=True)
+    to_address: Mapped[str] = mapped_column(sa.String(320))
+    subject: Mapped[str] = mapped_column(sa.String(1000))
+    text: Mapped[str] = mapped_column(sa.Text)
+    html: Mapped[str | None] = mapped_column(sa.Text)
+    headers: Mapped[dict[str, Any]]
+    ref_kind: Mapped[str | None] = mapped_column(sa.String(32))
+    ref_id: Mapped[str | None] = mapped_column(sa.String(80))
+    # queued | sending | sent | retrying | bounced | failed
+    status: Mapped[str] = mapped_column(sa.String(16))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(sa.String(2000))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    __table_args__ = (
+        sa.Index("ix_mail_outbox_due", "status", "next_attempt_at"),
+        sa.Index("ix_mail_outbox_ref", "ref_kind", "ref_id"),
+    )

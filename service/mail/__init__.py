@@ -1,0 +1,1 @@
+"""Outgoing mail: transports (SMTP, .eml folder)."""
