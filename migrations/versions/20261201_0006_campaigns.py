@@ -47,7 +47,6 @@ def upgrade() -> None:
     sa.Column('client_id', sa.String(length=40), nullable=False),
     sa.Column('email', sa.String(length=320), nullable=False),
     sa.Column('unsubscribed_at', sa.DateTime(), nullable=True),
-    sa.Column('opened_at', sa.DateTime(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_campaign_recipients_campaign_id_campaigns')),
     sa.ForeignKeyConstraint(['client_id'], ['clients.id'], name=op.f('fk_campaign_recipients_client_id_clients')),

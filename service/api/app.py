@@ -20,6 +20,7 @@ from service.api.lane import PATHS as LANE_PATHS
 from service.api.lane import CheckLane
 from service.api.middleware import GatewayMiddleware, Metrics
 from service.api.routes import catalog, checks, clients, contracts, health, integrations, records, reports
+from service.api.routes import campaigns as campaign_routes
 from service.api.routes import jobs as job_routes
 from service.api.routes import webhooks as webhook_routes
 from service.cache import StateCache
@@ -123,7 +124,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     openapi_doc.install(app)
     problems.install(app)
-    for module in (checks, clients, records, catalog, contracts, reports, integrations, webhook_routes, health, job_routes, web_page):
+    for module in (checks, clients, records, catalog, contracts, reports, integrations, webhook_routes, health, job_routes,
+                   campaign_routes, web_page):
         app.include_router(module.router)
     if settings.cors_origins:  # no CORS headers at all unless origins are configured
         app.add_middleware(

@@ -116,3 +116,13 @@ def insert_message(session: Session, values: dict[str, Any]) -> bool:
     except sa.exc.IntegrityError:
         return False
     return True
+
+
+def opened_links(session: Session, link_ids: Sequence[str]) -> set[str]:
+    """The signing links (of those given) that their recipient has opened."""
+    found: set[str] = set()
+    ids = list(link_ids)
+    for start in range(0, len(ids), 500):
+        found.update(session.scalars(sa.select(t.SigningLink.id).where(
+            t.SigningLink.id.in_(ids[start:start + 500]), t.SigningLink.first_opened_at.is_not(None))))
+    return found

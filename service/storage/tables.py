@@ -272,7 +272,9 @@ class Campaign(Base):
 
 
 class CampaignRecipient(Base):
-    """A client the campaign has written to (its address, whether it muted the reminders)."""
+    """A client the campaign has written to (its address, whether it muted the reminders).
+
+    Whether the client opened the link is read from its signing links (one source of truth)."""
 
     __tablename__ = "campaign_recipients"
     id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
@@ -280,7 +282,6 @@ class CampaignRecipient(Base):
     client_id: Mapped[str] = mapped_column(sa.ForeignKey("clients.id"), index=True)
     email: Mapped[str] = mapped_column(sa.String(320))
     unsubscribed_at: Mapped[datetime | None]
-    opened_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     __table_args__ = (sa.UniqueConstraint("campaign_id", "client_id", name="uq_campaign_recipients_campaign_client"),)
 

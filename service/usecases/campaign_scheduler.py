@@ -46,7 +46,7 @@ def _ensure_recipient(session: Session, campaign_id: str, client_id: str, email:
         with session.begin_nested():
             session.execute(sa.insert(t.CampaignRecipient).values(
                 id=new_id("crc"), campaign_id=campaign_id, client_id=client_id, email=email, unsubscribed_at=None,
-                opened_at=None, created_at=now,
+                created_at=now,
             ))
     except sa.exc.IntegrityError:
         pass  # written by a concurrent pass
@@ -69,7 +69,7 @@ def send_step(
         return False
     _ensure_recipient(session, row.id, state.id, email, now)
     link, url = create_signing_link(session, client_id=state.id, email=email, contract_version=row.contract_version,
-                                    now=now, actor=f"campaign:{row.id}")
+                                    now=now, actor=f"campaign:{row.id}", public_url=settings.public_url)
     session.execute(sa.update(t.CampaignMessage).where(t.CampaignMessage.id == message_row_id)
                     .values(signing_link_id=link.id))
     letter = letter_for(row, version, state, catalog, settings, step=step.step, signing_url=url, now=now)

@@ -153,7 +153,7 @@ def _targets(session: Session, catalog: dm.Catalog, row: t.Campaign, now: dateti
 
 def recipient_status(
     outcome: dm.ContractStatus | None, recipient: t.CampaignRecipient | None, messages: list[t.CampaignMessage],
-    mail: dict[str, str],
+    mail: dict[str, str], opened: set[str],
 ) -> str:
     """One word for where a client stands; an answer to the contract outranks anything about the mail."""
     if outcome is dm.ContractStatus.SIGNED:
@@ -164,7 +164,7 @@ def recipient_status(
         return "bounced"
     if recipient is not None and recipient.unsubscribed_at is not None:
         return "unsubscribed"
-    if recipient is not None and recipient.opened_at is not None:
+    if any(m.signing_link_id in opened for m in messages):
         return "opened"
     if messages:
         return "sent"
@@ -179,6 +179,7 @@ def recipients(session: Session, catalog: dm.Catalog, row: t.Campaign, now: date
     for message in store.messages(session, row.id):
         by_client.setdefault(message.client_id, []).append(message)
     mail = mail_status(session, [m.message_id for ms in by_client.values() for m in ms])
+    opened = store.opened_links(session, [m.signing_link_id for ms in by_client.values() for m in ms if m.signing_link_id])
     states: dict[str, tuple[dm.ClientState, str]] = {}
     if row.status in ("draft", "running", "paused"):
         states = {state.id: (state, email) for state, email in _targets(session, catalog, row, now)}
@@ -192,7 +193,7 @@ def recipients(session: Session, catalog: dm.Catalog, row: t.Campaign, now: date
     for client_id, (state, email) in states.items():
         messages = by_client.get(client_id, [])
         outcome = rules.outcome(state, catalog, row.contract_version, now)
-        status = recipient_status(outcome, written.get(client_id), messages, mail)
+        status = recipient_status(outcome, written.get(client_id), messages, mail, opened)
         sent = {m.step: m for m in messages}
         planned: list[rules.Step] = []
         if version is not None and row.started_at is not None and outcome is None:

@@ -24,7 +24,9 @@ CampaignId = Path(min_length=1, max_length=40)
 TokenPath = Path(min_length=1, max_length=200)
 CAMPAIGNS = Keyset("campaigns", datetime, str)
 RECIPIENTS = Keyset("campaign-recipients", str, str)
-ERRORS: dict[int | str, dict[str, Any]] = {**WRITE_ERRORS, 409: {**WRITE_ERRORS[409], "description": "Not possible in the campaign's state"}}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    **WRITE_ERRORS, 409: {**WRITE_ERRORS[409], "description": "Not possible in the campaign's state"},
+}
 
 
 def _out(session: Any, cache: Any, row: Any, now: Any) -> CampaignOut:
