@@ -66,3 +66,9 @@ class Unavailable(ServiceError):
     code = "unavailable"
     http_status = 503
     title = "Service unavailable"
+
+
+class Gone(ServiceError):
+    code = "gone"
+    http_status = 410
+    title = "Gone"

@@ -379,3 +379,51 @@ class MailOutbox(Base):
         sa.Index("ix_mail_outbox_due", "status", "next_attempt_at"),
         sa.Index("ix_mail_outbox_ref", "ref_kind", "ref_id"),
     )
+
+
+class ContractDocument(Base):
+    """The exact bytes of a contract version's document (Markdown, HTML or PDF), uploaded while a draft."""
+
+    __tablename__ = "contract_documents"
+    version: Mapped[str] = mapped_column(sa.ForeignKey("contract_versions.version"), primary_key=True)
+    content_type: Mapped[str] = mapped_column(sa.String(64))
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    size: Mapped[int]
+    body: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    actor: Mapped[str] = mapped_column(sa.String(200))
+    uploaded_at: Mapped[datetime]
+
+
+class SigningLink(Base):
+    """A personal, single-use, expiring link to sign one version; only the token's SHA-256 is kept."""
+
+    __tablename__ = "signing_links"
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    client_id: Mapped[str] = mapped_column(sa.ForeignKey("clients.id"), index=True)
+    contract_version: Mapped[str] = mapped_column(sa.ForeignKey("contract_versions.version"))
+    email: Mapped[str] = mapped_column(sa.String(320))
+    actor: Mapped[str] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    first_opened_at: Mapped[datetime | None]
+    used_at: Mapped[datetime | None]
+    acceptance_id: Mapped[str | None] = mapped_column(sa.String(40))
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(sa.String(200))
+
+
+class ClickThroughEvidence(Base):
+    """What a signing-link acceptance was given and who gave it; unique per link (single use, held by the database)."""
+
+    __tablename__ = "click_through_evidence"
+    acceptance_id: Mapped[str] = mapped_column(sa.ForeignKey("acceptances.id"), primary_key=True)
+    signing_link_id: Mapped[str] = mapped_column(sa.ForeignKey("signing_links.id"), unique=True)
+    signer_title: Mapped[str | None] = mapped_column(sa.String(300))
+    decline_reason: Mapped[str | None] = mapped_column(sa.String(2000))
+    ip: Mapped[str] = mapped_column(sa.String(64))
+    user_agent: Mapped[str] = mapped_column(sa.String(1000))
+    document_sha256: Mapped[str] = mapped_column(sa.String(64))
+    consent_version: Mapped[str] = mapped_column(sa.String(32))
+    button_text: Mapped[str] = mapped_column(sa.String(200))
+    server_time: Mapped[datetime]
