@@ -214,7 +214,8 @@ def counts(views: list[RecipientView]) -> dict[str, int]:
     found = dict.fromkeys(COUNT_NAMES, 0)
     found["targeted"] = len(views)
     for view in views:
-        found[view.status] += 1
+        if view.status in found:  # "sent" has no count of its own: messages_sent counts the messages
+            found[view.status] += 1
         found["messages_sent"] += sum(1 for s in view.steps if s.mail_status in DELIVERED)
     return found
 

@@ -48,7 +48,6 @@ def make_rollout(api: TestClient, db: Database, settings: Settings) -> Rollout:
         "version": "2026.1", "title": "Service contract 2026", "document_url": "https://example.com/contract",
         "document_sha256": hashlib.sha256(DOCUMENT).hexdigest(), "grace_days": GRACE_DAYS,
     }), 201)
-    published = ok(api.post("/v1/contracts/2026.1/publish", json={}))
     clients = {}
     for name, emails, phones in (
         ("Ann's Dental", ["ann@example.com"], []), ("Bob's Bakery", ["bob@example.com"], []),
@@ -57,6 +56,8 @@ def make_rollout(api: TestClient, db: Database, settings: Settings) -> Rollout:
     ):
         clients[name.split("'")[0].split(" ")[0].lower()] = ok(api.post("/v1/clients", json={
             "name": name, "emails": emails, "phones": phones}), 201)["id"]
+    # Clients that exist at publication share the version's deadline (later ones get their own).
+    published = ok(api.post("/v1/contracts/2026.1/publish", json={}))
     now = datetime.now(UTC)
     ok(api.post(f"/v1/clients/{clients['dave']}/acceptances", json={
         "contract_version": "2026.1", "decision": "signed", "method": "paper", "signer_name": "Dave",

@@ -6,6 +6,10 @@ now" is a moment of the test, not a wait.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -189,3 +193,33 @@ def test_a_template_that_does_not_compile_is_refused_and_an_unknown_variable_ren
     assert letter["subject"] == "Service contract 2026 30"
     assert "Ann&#39;s Dental" in letter["html"]  # the shipped HTML letter, escaped
     assert rollout.api.post(f"/v1/campaigns/{campaign['id']}/preview", json={"client_id": "cli_nope"}).status_code == 422
+
+
+def test_two_scheduler_processes_on_one_database_send_each_step_once(rollout: Rollout, handler: ScriptedHandler) -> None:
+    if not rollout.db.url.startswith("postgresql"):
+        pytest.skip("replicas share a PostgreSQL database")
+    for n in range(30):
+        ok(rollout.api.post("/v1/clients", json={"name": f"Extra {n:02d}", "emails": [f"extra{n}@example.com"]}), 201)
+    start_campaign(rollout.api)
+    env = {**os.environ, "SUPPORTGATE_DATABASE_URL": rollout.db.url, "SUPPORTGATE_PUBLIC_URL": rollout.settings.public_url,
+           "SUPPORTGATE_LOG_LEVEL": "WARNING", "SUPPORTGATE_JOBS_EMBEDDED": "false"}
+    root = Path(__file__).resolve().parents[2]
+
+    def race(now: datetime) -> list[int]:
+        start_at = str(time.time() + 3)
+        runs = [subprocess.Popen([sys.executable, "-m", "tests.campaigns.run_pass_once", now.isoformat(), start_at],
+                                 cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                for _ in range(2)]
+        outputs = [run.communicate(timeout=120) for run in runs]
+        assert all(run.returncode == 0 for run in runs), [err for _, err in outputs]
+        return [int(out.strip()) for out, _ in outputs]
+
+    first = race(datetime.now(UTC))
+    print("first messages written by each process:", first)
+    assert sum(first) == 32  # Ann, Bob and the 30 extras: each written by exactly one of the two
+    due = rollout.deadline - timedelta(days=7) + timedelta(minutes=1)
+    second = race(due)
+    assert sum(second) == 32
+    rollout.tick(due)
+    ids = [m["Message-ID"] for m in handler.received]
+    assert len(ids) == 64 and len(set(ids)) == 64
