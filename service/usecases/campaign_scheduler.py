@@ -23,7 +23,7 @@ from service.storage import tables as t
 from service.storage.database import Database
 from service.storage.sql import SqlRepository
 from service.usecases import campaign_mail as letters
-from service.usecases.campaigns import finish_if_superseded, letter_for, new_unsubscribe_token, rules_of
+from service.usecases.campaigns import finish, letter_for, new_unsubscribe_token, rules_of, superseded
 from service.usecases.jobs import JobContext, job_handler, periodic
 from service.usecases.mail import queue_mail
 from service.usecases.signing_links import create_signing_link
@@ -82,47 +82,81 @@ def send_step(
     return True
 
 
+def _due_now(
+    session: Session, row: t.Campaign, catalog: dm.Catalog, client_id: str, email: str, now: datetime,
+) -> tuple[dm.ClientState, str, rules.Step] | None:
+    """The step due for one client as the database stands in this session, with the address to use."""
+    state = SqlRepository(session).load_client_state(client_id)
+    if state is None:
+        return None
+    recipient = store.recipient(session, row.id, client_id)
+    sent = {m.step: m.created_at for m in store.messages(session, row.id, [client_id])}
+    step = rules.due_step(
+        state, catalog, rules_of(row), has_email=True, sent=sent,
+        unsubscribed=recipient is not None and recipient.unsubscribed_at is not None, now=now,
+    )
+    if step is None:
+        return None
+    # A recipient keeps the address its first message went to.
+    return state, recipient.email if recipient is not None else email, step
+
+
+def _write_one(db: Database, settings: Settings, campaign_id: str, client_id: str, email: str, now: datetime) -> str:
+    """One client's due step in its own transaction: written | none | stopped (the campaign is no longer running)."""
+    with db.writer() as session:
+        row = store.get(session, campaign_id)
+        if row is None or row.status != "running":
+            return "stopped"
+        catalog = SqlRepository(session).load_catalog(policy_of(settings))
+        due = _due_now(session, row, catalog, client_id, email, now)
+        if due is None:
+            return "none"
+        state, address, step = due
+        version = SqlRepository(session).get_version(row.contract_version)
+        assert version is not None
+        written = send_step(session, row, version, state, address, step, catalog, settings, now)
+        session.commit()
+        return "written" if written else "none"
+
+
 def _pass_over(db: Database, settings: Settings, campaign_id: str, now: datetime) -> int:
+    """Read a batch of candidates, then write each due step in a transaction of its own: a failure (or a
+    replica that got there first) costs that one step of this pass, and a pause stops the pass at once."""
     written = 0
     after: str | None = None
     while True:
-        with db.writer() as session:
+        with db.reader() as session:
             catalog = SqlRepository(session).load_catalog(policy_of(settings))
             row = store.get(session, campaign_id)
             if row is None or row.status != "running":
-                return written  # paused (or finished) meanwhile: nothing more is sent
-            if finish_if_superseded(session, catalog, row, now):
-                session.commit()
                 return written
-            version = SqlRepository(session).get_version(row.contract_version)
-            assert version is not None
+            if superseded(catalog, row, now):
+                _finish(db, campaign_id, catalog, now)
+                return written
             batch = store.candidates(session, catalog, now, after=after, limit=BATCH)
-            ids = [client_id for client_id, _ in batch]
-            recipients = store.recipients(session, row.id, ids)
-            sent: dict[str, dict[str, datetime]] = {}
-            for message in store.messages(session, row.id, ids):
-                sent.setdefault(message.client_id, {})[message.step] = message.created_at
-            campaign_rules = rules_of(row)
-            repo = SqlRepository(session)
-            for client_id, email in batch:
-                state = repo.load_client_state(client_id)
-                if state is None:
-                    continue
-                recipient = recipients.get(client_id)
-                step = rules.due_step(
-                    state, catalog, campaign_rules, has_email=True, sent=sent.get(client_id, {}),
-                    unsubscribed=recipient is not None and recipient.unsubscribed_at is not None, now=now,
-                )
-                if step is None:
-                    continue
-                # A recipient keeps the address its first message went to.
-                address = recipient.email if recipient is not None else email
-                if send_step(session, row, version, state, address, step, catalog, settings, now):
-                    written += 1
-            session.commit()
+            due = [(client_id, email) for client_id, email in batch
+                   if _due_now(session, row, catalog, client_id, email, now) is not None]
+        for client_id, email in due:
+            try:
+                outcome = _write_one(db, settings, campaign_id, client_id, email, now)
+            except Exception as exc:  # one client's failure must not hold up the others
+                log.warning("campaign step not written", extra={"campaign_id": campaign_id, "client_id": client_id,
+                                                                "error": type(exc).__name__})
+                continue
+            if outcome == "stopped":
+                return written
+            written += outcome == "written"
         if len(batch) < BATCH:
             return written
         after = batch[-1][0]
+
+
+def _finish(db: Database, campaign_id: str, catalog: dm.Catalog, now: datetime) -> None:
+    with db.writer() as session:
+        row = store.get(session, campaign_id, for_update=True)
+        if row is not None and row.status == "running":
+            finish(session, row, now)
+            session.commit()
 
 
 def run_pass(db: Database, settings: Settings, now: datetime) -> int:

@@ -120,16 +120,18 @@ def move(session: Session, catalog: dm.Catalog, campaign_id: str, action: str, *
     return row
 
 
-def finish_if_superseded(session: Session, catalog: dm.Catalog, row: t.Campaign, now: datetime) -> bool:
-    """A campaign whose version is no longer in force has nobody left to chase: it is finished."""
+def superseded(catalog: dm.Catalog, row: t.Campaign, now: datetime) -> bool:
+    """A campaign whose version is no longer in force has nobody left to chase."""
     current = current_version(catalog.versions, now)
-    if current is None or current.version == row.contract_version:
-        return False
+    return current is not None and current.version != row.contract_version
+
+
+def finish(session: Session, row: t.Campaign, now: datetime) -> None:
     before = snapshot(row)
     row.status, row.finished_at, row.updated_at = "finished", now, now
+    session.flush()
     audit.record(session, kind="campaign.finished", actor="scheduler", at=now, scope="none", subject=row.id,
                  before=before, after=snapshot(row))
-    return True
 
 
 # ---- who stands where ----------------------------------------------------------------------------
