@@ -63,7 +63,7 @@ class CampaignOut(BaseModel):
     @classmethod
     def from_row(cls, row: t.Campaign, counts: dict[str, int]) -> CampaignOut:
         return cls(
-            id=row.id, name=row.name, contract_version=row.contract_version, status=row.status,  # type: ignore[arg-type]
+            id=row.id, name=row.name, contract_version=row.contract_version, status=row.status,
             reminder_days=list(row.reminder_days), include_declined=row.include_declined, from_address=row.from_address,
             reply_to=row.reply_to, subject_template=row.subject_template, text_template=row.text_template,
             html_template=row.html_template, created_at=row.created_at, started_at=row.started_at,
@@ -99,7 +99,7 @@ class RecipientOut(BaseModel):
     @classmethod
     def from_view(cls, view: RecipientView) -> RecipientOut:
         return cls(client_id=view.client_id, client_name=view.client_name, email=view.email,
-                   status=view.status, steps=[StepOut.from_view(s) for s in view.steps])  # type: ignore[arg-type]
+                   status=view.status, steps=[StepOut.from_view(s) for s in view.steps])
 
 
 class RecipientPage(Page):

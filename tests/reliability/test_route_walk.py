@@ -22,7 +22,7 @@ PUBLIC = {"/healthz", "/readyz", "/metrics"}
 # Webhooks verify the provider's signature instead of an API key (the Zendesk trigger's too);
 # the web page has its own signed session.
 SIGNED = {"/v1/integrations/zendesk/tickets"}
-PUBLIC_PREFIXES = ("/v1/webhooks/", "/ui")
+PUBLIC_PREFIXES = ("/v1/webhooks/", "/ui", "/u/")
 # Every webhook endpoint switched on (an endpoint whose secret is unset answers 404 before reading).
 WEBHOOKS_ON = {
     "docusign_hmac_keys": "docusign-secret", "dropbox_sign_api_key": "dropbox-key", "pandadoc_webhook_key": "panda-key",
