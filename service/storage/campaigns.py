@@ -33,6 +33,12 @@ def running(session: Session) -> Sequence[t.Campaign]:
     return session.scalars(sa.select(t.Campaign).where(t.Campaign.status == "running").order_by(t.Campaign.id)).all()
 
 
+def started(session: Session) -> Sequence[t.Campaign]:
+    """Every campaign past its draft, newest first (a handful a year)."""
+    return session.scalars(sa.select(t.Campaign).where(t.Campaign.status != "draft")
+                           .order_by(t.Campaign.created_at.desc(), t.Campaign.id.desc())).all()
+
+
 def candidates(
     session: Session, catalog: dm.Catalog, now: datetime, *, after: str | None, limit: int
 ) -> list[tuple[str, str]]:

@@ -190,26 +190,56 @@ def recipients(session: Session, catalog: dm.Catalog, row: t.Campaign, now: date
             state = repo.load_client_state(client_id)
             if state is not None:
                 states[client_id] = (state, recipient.email)
-    version = rules.campaign_version(catalog, row.contract_version)
-    views = []
-    for client_id, (state, email) in states.items():
-        messages = by_client.get(client_id, [])
-        outcome = rules.outcome(state, catalog, row.contract_version, now)
-        status = recipient_status(outcome, written.get(client_id), messages, mail, opened)
-        sent = {m.step: m for m in messages}
-        planned: list[rules.Step] = []
-        if version is not None and row.started_at is not None and outcome is None:
-            planned = rules.schedule(state, catalog, rules_of(row))
-        steps = [StepView(s.step, s.due_at, sent[s.step].created_at if s.step in sent else None,
-                          sent[s.step].message_id if s.step in sent else None,
-                          mail.get(sent[s.step].message_id) if s.step in sent else None) for s in planned]
-        listed = {s.step for s in planned}
-        steps += [StepView(m.step, m.due_at, m.created_at, m.message_id, mail.get(m.message_id))
-                  for m in messages if m.step not in listed]
-        steps.sort(key=lambda s: (s.due_at or s.sent_at or now))
-        views.append(RecipientView(client_id, state.name, email, status, steps))
+    views = [
+        _recipient_view(row, catalog, state, email, by_client.get(client_id, []), written.get(client_id), mail, opened, now)
+        for client_id, (state, email) in states.items()
+    ]
     views.sort(key=lambda v: (v.client_name.lower(), v.client_id))
     return views
+
+
+def _recipient_view(
+    row: t.Campaign, catalog: dm.Catalog, state: dm.ClientState, email: str, messages: list[t.CampaignMessage],
+    recipient: t.CampaignRecipient | None, mail: dict[str, str], opened: set[str], now: datetime,
+) -> RecipientView:
+    """One client's standing: its steps planned (while it has not answered) and those sent."""
+    outcome = rules.outcome(state, catalog, row.contract_version, now)
+    status = recipient_status(outcome, recipient, messages, mail, opened)
+    sent = {m.step: m for m in messages}
+    planned: list[rules.Step] = []
+    if rules.campaign_version(catalog, row.contract_version) is not None and row.started_at is not None and outcome is None:
+        planned = rules.schedule(state, catalog, rules_of(row))
+        if recipient is not None and recipient.unsubscribed_at is not None:
+            planned = [s for s in planned if not rules.is_reminder(s.step) or s.step in sent]
+    steps = [StepView(s.step, s.due_at, sent[s.step].created_at if s.step in sent else None,
+                      sent[s.step].message_id if s.step in sent else None,
+                      mail.get(sent[s.step].message_id) if s.step in sent else None) for s in planned]
+    listed = {s.step for s in planned}
+    steps += [StepView(m.step, m.due_at, m.created_at, m.message_id, mail.get(m.message_id))
+              for m in messages if m.step not in listed]
+    steps.sort(key=lambda s: (s.due_at or s.sent_at or now))
+    return RecipientView(state.id, state.name, email, status, steps)
+
+
+def client_campaigns(session: Session, catalog: dm.Catalog, client_id: str, now: datetime) -> list[tuple[t.Campaign, RecipientView]]:
+    """The client card's view: each started campaign that wrote to this client or still chases it."""
+    state = SqlRepository(session).load_client_state(client_id)
+    if state is None:
+        return []
+    emails = store.client_emails(session, client_id)
+    found = []
+    for row in store.started(session):
+        recipient = store.recipient(session, row.id, client_id)
+        messages = store.messages(session, row.id, [client_id])
+        chased = row.status in ("running", "paused") and row.started_at is not None and rules.is_target(
+            state, catalog, rules_of(row), has_email=bool(emails), at=now)
+        if recipient is None and not messages and not chased:
+            continue
+        email = recipient.email if recipient is not None else (emails[0] if emails else "")
+        mail = mail_status(session, [m.message_id for m in messages])
+        opened = store.opened_links(session, [m.signing_link_id for m in messages if m.signing_link_id])
+        found.append((row, _recipient_view(row, catalog, state, email, messages, recipient, mail, opened, now)))
+    return found
 
 
 def counts(views: list[RecipientView]) -> dict[str, int]:
@@ -224,18 +254,27 @@ def counts(views: list[RecipientView]) -> dict[str, int]:
 
 # ---- letters -------------------------------------------------------------------------------------
 
-def letter_for(
-    row: t.Campaign, version: t.ContractVersion, state: dm.ClientState, catalog: dm.Catalog, settings: Settings, *,
-    step: str, signing_url: str, now: datetime,
+def compose(
+    templates: Templates, from_address: str | None, version: t.ContractVersion, state: dm.ClientState, catalog: dm.Catalog,
+    settings: Settings, *, step: str, signing_url: str, now: datetime,
 ) -> Letter:
-    published = rules.campaign_version(catalog, row.contract_version)
+    """The letter of one step to one client, with the client's own deadline and days left."""
+    published = rules.campaign_version(catalog, version.version)
     deadline = grace_deadline(state, published, catalog.policy) if published is not None else now
     values = letter_values(
         client_name=state.name, contract_title=version.title, contract_version=version.version, signing_url=signing_url,
         deadline=deadline, days_left=rules.days_left(deadline, now),
-        sender_name=sender_name(row.from_address or settings.mail_from), step=step,
+        sender_name=sender_name(from_address or settings.mail_from), step=step,
     )
-    return render(templates_of(row), values)
+    return render(templates, values)
+
+
+def letter_for(
+    row: t.Campaign, version: t.ContractVersion, state: dm.ClientState, catalog: dm.Catalog, settings: Settings, *,
+    step: str, signing_url: str, now: datetime,
+) -> Letter:
+    return compose(templates_of(row), row.from_address, version, state, catalog, settings, step=step,
+                   signing_url=signing_url, now=now)
 
 
 def preview(session: Session, catalog: dm.Catalog, settings: Settings, campaign_id: str, client_id: str, now: datetime) -> Letter:
