@@ -43,7 +43,8 @@ def copy_link(session: Session, catalog: dm.Catalog, settings: Settings, *, clie
               actor: str, now: datetime) -> tuple[SigningLinkView, str]:
     """A fresh link for the current version, to read out or paste into a chat (its URL is shown once)."""
     version = _version(catalog, now)
-    return create_signing_link(session, client_id=client_id, email=_address(session, client_id, email), contract_version=version.version, now=now,
+    address = _address(session, client_id, email)
+    return create_signing_link(session, client_id=client_id, email=address, contract_version=version.version, now=now,
                                actor=actor, public_url=settings.public_url)
 
 
