@@ -19,8 +19,8 @@ from service.api.deps import AppState
 from service.api.lane import PATHS as LANE_PATHS
 from service.api.lane import CheckLane
 from service.api.middleware import GatewayMiddleware, Metrics
-from service.api.routes import catalog, checks, clients, contracts, health, integrations, records, reports
 from service.api.routes import campaigns as campaign_routes
+from service.api.routes import catalog, checks, clients, contracts, health, integrations, records, reports
 from service.api.routes import jobs as job_routes
 from service.api.routes import webhooks as webhook_routes
 from service.cache import StateCache
