@@ -94,6 +94,15 @@ class JobContext:
         if self.on_progress is not None:
             self.on_progress(done, total)
 
+    def complete_in(self, session: Session, result: dict[str, Any] | None, *, done: int | None = None,
+                    total: int | None = None) -> None:
+        """Mark the job succeeded inside the caller's transaction, so its effects and its outcome
+        commit together (a crash after the commit never re-runs the work). Raises LeaseLost."""
+        if not store.complete(session, self.job_id, self.worker_id, result=result, done=done, total=total, now=self.clock()):
+            raise LeaseLost(f"job {self.job_id} is no longer held by {self.worker_id}")
+        if self.on_progress is not None and done is not None:
+            self.on_progress(done, total)
+
 
 def enqueue(
     session: Session, kind: str, payload: dict[str, Any], *, dedupe_key: str | None = None,
