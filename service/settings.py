@@ -63,6 +63,16 @@ class Settings(BaseSettings):
     ui_session_hours: float = Field(8.0, gt=0)
     # Campaigns: how often the scheduler job looks for due first messages and reminders.
     scheduler_interval_seconds: float = Field(30.0, gt=0)
+    # Signing links and mail (second release): the base of every link put in a mail.
+    public_url: str = "http://127.0.0.1:8000"
+    # smtp://user:pass@host:587?starttls=true or smtps://user:pass@host:465; unset = .eml files in mail_dir.
+    smtp_url: SecretStr | None = None
+    mail_from: str = "supportgate <supportgate@localhost>"
+    mail_dir: str = "./mail"
+    # First retry after a temporary SMTP failure; doubles up to an hour, given up after 3 days.
+    mail_retry_base_seconds: float = Field(60.0, gt=0)
+    # How often the job runner looks for due mail (the periodic job mail.deliver).
+    mail_poll_seconds: float = Field(15.0, gt=0)
     # Background jobs (service/usecases/jobs.py): the runner inside `supportgate serve` unless turned off
     # (then run `supportgate worker`); how often an idle runner looks for due jobs; how long a claimed job
     # is leased (renewed while it runs; a killed worker's job is claimable again after it); retry backoff.
@@ -73,14 +83,6 @@ class Settings(BaseSettings):
     job_retry_max_seconds: float = Field(3600.0, gt=0)
     # POST /v1/clients/import answers at once up to this many rows; a bigger file becomes a job (202).
     import_sync_max_rows: int = Field(1000, ge=0)
-    # Signing links and mail (second release): the base of every link put in a mail.
-    public_url: str = "http://127.0.0.1:8000"
-    # smtp://user:pass@host:587?starttls=true or smtps://user:pass@host:465; unset = .eml files in mail_dir.
-    smtp_url: SecretStr | None = None
-    mail_from: str = "supportgate <supportgate@localhost>"
-    mail_dir: str = "./mail"
-    # First retry after a temporary SMTP failure; doubles up to an hour, given up after 3 days.
-    mail_retry_base_seconds: float = Field(60.0, gt=0)
 
 
 @lru_cache

@@ -19,4 +19,6 @@ def test_every_operation_has_a_summary_and_a_response_model():
         for method, operation in item.items():
             assert operation.get("summary"), f"{method.upper()} {path} has no summary"
             ok = operation["responses"].get("200") or operation["responses"].get("201")
+            if ok is None and ("204" in operation["responses"] or "303" in operation["responses"]):
+                continue  # no content, or a redirect (the signing form): nothing to describe
             assert ok is not None and ok.get("content"), f"{method.upper()} {path} documents no success body"

@@ -20,8 +20,9 @@ from service.api.lane import PATHS as LANE_PATHS
 from service.api.lane import CheckLane
 from service.api.middleware import GatewayMiddleware, Metrics
 from service.api.routes import campaigns as campaign_routes
-from service.api.routes import catalog, checks, clients, contracts, health, integrations, records, reports
+from service.api.routes import catalog, checks, clients, contracts, health, integrations, records, reports, sign_page
 from service.api.routes import jobs as job_routes
+from service.api.routes import signing_links as signing_link_routes
 from service.api.routes import webhooks as webhook_routes
 from service.cache import StateCache
 from service.domain.model import Policy, Routing, Sla
@@ -30,6 +31,7 @@ from service.ratelimit import RateLimiter
 from service.settings import Settings, get_settings
 from service.storage.database import Database
 from service.ui import routes as web_page
+from service.usecases.contract_documents import MAX_DOCUMENT_BYTES
 from service.usecases.job_runner import JobRunner
 from service.usecases.outbox import OutboxWorker
 from service.usecases.webhook_worker import WebhookWorker
@@ -127,6 +129,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (checks, clients, records, catalog, contracts, reports, integrations, webhook_routes, health, job_routes,
                    campaign_routes, web_page):
         app.include_router(module.router)
+    app.include_router(signing_link_routes.router)
+    app.include_router(sign_page.router)
     if settings.cors_origins:  # no CORS headers at all unless origins are configured
         app.add_middleware(
             CORSMiddleware,
@@ -140,7 +144,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         GatewayMiddleware,
         metrics=metrics,
         max_body=settings.max_body_bytes,
-        large_body_paths={"/v1/clients/import": settings.max_import_bytes},
+        large_body_paths={"/v1/clients/import": settings.max_import_bytes,
+                          "/v1/contracts/*/document": MAX_DOCUMENT_BYTES},
     )
     app.state.metrics = metrics
     app.lane = CheckLane(app, metrics, max_body=settings.max_body_bytes, cors=bool(settings.cors_origins))

@@ -101,7 +101,13 @@ class GatewayMiddleware:
         self.app = app
         self.metrics = metrics
         self.max_body = max_body
-        self.large_body_paths = large_body_paths
+        # Exact paths, and templates with one `*` segment (e.g. /v1/contracts/*/document).
+        self.large_body_paths = {path: n for path, n in large_body_paths.items() if "*" not in path}
+        self.large_body_templates: list[tuple[str, str, int]] = []
+        for path, n in large_body_paths.items():
+            if "*" in path:
+                head, tail = path.split("*", 1)
+                self.large_body_templates.append((head, tail, n))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -110,7 +116,7 @@ class GatewayMiddleware:
         started = time.perf_counter()
         request_id, content_length = request_id_of(scope)
         scope.setdefault("state", {})["request_id"] = request_id
-        limit = self.large_body_paths.get(scope["path"], self.max_body)
+        limit = self.body_limit(scope["path"])
         status_holder = [500]
         request_id_header = request_id.encode()
 
@@ -153,6 +159,16 @@ class GatewayMiddleware:
             route = scope.get("route")
             template: str = getattr(route, "path", None) or "unmatched"
             finish(self.metrics, scope, template, status_holder[0], started, request_id)
+
+    def body_limit(self, path: str) -> int:
+        limit = self.large_body_paths.get(path)
+        if limit is not None:
+            return limit
+        for head, tail, n in self.large_body_templates:
+            middle = path[len(head):len(path) - len(tail)] if len(path) > len(head) + len(tail) else ""
+            if middle and "/" not in middle and path.startswith(head) and path.endswith(tail):
+                return n
+        return self.max_body
 
 
 def answer_headers(request_id: bytes) -> list[tuple[bytes, bytes]]:
