@@ -76,11 +76,19 @@ def demo() -> None:
 
     settings = get_settings()
     upgrade(settings.database_url)
+    from service import demo_campaign
+
     db = _database(settings)
     try:
         with db.writer() as session:
             loaded = load_demo(session, _now(), settings.default_region)
+            if loaded:  # the rollout: a running campaign whose first messages are mailed at once
+                demo_campaign.start_campaign(session, settings, "2026.1", _now())
             session.commit()
+        if loaded:
+            queued = demo_campaign.send_first_messages(db, settings, _now())
+            typer.echo(f"demo campaign started: {queued} first messages written to {settings.mail_dir}"
+                       if not settings.smtp_url else f"demo campaign started: {queued} first messages queued")
     finally:
         db.dispose()
     typer.echo("demo data loaded" if loaded else "demo data present already")

@@ -14,65 +14,9 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from service.domain.campaign import INITIAL, is_reminder
 from service.errors import InvalidInput
+from service.usecases.campaign_letters import DEFAULT_HTML, DEFAULT_SUBJECT, DEFAULT_TEXT
 
 VARIABLES = ("client_name", "contract_title", "contract_version", "signing_url", "grace_until", "days_left", "sender_name")
-
-DEFAULT_SUBJECT = (
-    "{% if step == 'initial' %}Please sign our service contract{% else %}Reminder: {{ days_left }} "
-    "day{{ '' if days_left == 1 else 's' }} left to sign our service contract{% endif %} — {{ contract_title }}"
-)
-
-DEFAULT_TEXT = """Hello {{ client_name }},
-
-{% if step == 'initial' -%}
-We have updated our service contract: "{{ contract_title }}" (version {{ contract_version }}). It is our
-terms of service and the service level we commit to — what we do for you, how fast we answer, and
-what we both can expect.
-{%- else -%}
-A friendly reminder: our service contract "{{ contract_title }}" (version {{ contract_version }}) is
-still waiting for your signature.
-{%- endif %}
-
-Signing is free and takes a minute. It changes one thing: from {{ grace_until }} we can only give
-remote fixes, on-site visits and other advanced support to clients who have signed it. Triage stays
-open to everyone, signed or not, at any hour.
-
-{% if days_left > 0 -%}
-You have {{ days_left }} day{{ '' if days_left == 1 else 's' }} left, until {{ grace_until }}.
-{%- else -%}
-The deadline is today, {{ grace_until }}.
-{%- endif %}
-
-Read and sign it here (the link is personal to you):
-{{ signing_url }}
-
-If you would rather sign on paper, or have a question, just reply to this e-mail.
-
-Thank you,
-{{ sender_name }}
-"""
-
-DEFAULT_HTML = """<!doctype html>
-<html lang="en"><body style="font-family: sans-serif; line-height: 1.5; max-width: 40em">
-<p>Hello {{ client_name }},</p>
-{% if step == 'initial' %}
-<p>We have updated our service contract: <strong>{{ contract_title }}</strong> (version {{ contract_version }}).
-It is our terms of service and the service level we commit to — what we do for you, how fast we answer, and
-what we both can expect.</p>
-{% else %}
-<p>A friendly reminder: our service contract <strong>{{ contract_title }}</strong> (version {{ contract_version }})
-is still waiting for your signature.</p>
-{% endif %}
-<p>Signing is free and takes a minute. It changes one thing: from {{ grace_until }} we can only give remote
-fixes, on-site visits and other advanced support to clients who have signed it. Triage stays open to everyone,
-signed or not, at any hour.</p>
-<p>{% if days_left > 0 %}You have {{ days_left }} day{{ '' if days_left == 1 else 's' }} left, until
-{{ grace_until }}.{% else %}The deadline is today, {{ grace_until }}.{% endif %}</p>
-<p><a href="{{ signing_url }}">Read and sign the contract</a> (the link is personal to you).</p>
-<p>If you would rather sign on paper, or have a question, just reply to this e-mail.</p>
-<p>Thank you,<br>{{ sender_name }}</p>
-</body></html>
-"""
 
 # Undefined names (and attributes of them) render as "": a typo in a template never stops a campaign.
 _TEXT = SandboxedEnvironment(undefined=ChainableUndefined, autoescape=False, keep_trailing_newline=True)
@@ -98,7 +42,7 @@ def sample_values() -> dict[str, Any]:
     return {
         "client_name": "Acme Dental", "contract_title": "Service contract", "contract_version": "2026.1",
         "signing_url": "https://support.example/sign/sample", "grace_until": "15 January 2027", "days_left": 14,
-        "sender_name": "The support team", "step": INITIAL,
+        "sender_name": "The support team", "step": INITIAL, "deadline_passed": False,
     }
 
 
@@ -131,9 +75,9 @@ def render(templates: Templates, values: dict[str, Any]) -> Letter:
 
 def letter_values(
     *, client_name: str, contract_title: str, contract_version: str, signing_url: str, deadline: datetime,
-    days_left: int, sender_name: str, step: str,
+    days_left: int, sender_name: str, step: str, now: datetime,
 ) -> dict[str, Any]:
-    return {
+    return {"deadline_passed": deadline <= now,
         "client_name": client_name, "contract_title": contract_title, "contract_version": contract_version,
         "signing_url": signing_url, "grace_until": f"{deadline:%d %B %Y}".lstrip("0"), "days_left": days_left,
         "sender_name": sender_name, "step": step,

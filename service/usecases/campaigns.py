@@ -264,7 +264,7 @@ def compose(
     values = letter_values(
         client_name=state.name, contract_title=version.title, contract_version=version.version, signing_url=signing_url,
         deadline=deadline, days_left=rules.days_left(deadline, now),
-        sender_name=sender_name(from_address or settings.mail_from), step=step,
+        sender_name=sender_name(from_address or settings.mail_from), step=step, now=now,
     )
     return render(templates, values)
 
