@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -19,32 +18,13 @@ from urllib.parse import urlsplit
 import pytest
 from fastapi.testclient import TestClient
 
-from service.api.app import create_app
 from service.storage.database import Database
 from service.usecases.campaign_scheduler import run_pass
-from tests.campaigns.helpers import Rollout, make_rollout, ok, reminders, start_campaign, to
-from tests.conftest import ADMIN_KEY, make_settings
-from tests.mail.smtp_server import ScriptedHandler, smtp_server
+from tests.campaigns.helpers import Rollout, ok, reminders, start_campaign, to
+from tests.mail.smtp_server import ScriptedHandler
 from tests.webhooks import providers as p
 
 pytestmark = pytest.mark.storage
-
-
-@pytest.fixture
-def handler() -> ScriptedHandler:
-    return ScriptedHandler()
-
-
-@pytest.fixture
-def rollout(db_url: str, handler: ScriptedHandler, tmp_path: Path) -> Iterator[Rollout]:
-    with smtp_server(handler) as smtp_url:
-        settings = make_settings(db_url, smtp_url=smtp_url, mail_dir=str(tmp_path / "mail"), jobs_embedded=False,
-                                 public_url="https://support.example", docusign_hmac_keys=",".join(p.DOCUSIGN_KEYS),
-                                 mail_retry_base_seconds=60)
-        db = Database.connect(db_url, pool_size=4)
-        with TestClient(create_app(settings), headers={"Authorization": f"Bearer {ADMIN_KEY}"}) as api:
-            yield make_rollout(api, db, settings)
-        db.dispose()
 
 
 def later(days: float) -> datetime:
