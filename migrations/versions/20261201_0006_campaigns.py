@@ -40,6 +40,9 @@ def upgrade() -> None:
     with op.batch_alter_table('campaigns', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_campaigns_contract_version'), ['contract_version'], unique=False)
         batch_op.create_index(batch_op.f('ix_campaigns_status'), ['status'], unique=False)
+        batch_op.create_index('uq_campaigns_live_version', ['contract_version'], unique=True,
+                              sqlite_where=sa.text("status IN ('running', 'paused')"),
+                              postgresql_where=sa.text("status IN ('running', 'paused')"))
 
     op.create_table('campaign_recipients',
     sa.Column('id', sa.String(length=40), nullable=False),

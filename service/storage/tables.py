@@ -269,6 +269,14 @@ class Campaign(Base):
     started_at: Mapped[datetime | None]
     paused_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    __table_args__ = (
+        # At most one live (running or paused) campaign per version: two would mail every client twice.
+        sa.Index(
+            "uq_campaigns_live_version", "contract_version", unique=True,
+            sqlite_where=sa.text("status IN ('running', 'paused')"),
+            postgresql_where=sa.text("status IN ('running', 'paused')"),
+        ),
+    )
 
 
 class CampaignRecipient(Base):

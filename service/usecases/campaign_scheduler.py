@@ -82,38 +82,57 @@ def send_step(
     return True
 
 
-def _due_now(
-    session: Session, row: t.Campaign, catalog: dm.Catalog, client_id: str, email: str, now: datetime,
-) -> tuple[dm.ClientState, str, rules.Step] | None:
-    """The step due for one client as the database stands in this session, with the address to use."""
-    state = SqlRepository(session).load_client_state(client_id)
-    if state is None:
-        return None
-    recipient = store.recipient(session, row.id, client_id)
-    sent = {m.step: m.created_at for m in store.messages(session, row.id, [client_id])}
-    step = rules.due_step(
-        state, catalog, rules_of(row), has_email=True, sent=sent,
+def _due_step(
+    row: t.Campaign, catalog: dm.Catalog, state: dm.ClientState, recipient: t.CampaignRecipient | None,
+    messages: list[t.CampaignMessage], now: datetime,
+) -> rules.Step | None:
+    return rules.due_step(
+        state, catalog, rules_of(row), has_email=True, sent={m.step: m.created_at for m in messages},
         unsubscribed=recipient is not None and recipient.unsubscribed_at is not None, now=now,
     )
-    if step is None:
-        return None
-    # A recipient keeps the address its first message went to.
-    return state, recipient.email if recipient is not None else email, step
 
 
-def _write_one(db: Database, settings: Settings, campaign_id: str, client_id: str, email: str, now: datetime) -> str:
-    """One client's due step in its own transaction: written | none | stopped (the campaign is no longer running)."""
+def _due_in_batch(
+    session: Session, row: t.Campaign, catalog: dm.Catalog, batch: list[tuple[str, str]], now: datetime,
+) -> list[tuple[str, str]]:
+    """The clients of a batch with a step due (a read: the recipients and messages of the batch at once)."""
+    ids = [client_id for client_id, _ in batch]
+    recipients = store.recipients(session, row.id, ids)
+    messages: dict[str, list[t.CampaignMessage]] = {}
+    for message in store.messages(session, row.id, ids):
+        messages.setdefault(message.client_id, []).append(message)
+    repo = SqlRepository(session)
+    due = []
+    for client_id, email in batch:
+        state = repo.load_client_state(client_id)
+        if state is not None and _due_step(row, catalog, state, recipients.get(client_id), messages.get(client_id, []), now):
+            due.append((client_id, email))
+    return due
+
+
+def _write_one(
+    db: Database, settings: Settings, catalog: dm.Catalog, campaign_id: str, client_id: str, email: str, now: datetime,
+) -> str:
+    """One client's due step in its own transaction: written | none | stopped (the campaign is no longer running).
+
+    Everything is read again inside the transaction: a pause, a signature or another replica's
+    message since the batch was read is respected."""
     with db.writer() as session:
         row = store.get(session, campaign_id)
         if row is None or row.status != "running":
             return "stopped"
-        catalog = SqlRepository(session).load_catalog(policy_of(settings))
-        due = _due_now(session, row, catalog, client_id, email, now)
-        if due is None:
+        repo = SqlRepository(session)
+        state = repo.load_client_state(client_id)
+        if state is None:
             return "none"
-        state, address, step = due
-        version = SqlRepository(session).get_version(row.contract_version)
+        recipient = store.recipient(session, row.id, client_id)
+        step = _due_step(row, catalog, state, recipient, store.messages(session, row.id, [client_id]), now)
+        if step is None:
+            return "none"
+        version = repo.get_version(row.contract_version)
         assert version is not None
+        # A recipient keeps the address its first message went to.
+        address = recipient.email if recipient is not None else email
         written = send_step(session, row, version, state, address, step, catalog, settings, now)
         session.commit()
         return "written" if written else "none"
@@ -131,14 +150,13 @@ def _pass_over(db: Database, settings: Settings, campaign_id: str, now: datetime
             if row is None or row.status != "running":
                 return written
             if superseded(catalog, row, now):
-                _finish(db, campaign_id, catalog, now)
+                _finish(db, campaign_id, now)
                 return written
             batch = store.candidates(session, catalog, now, after=after, limit=BATCH)
-            due = [(client_id, email) for client_id, email in batch
-                   if _due_now(session, row, catalog, client_id, email, now) is not None]
+            due = _due_in_batch(session, row, catalog, batch, now)
         for client_id, email in due:
             try:
-                outcome = _write_one(db, settings, campaign_id, client_id, email, now)
+                outcome = _write_one(db, settings, catalog, campaign_id, client_id, email, now)
             except Exception as exc:  # one client's failure must not hold up the others
                 log.warning("campaign step not written", extra={"campaign_id": campaign_id, "client_id": client_id,
                                                                 "error": type(exc).__name__})
@@ -151,7 +169,7 @@ def _pass_over(db: Database, settings: Settings, campaign_id: str, now: datetime
         after = batch[-1][0]
 
 
-def _finish(db: Database, campaign_id: str, catalog: dm.Catalog, now: datetime) -> None:
+def _finish(db: Database, campaign_id: str, now: datetime) -> None:
     with db.writer() as session:
         row = store.get(session, campaign_id, for_update=True)
         if row is not None and row.status == "running":

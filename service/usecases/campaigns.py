@@ -6,8 +6,10 @@ import secrets
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.utils import parseaddr
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from service.domain import campaign as rules
@@ -81,6 +83,10 @@ def create_campaign(
         days = rules.normalise_reminder_days(rules.DEFAULT_REMINDER_DAYS if reminder_days is None else reminder_days)
     except ValueError as exc:
         raise InvalidInput(str(exc), errors=[{"loc": ["body", "reminder_days"], "msg": str(exc)}]) from None
+    for label, address in (("from_address", from_address), ("reply_to", reply_to)):
+        if address is not None and not _mail_address(address):
+            raise InvalidInput(f"{label} is not an e-mail address",
+                               errors=[{"loc": ["body", label], "msg": "e.g. Support <support@example.com>"}])
     check_templates(templates)
     row = t.Campaign(
         id=new_id("cmp"), contract_version=contract_version, name=name or f"Contract {contract_version}",
@@ -92,6 +98,15 @@ def create_campaign(
     session.flush()
     audit.record(session, kind="campaign.created", actor=actor, at=now, scope="none", subject=row.id, after=snapshot(row))
     return row
+
+
+def _mail_address(value: str) -> bool:
+    """A header-safe address, bare or with a display name (a line break would inject headers)."""
+    if any(ch in value for ch in "\r\n\0"):
+        return False
+    _name, address = parseaddr(value)
+    local, at, domain = address.rpartition("@")
+    return bool(at and local and "." in domain and " " not in address)
 
 
 # Which transitions each action allows: from -> to.
@@ -111,10 +126,14 @@ def move(session: Session, catalog: dm.Catalog, campaign_id: str, action: str, *
             raise Conflict(f"contract version {row.contract_version!r} is not published yet: publish it, then start")
         row.started_at = now
     before = snapshot(row)
-    row.status = target
-    row.paused_at = now if target == "paused" else None
-    row.updated_at = now
-    session.flush()
+    try:
+        with session.begin_nested():
+            row.status = target
+            row.paused_at = now if target == "paused" else None
+            row.updated_at = now
+            session.flush()
+    except sa.exc.IntegrityError:
+        raise Conflict(f"another campaign for {row.contract_version} is running or paused: finish or pause that one") from None
     audit.record(session, kind=f"campaign.{action}ed" if action != "pause" else "campaign.paused", actor=actor, at=now,
                  scope="none", subject=row.id, before=before, after=snapshot(row))
     return row

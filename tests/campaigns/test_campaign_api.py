@@ -78,3 +78,20 @@ def test_preview_sends_and_creates_nothing(rollout: Rollout, handler: ScriptedHa
         assert session.scalar(sa.select(sa.func.count()).select_from(t.MailOutbox)) == 0
         assert session.scalar(sa.select(sa.func.count()).select_from(t.SigningLink)) == 0
     assert handler.received == []
+
+
+def test_one_live_campaign_per_version_and_header_safe_addresses(rollout: Rollout, handler: ScriptedHandler) -> None:
+    first = start_campaign(rollout.api, from_address="Support Team <support@example.com>", reply_to="help@example.com")
+    second = ok(rollout.api.post("/v1/campaigns", json={"contract_version": "2026.1"}), 201)
+    assert rollout.api.post(f"/v1/campaigns/{second['id']}/start").status_code == 409
+    ok(rollout.api.post(f"/v1/campaigns/{first['id']}/pause"))
+    assert rollout.api.post(f"/v1/campaigns/{second['id']}/start").status_code == 409  # paused is still live
+    for bad in ("nobody", "a@b.c\r\nBcc: all@example.com", "two words@example.com"):
+        answer = rollout.api.post("/v1/campaigns", json={"contract_version": "2026.1", "from_address": bad})
+        assert answer.status_code == 422, bad
+    ok(rollout.api.post(f"/v1/campaigns/{first['id']}/resume"))
+    rollout.tick(datetime.now(UTC))
+    assert len(handler.received) == 2
+    assert all(m["From"] == "Support Team <support@example.com>" and m["Reply-To"] == "help@example.com"
+               for m in handler.received)
+    assert "Support Team" in handler.received[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]

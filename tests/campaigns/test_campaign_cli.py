@@ -44,7 +44,7 @@ def test_create_start_send_pause_and_status(env: Path) -> None:
     assert "draft" in run("campaign", "status", campaign_id)
     assert "running" in run("campaign", "start", campaign_id)
     assert "steps queued: 1" in run("campaign", "send-due")
-    [eml] = list(env.glob("*.eml"))
+    [eml] = [p for p in env.glob("*.eml") if not p.name.startswith(".")]
     assert "office@acmedental.com" in eml.read_text() and "/sign/" in eml.read_text()
     status = run("campaign", "status")
     assert "targeted=1" in status and "messages_sent=1" in status
