@@ -122,13 +122,15 @@ def due_step(
     sent: Mapping[str, datetime],
     unsubscribed: bool,
     now: datetime,
+    bounced: bool = False,
 ) -> Step | None:
     """The one step to send now, or None.
 
     `sent` maps the steps already sent to when. At most one message per pass: the first message
     before anything else; then only the latest reminder whose time has come since the last message
     (when the scheduler was down, or the campaign paused, over a reminder day, that reminder is not
-    sent late on top of another). Unsubscribing mutes reminders, never the first message.
+    sent late on top of another). Unsubscribing mutes reminders, never the first message; after a
+    bounce nothing more goes to that address (the client is chased by phone).
     """
     if not is_target(client, catalog, rules, has_email=has_email, at=now):
         return None
@@ -138,7 +140,7 @@ def due_step(
     first, reminders = steps[0], steps[1:]
     if first.step not in sent:
         return first if first.due_at <= now else None
-    if unsubscribed:
+    if unsubscribed or bounced:
         return None
     last_sent = max(sent.values())
     come = [s for s in reminders if last_sent < s.due_at <= now]

@@ -23,9 +23,9 @@ from service.storage import tables as t
 from service.storage.database import Database
 from service.storage.sql import SqlRepository
 from service.usecases import campaign_mail as letters
-from service.usecases.campaigns import finish, letter_for, new_unsubscribe_token, rules_of, superseded
+from service.usecases.campaigns import BOUNCED, finish, letter_for, new_unsubscribe_token, rules_of, superseded
 from service.usecases.jobs import JobContext, job_handler, periodic
-from service.usecases.mail import queue_mail
+from service.usecases.mail import mail_status, queue_mail
 from service.usecases.signing_links import create_signing_link
 
 log = logging.getLogger("supportgate.campaigns")
@@ -84,11 +84,12 @@ def send_step(
 
 def _due_step(
     row: t.Campaign, catalog: dm.Catalog, state: dm.ClientState, recipient: t.CampaignRecipient | None,
-    messages: list[t.CampaignMessage], now: datetime,
+    messages: list[t.CampaignMessage], mail: dict[str, str], now: datetime,
 ) -> rules.Step | None:
     return rules.due_step(
         state, catalog, rules_of(row), has_email=True, sent={m.step: m.created_at for m in messages},
         unsubscribed=recipient is not None and recipient.unsubscribed_at is not None, now=now,
+        bounced=any(mail.get(m.message_id) in BOUNCED for m in messages),
     )
 
 
@@ -101,11 +102,13 @@ def _due_in_batch(
     messages: dict[str, list[t.CampaignMessage]] = {}
     for message in store.messages(session, row.id, ids):
         messages.setdefault(message.client_id, []).append(message)
+    mail = mail_status(session, [m.message_id for ms in messages.values() for m in ms])
     repo = SqlRepository(session)
     due = []
     for client_id, email in batch:
         state = repo.load_client_state(client_id)
-        if state is not None and _due_step(row, catalog, state, recipients.get(client_id), messages.get(client_id, []), now):
+        sent = messages.get(client_id, [])
+        if state is not None and _due_step(row, catalog, state, recipients.get(client_id), sent, mail, now):
             due.append((client_id, email))
     return due
 
@@ -126,7 +129,8 @@ def _write_one(
         if state is None:
             return "none"
         recipient = store.recipient(session, row.id, client_id)
-        step = _due_step(row, catalog, state, recipient, store.messages(session, row.id, [client_id]), now)
+        messages = store.messages(session, row.id, [client_id])
+        step = _due_step(row, catalog, state, recipient, messages, mail_status(session, [m.message_id for m in messages]), now)
         if step is None:
             return "none"
         version = repo.get_version(row.contract_version)

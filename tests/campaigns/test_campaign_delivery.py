@@ -121,6 +121,9 @@ def test_a_permanent_smtp_failure_marks_the_recipient_bounced_and_is_not_retried
     bounced = ok(rollout.api.get(f"/v1/campaigns/{campaign['id']}/recipients", params={"status": "bounced"}))["items"]
     assert len(bounced) == 1 and bounced[0]["steps"][0]["mail_status"] == "bounced"
     assert ok(rollout.api.get(f"/v1/campaigns/{campaign['id']}"))["counts"]["bounced"] == 1
+    # No reminder to a bounced address; the other recipient gets its own.
+    rollout.tick(rollout.deadline - timedelta(days=7) + timedelta(minutes=1))
+    assert to(reminders(handler.received)) == [r for r in ("ann@example.com", "bob@example.com") if r != bounced[0]["email"]]
 
 
 def test_unsubscribe_mutes_the_reminders_only(rollout: Rollout, handler: ScriptedHandler) -> None:

@@ -180,3 +180,14 @@ def test_days_left_rounds_up_and_never_goes_negative() -> None:
     assert rules.days_left(T0 + timedelta(hours=1), T0) == 1
     assert rules.days_left(T0 + timedelta(days=3), T0) == 3
     assert rules.days_left(T0 - timedelta(days=3), T0) == 0
+
+
+@settings(max_examples=100, deadline=None)
+@given(scenarios())
+def test_after_a_bounce_nothing_more_goes_out(scenario):  # type: ignore[no-untyped-def]
+    client, catalog, campaign = scenario
+    sent = {rules.INITIAL: max(campaign.started_at, client.created_at)}
+    for hours in range(0, 90 * 24, 13):
+        now = campaign.started_at + timedelta(hours=hours)
+        assert rules.due_step(client, catalog, campaign, has_email=True, sent=sent, unsubscribed=False, now=now,
+                              bounced=True) is None
