@@ -37,7 +37,7 @@ def run_import(settings: Settings, path: Path, *, dry_run: bool, console: Consol
     first: the bar follows the job either way). Returns (status, result, error)."""
     raw = path.read_bytes()
     content_type = content_type_of(path)
-    rows = import_job.count_records(raw, content_type, small=0)  # unreadable files fail here, before anything is stored
+    rows = import_job.count_records(raw, content_type)  # unreadable files fail here, before anything is stored
     db = Database.connect(settings.database_url, pool_size=2)
     runner = JobRunner(db, settings, kinds=[import_job.IMPORT_KIND])
     try:

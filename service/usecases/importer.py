@@ -18,6 +18,7 @@ from service.storage.sql import SqlRepository, bulk_insert
 from service.usecases import audit
 from service.usecases.clients import IdentifierKey, IdentifierSet, normalize_identifiers
 
+PACE_ROWS = 16
 CSV_COLUMNS = ("name", "emails", "domains", "phones", "external_system", "external_id")
 
 
@@ -123,13 +124,16 @@ Prepared = list[tuple[ImportRow, IdentifierSet]]
 
 def prepare_rows(
     rows: list[ImportRow], *, region: str, errors: list[dict[str, Any]] | None = None,
-    on_progress: Callable[[int], None] | None = None, every: int = 1000,
+    on_progress: Callable[[int], None] | None = None, every: int = 1000, pace: Callable[[], None] | None = None,
 ) -> tuple[Prepared, list[dict[str, Any]]]:
     """Check and normalise each row (the CPU-heavy part; no database). `on_progress(n)` after every
-    `every` rows, so a job can show its progress and a runner thread can yield between chunks."""
+    `every` rows, so a job can show its progress; `pace()` every few rows, so a runner thread can
+    hand the interpreter to the request loop of its process."""
     found = list(errors or [])
     prepared: Prepared = []
     for done, row in enumerate(rows, start=1):
+        if pace is not None and done % PACE_ROWS == 0:
+            pace()
         if on_progress is not None and done % every == 0:
             on_progress(done)
         if not row.name:
@@ -152,6 +156,7 @@ def prepare_rows(
 
 def apply_rows(
     session: Session, prepared: Prepared, errors: list[dict[str, Any]], *, dry_run: bool, actor: str, now: datetime,
+    pace: Callable[[], None] | None = None,
 ) -> ImportResult:
     """Match prepared rows to clients and write every change in the session's transaction (flushed only)."""
     result = ImportResult(errors=list(errors))
@@ -168,7 +173,9 @@ def apply_rows(
     new_clients: list[dict[str, Any]] = []
     new_identifiers: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
-    for row, idents in prepared:
+    for number, (row, idents) in enumerate(prepared):
+        if pace is not None and number % PACE_ROWS == 0:
+            pace()
         keys = idents.keys()
         match = next((owners[k] for k in keys if k[0] == "external" and k in owners), None)
         if match is None:

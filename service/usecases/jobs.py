@@ -8,6 +8,7 @@ progress write would wait for it).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,6 +22,11 @@ from service.storage import tables as t
 from service.storage.database import Database
 
 JobHandler = Callable[["JobContext", dict[str, Any]], dict[str, Any] | None]
+
+# A handler's CPU-heavy loop pauses after this much work, between these bounds (see JobContext.pace).
+PACE_WORK = 0.002
+PACE_MIN = 0.0001
+PACE_MAX = 0.01
 
 _handlers: dict[str, JobHandler] = {}
 _periodic: dict[str, Callable[[Settings], float]] = {}
@@ -76,6 +82,28 @@ class JobContext:
     worker_id: str
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     on_progress: Callable[[int, int | None], None] | None = None
+    # The runner shares this process with a request loop (the embedded runner of `serve`): pace() pauses.
+    beside_requests: bool = False
+    _worked_since: float = field(default_factory=time.perf_counter)
+    _pause: float = PACE_MIN
+
+    def pace(self) -> None:
+        """Call often from CPU-heavy loops. After PACE_WORK seconds of work the handler pauses, giving
+        the interpreter lock to the request loop of the process; a pause that came back late means
+        the loop was busy, so the next pause is longer (up to PACE_MAX), otherwise shorter. Alone, a
+        job loses a few per cent; beside live traffic it takes what the requests leave. A runner
+        of its own (`supportgate worker`, the CLI) never pauses: the operating system shares the CPU."""
+        if not self.beside_requests:
+            return
+        now = time.perf_counter()
+        if now - self._worked_since < PACE_WORK:
+            return
+        pause = self._pause
+        time.sleep(pause)
+        after = time.perf_counter()
+        late = (after - now) - pause
+        self._pause = min(pause * 2, PACE_MAX) if late > max(pause, PACE_MIN) else max(pause / 2, PACE_MIN)
+        self._worked_since = after
 
     def now(self) -> datetime:
         return self.clock()

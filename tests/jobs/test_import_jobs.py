@@ -66,7 +66,7 @@ def test_a_big_file_is_a_job_whose_result_is_the_import_answer(client: TestClien
     assert answer.status_code == 202, answer.text
     body = answer.json()
     assert answer.headers["location"] == body["location"] == f"/v1/jobs/{body['job_id']}"
-    assert (body["status"], body["rows"], body["all_or_nothing"]) == ("queued", 25, True)
+    assert (body["status"], body["all_or_nothing"]) == ("queued", True)
     assert "one transaction" in body["detail"]
     job = wait_for(client, body["location"])
     assert job["kind"] == "clients.import"
@@ -100,12 +100,18 @@ def test_bad_rows_of_a_job_are_reported_per_row_and_the_good_ones_imported(clien
     assert clients_count(db_url) == 20
 
 
-def test_an_unreadable_big_file_is_refused_at_once(client: TestClient) -> None:
-    binary = bytes(range(256)) * 40 + b"\n" * 50
+def test_an_unreadable_file_is_refused_at_once_or_fails_its_job_clearly(client: TestClient) -> None:
+    binary = bytes(b for b in range(256) if b != 10) * 40  # one line
     answer = client.post("/v1/clients/import", content=binary, headers={"Content-Type": "text/csv"})
     assert answer.status_code == 422 and "not UTF-8" in answer.json()["detail"]
     answer = client.post("/v1/clients/import", content=binary, headers={"Content-Type": "application/json"})
     assert answer.status_code == 422
+    # A big one (by its line count) is stored and queued; its job fails with the reason.
+    answer = client.post("/v1/clients/import", content=binary * 5 + b"\n" * 50, headers={"Content-Type": "text/csv"})
+    assert answer.status_code == 202
+    job = wait_for(client, answer.headers["location"])
+    assert (job["status"], job["attempts"], job["error"]) == ("failed", 1, "the CSV is not UTF-8 (is it a binary file?)")
+    assert ok(client.get("/v1/jobs", params={"status": "failed"}))["counts"]["failed"] == 1
 
 
 def test_a_binary_file_given_to_a_job_fails_it_clearly_and_the_runner_goes_on(db_url: str) -> None:

@@ -203,16 +203,14 @@ async def import_clients(
     raw = await request.body()
     content_type = request.headers.get("content-type", "")
     # Counting, reading and importing run in worker threads: a file of thousands of rows must not hold the loop.
-    small = settings.import_sync_max_rows
-    count = await run_in_threadpool(import_job.count_records, raw, content_type, small=small)
-    if count > small:
+    if not await run_in_threadpool(import_job.is_small, raw, content_type, small=settings.import_sync_max_rows):
         job_id = await run_in_threadpool(
             import_job.queue_import, session, raw, content_type, dry_run=dry_run, actor=caller.name, now=now
         )
         runner = state.extras.get("jobs")
         if isinstance(runner, JobRunner):
             background.add_task(runner.wake)  # after the commit: start now rather than at the next poll
-        queued = ImportQueued(job_id=job_id, location=f"/v1/jobs/{job_id}", rows=count, dry_run=dry_run)
+        queued = ImportQueued(job_id=job_id, location=f"/v1/jobs/{job_id}", dry_run=dry_run)
         return Response(queued.model_dump_json(), status_code=202, media_type="application/json",
                         headers={"Location": queued.location})
     rows, errors = await run_in_threadpool(import_job.read_upload, raw, content_type)

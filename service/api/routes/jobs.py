@@ -76,11 +76,10 @@ class ImportQueued(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "job_id": "job_agrbd7tbg4frynlpzqgq4vy", "status": "queued", "location": "/v1/jobs/job_agrbd7tbg4frynlpzqgq4vy",
-        "rows": 50000, "dry_run": False, "all_or_nothing": True, "detail": ALL_OR_NOTHING}]})
+        "dry_run": False, "all_or_nothing": True, "detail": ALL_OR_NOTHING}]})
     job_id: str
     status: Literal["queued"] = "queued"
     location: str
-    rows: int
     dry_run: bool
     all_or_nothing: bool = True
     detail: str = ALL_OR_NOTHING
