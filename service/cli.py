@@ -12,6 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from service.campaign_cli import campaign_app
+from service.contract_cli import contract_app
 from service.settings import Settings, get_settings
 
 app = typer.Typer(help="supportgate: support-desk gating service", no_args_is_help=True, add_completion=False)
@@ -20,6 +21,7 @@ db_app = typer.Typer(help="Database maintenance", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
 app.add_typer(campaign_app, name="campaign")
+app.add_typer(contract_app, name="contract")
 
 
 def _now() -> datetime:

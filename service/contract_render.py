@@ -25,12 +25,20 @@ def sanitise(html: str) -> str:
     return nh3.clean(html, tags=TAGS, url_schemes=URL_SCHEMES, link_rel="noopener noreferrer nofollow")
 
 
+_HEADING = re.compile(r"<(/?)h([1-6])\b")
+
+
+def demote_headings(html: str) -> str:
+    """The document's h1 becomes an h3 and so on: the page has its own h1 and h2 (one outline for a screen reader)."""
+    return _HEADING.sub(lambda m: f"<{m.group(1)}h{min(int(m.group(2)) + 2, 6)}", html)
+
+
 def render_document(content_type: str, body: bytes) -> str:
     """Safe HTML for a text document (Markdown or HTML)."""
     text = body.decode("utf-8")
     if content_type == "text/markdown":
-        return sanitise(_markdown().render(text))
-    return sanitise(text)
+        return demote_headings(sanitise(_markdown().render(text)))
+    return demote_headings(sanitise(text))
 
 
 def plain_text(content_type: str, body: bytes) -> str:

@@ -70,7 +70,9 @@ def refine(document: dict[str, Any], app: FastAPI) -> dict[str, Any]:
                 operation["security"] = [{name: []} for name in SECURITY_SCHEMES]
             for status, response in responses.items():
                 if int(status) >= 400:
-                    response["content"] = PROBLEM_CONTENT
+                    # A page (the signing page) may answer its refusals as HTML: kept beside problem+json.
+                    html = {k: v for k, v in response.get("content", {}).items() if k == "text/html"}
+                    response["content"] = {**PROBLEM_CONTENT, **html}
                 if status in ("429", "503"):
                     response["headers"] = RETRY_AFTER
     _add_links(document)

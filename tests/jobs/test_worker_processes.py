@@ -52,8 +52,9 @@ def db(db_url: str) -> Iterator[Database]:
 
 
 def jobs_of(db: Database) -> list[t.Job]:
+    """The import jobs (the workers also queue their periodic kinds, such as mail.deliver)."""
     with db.reader() as session:
-        return list(session.scalars(sa.select(t.Job)).all())
+        return list(session.scalars(sa.select(t.Job).where(t.Job.kind == import_job.IMPORT_KIND)).all())
 
 
 def clients_count(db: Database) -> int:

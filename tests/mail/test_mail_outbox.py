@@ -13,6 +13,8 @@ from service.mail.transport import MailDirTransport, SmtpTransport, build_transp
 from service.settings import Settings
 from service.storage import mail as store
 from service.storage.database import Database
+from service.usecases.job_kinds import mail_job
+from service.usecases.job_runner import JobRunner
 from service.usecases.mail import deliver_due_mail, mail_status, queue_mail, retry_delay
 from tests.conftest import make_settings
 from tests.mail.smtp_server import ScriptedHandler, free_port, smtp_server
@@ -179,3 +181,14 @@ def test_smtp_urls() -> None:
     with pytest.raises(ValueError):
         SmtpTransport.from_url("http://mail.example.com")
 
+
+
+def test_the_periodic_job_delivers_due_mail_off_the_request_loop(db: Database, db_url: str, tmp_path: Path) -> None:
+    handler = ScriptedHandler()
+    queue(db, "<job@test>", at=datetime.now(UTC))
+    with smtp_server(handler) as url:
+        runner = JobRunner(db, settings_for(db_url, url, tmp_path), kinds=[mail_job.MAIL_KIND])
+        assert runner.run_once()  # the slot's job is queued by the runner itself, then run
+    assert [m["Message-ID"] for m in handler.received] == ["<job@test>"]
+    with db.reader() as session:
+        assert mail_status(session, ["<job@test>"]) == {"<job@test>": "sent"}

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
+from service.cli import app as cli_app
+from service.settings import get_settings
 from tests.helpers import ok
 from tests.signing.helpers import MARKDOWN_V1, draft
 from tests.ui.ui_helpers import make_key
@@ -57,7 +61,8 @@ def test_over_five_mebibytes_is_413_and_up_to_it_is_accepted(client: TestClient)
     assert response.status_code == 413 and response.headers["content-type"] == "application/problem+json"
     assert client.get("/v1/contracts/2026.2/document").status_code == 404
     # The larger limit is for this route only.
-    assert client.post("/v1/clients", content=b"[" + b" " * (1024 * 1024 + 1), headers={"Content-Type": "application/json"}).status_code == 413
+    other = client.post("/v1/clients", content=b"[" + b" " * (1024 * 1024 + 1), headers={"Content-Type": "application/json"})
+    assert other.status_code == 413
 
 
 def test_bad_uploads(client: TestClient) -> None:
@@ -68,3 +73,23 @@ def test_bad_uploads(client: TestClient) -> None:
     unauthenticated = client.put("/v1/contracts/2026.1/document", content=MARKDOWN_V1,
                                  headers={"Content-Type": "text/markdown", "Authorization": "Bearer nope"})
     assert unauthenticated.status_code == 401
+
+
+def test_cli_contract_upload(client: TestClient, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    draft(client, "2026.1", MARKDOWN_V1)
+    monkeypatch.setenv("SUPPORTGATE_DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    try:
+        wrong = tmp_path / "wrong.md"
+        wrong.write_bytes(MARKDOWN_V1 + b"changed")
+        refused = CliRunner().invoke(cli_app, ["contract", "upload", "2026.1", str(wrong)])
+        assert refused.exit_code == 1 and "SHA-256" in refused.output
+        document = tmp_path / "contract.md"
+        document.write_bytes(MARKDOWN_V1)
+        done = CliRunner().invoke(cli_app, ["contract", "upload", "2026.1", str(document)])
+        assert done.exit_code == 0, done.output
+        assert hashlib.sha256(MARKDOWN_V1).hexdigest() in done.output
+    finally:
+        get_settings.cache_clear()
+    got = client.get("/v1/contracts/2026.1/document")
+    assert got.content == MARKDOWN_V1 and got.headers["content-type"].startswith("text/markdown")

@@ -33,10 +33,15 @@ TokenPath = Path(min_length=1, max_length=200)
 # link is limited per token, and never below 60 requests a minute.
 UNKNOWN_PER_MINUTE = 10
 LINK_PER_MINUTE = 120
+# The pages answer their refusals as HTML pages (the receipt's JSON form as problem+json).
 PAGE_ERRORS: dict[int | str, dict[str, Any]] = {
-    404: {"model": Problem, "description": "No such signing link (a forged or truncated token)"},
-    410: {"model": Problem, "description": "The link was used, has expired or was revoked"},
-    429: {"model": Problem, "description": "Too many unknown tokens from this address (guessing)"},
+    404: {"description": "No such signing link (a forged or truncated token)", "content": {"text/html": {}}},
+    410: {"description": "The link was used, has expired or was revoked", "content": {"text/html": {}}},
+    429: {"description": "Too many unknown tokens from this address (guessing)", "content": {"text/html": {}}},
+}
+RECEIPT_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": Problem, "description": answer["description"], "content": {"text/html": {}}}
+    for code, answer in PAGE_ERRORS.items()
 }
 HTML_200: dict[int | str, dict[str, Any]] = {200: {"content": {"text/html": {}}, "description": "The page"}}
 
@@ -170,7 +175,8 @@ FormFields = Annotated[dict[str, str], Depends(form_fields)]
 @router.post(
     "/sign/{token}", response_class=RedirectResponse, status_code=303,
     summary="Accept or decline (form: decision, signer_name, signer_title, consent=yes, reason, csrf_token); 303 to the receipt",
-    responses={303: {"description": "Recorded: see the receipt"}, 403: {"model": Problem, "description": "Bad CSRF token"},
+    responses={303: {"description": "Recorded: see the receipt"},
+               403: {"description": "Bad CSRF token: nothing recorded", "content": {"text/html": {}}},
                422: {"content": {"text/html": {}}, "description": "The form again, with what is missing; nothing recorded"},
                **PAGE_ERRORS},
     openapi_extra={"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
@@ -226,7 +232,7 @@ def wants_json(request: Request) -> bool:
 
 @router.get(
     "/sign/{token}/receipt", response_model=SigningReceiptOut, summary="The receipt: HTML, or JSON for Accept: application/json",
-    responses={200: {"content": {"text/html": {}}}, **PAGE_ERRORS},
+    responses={200: {"content": {"text/html": {}}}, **RECEIPT_ERRORS},
 )
 def sign_receipt(request: Request, session: ReadSessionDep, state: StateDep, token: str = TokenPath) -> Response:
     link = None
