@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from service.campaign_cli import campaign_app
 from service.contract_cli import contract_app
 from service.settings import Settings, get_settings
 
@@ -19,6 +20,7 @@ keys_app = typer.Typer(help="API keys: create (shown once), list, revoke", no_ar
 db_app = typer.Typer(help="Database maintenance", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
+app.add_typer(campaign_app, name="campaign")
 app.add_typer(contract_app, name="contract")
 
 
@@ -76,11 +78,19 @@ def demo() -> None:
 
     settings = get_settings()
     upgrade(settings.database_url)
+    from service import demo_campaign
+
     db = _database(settings)
     try:
         with db.writer() as session:
             loaded = load_demo(session, _now(), settings.default_region)
+            if loaded:  # the rollout: a running campaign whose first messages are mailed at once
+                demo_campaign.start_campaign(session, settings, "2026.1", _now())
             session.commit()
+        if loaded:
+            queued = demo_campaign.send_first_messages(db, settings, _now())
+            typer.echo(f"demo campaign started: {queued} first messages written to {settings.mail_dir}"
+                       if not settings.smtp_url else f"demo campaign started: {queued} first messages queued")
     finally:
         db.dispose()
     typer.echo("demo data loaded" if loaded else "demo data present already")

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from service import demo_campaign
 from service.storage.sql import SqlRepository
 from service.usecases import catalog, clients, contracts, memberships, records
 
@@ -37,9 +38,11 @@ def load_demo(session: Session, now: datetime, region: str = "US") -> bool:
     contracts.publish(session, version="2025.1", at=now - timedelta(days=390), actor=ACTOR, now=now - timedelta(days=390))
     contracts.create_draft(
         session, version="2026.1", title="Service contract 2026 (ToS + SLA)",
-        document_url="https://example.com/contracts/2026.1.pdf", document_sha256=sha, grace_days=30, term_days=365,
+        document_url="https://example.com/contracts/2026.1.md",
+        document_sha256=hashlib.sha256(demo_campaign.DOCUMENT_2026).hexdigest(), grace_days=30, term_days=365,
         actor=ACTOR, now=now - timedelta(days=45),
     )
+    demo_campaign.add_document(session, "2026.1", now - timedelta(days=45))
     contracts.publish(session, version="2026.1", at=now - timedelta(days=40), actor=ACTOR, now=now - timedelta(days=40))
 
     def client(name: str, phone: str, email: str, created_days_ago: int) -> str:

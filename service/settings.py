@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     ui_session_hours: float = Field(8.0, gt=0)
     # The working calendar (code) of the default SLA of non-members; unset = 24/7 calendar time.
     default_calendar: str | None = None
+    # Campaigns: how often the scheduler job looks for due first messages and reminders.
+    scheduler_interval_seconds: float = Field(30.0, gt=0)
     # Signing links and mail (second release): the base of every link put in a mail.
     public_url: str = "http://127.0.0.1:8000"
     # smtp://user:pass@host:587?starttls=true or smtps://user:pass@host:465; unset = .eml files in mail_dir.

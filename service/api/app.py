@@ -20,6 +20,7 @@ from service.api.lane import PATHS as LANE_PATHS
 from service.api.lane import CheckLane
 from service.api.middleware import GatewayMiddleware, Metrics
 from service.api.routes import calendars, catalog, checks, clients, contracts, health, integrations, records, reports, sign_page
+from service.api.routes import campaigns as campaign_routes
 from service.api.routes import jobs as job_routes
 from service.api.routes import signing_links as signing_link_routes
 from service.api.routes import webhooks as webhook_routes
@@ -138,7 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     routers = (
         checks, clients, records, catalog, calendars, contracts, reports, integrations, webhook_routes, health, job_routes,
-        web_page,
+        campaign_routes, web_page,
     )
     for module in routers:
         app.include_router(module.router)

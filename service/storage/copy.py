@@ -44,6 +44,8 @@ def _canonical(value: Any) -> Any:
         return value.astimezone(UTC).isoformat()
     if isinstance(value, bool):
         return int(value)
+    if isinstance(value, bytes | memoryview):  # a contract document (bytea / BLOB)
+        return bytes(value).hex()
     return value
 
 

@@ -309,6 +309,122 @@ class UiSession(Base):
     ended_at: Mapped[datetime | None]
 
 
+class Campaign(Base):
+    """A contract rollout campaign: the first message and reminders for one version."""
+
+    __tablename__ = "campaigns"
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    contract_version: Mapped[str] = mapped_column(sa.ForeignKey("contract_versions.version"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    reminder_days: Mapped[list[Any]]
+    include_declined: Mapped[bool] = mapped_column(default=False)
+    from_address: Mapped[str | None] = mapped_column(sa.String(320))
+    reply_to: Mapped[str | None] = mapped_column(sa.String(320))
+    # None = the shipped default wording.
+    subject_template: Mapped[str | None] = mapped_column(sa.Text)
+    text_template: Mapped[str | None] = mapped_column(sa.Text)
+    html_template: Mapped[str | None] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(16), index=True)
+    actor: Mapped[str] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    paused_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    __table_args__ = (
+        # At most one live (running or paused) campaign per version: two would mail every client twice.
+        sa.Index(
+            "uq_campaigns_live_version", "contract_version", unique=True,
+            sqlite_where=sa.text("status IN ('running', 'paused')"),
+            postgresql_where=sa.text("status IN ('running', 'paused')"),
+        ),
+    )
+
+
+class CampaignRecipient(Base):
+    """A client the campaign has written to (its address, whether it muted the reminders).
+
+    Whether the client opened the link is read from its signing links (one source of truth)."""
+
+    __tablename__ = "campaign_recipients"
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(sa.ForeignKey("campaigns.id"))
+    client_id: Mapped[str] = mapped_column(sa.ForeignKey("clients.id"), index=True)
+    email: Mapped[str] = mapped_column(sa.String(320))
+    unsubscribed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    __table_args__ = (sa.UniqueConstraint("campaign_id", "client_id", name="uq_campaign_recipients_campaign_client"),)
+
+
+class CampaignMessage(Base):
+    """One step sent to one client: the unique key is what makes each step go out exactly once."""
+
+    __tablename__ = "campaign_messages"
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(sa.ForeignKey("campaigns.id"))
+    client_id: Mapped[str] = mapped_column(sa.ForeignKey("clients.id"), index=True)
+    step: Mapped[str] = mapped_column(sa.String(32))
+    due_at: Mapped[datetime]
+    email: Mapped[str] = mapped_column(sa.String(320))
+    message_id: Mapped[str] = mapped_column(sa.String(400), unique=True)
+    signing_link_id: Mapped[str | None] = mapped_column(sa.String(40))
+    # Reminders only: the one-click unsubscribe token of this message (only its SHA-256 is kept).
+    unsubscribe_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime]
+    __table_args__ = (
+        sa.UniqueConstraint("campaign_id", "client_id", "step", name="uq_campaign_messages_campaign_client_step"),
+    )
+
+
+class Job(Base):
+    """Work that is not answering a request: claimed with a lease, retried with backoff, its progress visible."""
+
+    __tablename__ = "jobs"
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(64))
+    # queued | running | succeeded | failed
+    status: Mapped[str] = mapped_column(sa.String(16))
+    payload: Mapped[dict[str, Any]]
+    result: Mapped[dict[str, Any] | None]
+    progress_done: Mapped[int] = mapped_column(default=0)
+    progress_total: Mapped[int | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    max_attempts: Mapped[int] = mapped_column(default=5)
+    run_after: Mapped[datetime]
+    lease_until: Mapped[datetime | None]
+    worker_id: Mapped[str | None] = mapped_column(sa.String(200))
+    error: Mapped[str | None] = mapped_column(sa.String(2000))
+    dedupe_key: Mapped[str | None] = mapped_column(sa.String(400), index=True)
+    created_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+    __table_args__ = (
+        # The runners' poll: due queued jobs, and running ones whose lease ran out.
+        sa.Index("ix_jobs_status_run_after", "status", "run_after"),
+        sa.Index("ix_jobs_created_at_id", "created_at", "id"),
+        # At most one live (queued or running) job per dedupe key; finished ones are kept for history.
+        sa.Index(
+            "uq_jobs_dedupe_key_live",
+            "dedupe_key",
+            unique=True,
+            sqlite_where=sa.text("status IN ('queued', 'running')"),
+            postgresql_where=sa.text("status IN ('queued', 'running')"),
+        ),
+    )
+
+
+class JobFile(Base):
+    """An uploaded file a job reads (a big import), stored before the upload is answered."""
+
+    __tablename__ = "job_files"
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    content_type: Mapped[str] = mapped_column(sa.String(100))
+    body: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    size: Mapped[int]
+    created_at: Mapped[datetime]
+
+
 class MailOutbox(Base):
     """Durable outgoing mail: one row per Message-ID, sent exactly once or retried (see usecases/mail.py)."""
 
@@ -381,52 +497,3 @@ class ClickThroughEvidence(Base):
     consent_version: Mapped[str] = mapped_column(sa.String(32))
     button_text: Mapped[str] = mapped_column(sa.String(200))
     server_time: Mapped[datetime]
-
-
-class Job(Base):
-    """Work that is not answering a request: claimed with a lease, retried with backoff, its progress visible."""
-
-    __tablename__ = "jobs"
-    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
-    kind: Mapped[str] = mapped_column(sa.String(64))
-    # queued | running | succeeded | failed
-    status: Mapped[str] = mapped_column(sa.String(16))
-    payload: Mapped[dict[str, Any]]
-    result: Mapped[dict[str, Any] | None]
-    progress_done: Mapped[int] = mapped_column(default=0)
-    progress_total: Mapped[int | None]
-    attempts: Mapped[int] = mapped_column(default=0)
-    max_attempts: Mapped[int] = mapped_column(default=5)
-    run_after: Mapped[datetime]
-    lease_until: Mapped[datetime | None]
-    worker_id: Mapped[str | None] = mapped_column(sa.String(200))
-    error: Mapped[str | None] = mapped_column(sa.String(2000))
-    dedupe_key: Mapped[str | None] = mapped_column(sa.String(400), index=True)
-    created_at: Mapped[datetime]
-    started_at: Mapped[datetime | None]
-    finished_at: Mapped[datetime | None]
-    updated_at: Mapped[datetime]
-    __table_args__ = (
-        # The runners' poll: due queued jobs, and running ones whose lease ran out.
-        sa.Index("ix_jobs_status_run_after", "status", "run_after"),
-        sa.Index("ix_jobs_created_at_id", "created_at", "id"),
-        # At most one live (queued or running) job per dedupe key; finished ones are kept for history.
-        sa.Index(
-            "uq_jobs_dedupe_key_live",
-            "dedupe_key",
-            unique=True,
-            sqlite_where=sa.text("status IN ('queued', 'running')"),
-            postgresql_where=sa.text("status IN ('queued', 'running')"),
-        ),
-    )
-
-
-class JobFile(Base):
-    """An uploaded file a job reads (a big import), stored before the upload is answered."""
-
-    __tablename__ = "job_files"
-    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
-    content_type: Mapped[str] = mapped_column(sa.String(100))
-    body: Mapped[bytes] = mapped_column(sa.LargeBinary)
-    size: Mapped[int]
-    created_at: Mapped[datetime]

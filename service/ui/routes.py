@@ -10,15 +10,17 @@ from starlette.concurrency import run_in_threadpool
 
 from service.api.deps import NowDep, caller_for_key_hash
 from service.errors import NotFound, Unauthorized
+from service.ui import campaign_views, views
 from service.ui import session as cookie
-from service.ui import views
 from service.ui.actions import router as actions_router
+from service.ui.campaign_actions import router as campaign_actions_router
 from service.ui.web import DONE, READ_SCOPE, VisitDep, card_context, finish, redirect, render, safe_next, sign_in_first
 from service.usecases import campaign, ui_sessions
 from service.usecases.keys import hash_key
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 router.include_router(actions_router)
+router.include_router(campaign_actions_router)
 
 STATIC = {"ui.css": "text/css; charset=utf-8", "ui.js": "text/javascript; charset=utf-8"}
 
@@ -104,7 +106,7 @@ async def client_card(request: Request, visit: VisitDep, now: NowDep, client_id:
 
 def _dashboard(visit: VisitDep, now: NowDep) -> dict[str, object]:
     with visit.state.db.reader() as session:
-        return views.dashboard(session, visit.state.cache, now)
+        return {**views.dashboard(session, visit.state.cache, now), **campaign_views.dashboard(session, visit.state.cache, now)}
 
 
 @router.get("/dashboard")

@@ -17,8 +17,8 @@ from starlette.concurrency import run_in_threadpool
 from service import __version__
 from service.api.deps import AppState, Caller, NowDep, StateDep, caller_for_key_hash
 from service.errors import ServiceError, Unauthorized
+from service.ui import campaign_views, views
 from service.ui import session as cookie
-from service.ui import views
 from service.ui.session import UiSession
 from service.usecases import ui_sessions
 
@@ -146,6 +146,7 @@ def card_context(visit: Visit, client_id: str, now: datetime) -> dict[str, objec
     with state.db.reader() as session:
         context = views.card(session, state.cache, client_id, now, state.settings.degraded_policy)
         context["summaries"] = {e.seq: views.event_summary(e) for e in context["events"]}
+        context.update(campaign_views.card(session, state.cache, client_id, now))
         return context
 
 
@@ -153,6 +154,7 @@ DONE = {
     "signature": "Paper signature recorded.",
     "override": "Override granted.",
     "grace": "Grace period extended.",
+    "link-sent": "Signing link sent.",
 }
 
 

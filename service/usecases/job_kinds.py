@@ -6,6 +6,7 @@ A feature with its own job kinds adds its module to the import list below (one l
 from __future__ import annotations
 
 from service.usecases import (
+    campaign_scheduler,  # noqa: F401  # campaigns.schedule (periodic)
     import_job,  # noqa: F401  # clients.import
     mail_job,  # noqa: F401  # mail.deliver
 )

@@ -22,7 +22,7 @@ PUBLIC = {"/healthz", "/readyz", "/metrics"}
 # Webhooks verify the provider's signature instead of an API key (the Zendesk trigger's too);
 # the web page has its own signed session; a signing link's token is its own credential.
 SIGNED = {"/v1/integrations/zendesk/tickets"}
-PUBLIC_PREFIXES = ("/v1/webhooks/", "/ui", "/sign/")
+PUBLIC_PREFIXES = ("/v1/webhooks/", "/ui", "/sign/", "/u/")
 # Routes with their own, larger body limit (the contract document: 5 MiB).
 OWN_LIMIT = {"/v1/contracts/{version}/document": 5 * 1024 * 1024}
 # Every webhook endpoint switched on (an endpoint whose secret is unset answers 404 before reading).

@@ -36,3 +36,19 @@
     timer = window.setTimeout(refresh, 200);
   });
 })();
+
+// "Copy link" buttons: copy the named field's value to the clipboard (the field stays selectable without JavaScript).
+(function () {
+  "use strict";
+  document.querySelectorAll("button[data-copy]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var field = document.getElementById(button.getAttribute("data-copy"));
+      if (!field) { return; }
+      field.select();
+      var done = button.parentNode.querySelector("[data-copied]");
+      var shown = function () { if (done) { done.hidden = false; } };
+      if (navigator.clipboard) { navigator.clipboard.writeText(field.value).then(shown, function () {}); }
+      else if (document.execCommand && document.execCommand("copy")) { shown(); }
+    });
+  });
+})();
