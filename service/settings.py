@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     # Web page (/ui): signs the session cookie; unset = a random secret per process (sessions end on restart).
     ui_secret: SecretStr | None = None
     ui_session_hours: float = Field(8.0, gt=0)
+    # Stripe billing: the webhook endpoint answers 404 while its secret is unset; the sync needs the API key.
+    stripe_webhook_secret: SecretStr | None = None
+    stripe_api_key: SecretStr | None = None
+    stripe_api_url: str = "https://api.stripe.com"
+    # The scheduled reconciliation that catches lost webhooks; 0 = off.
+    billing_sync_interval_seconds: float = Field(86400.0, ge=0)
 
 
 @lru_cache
