@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from service.cli_billing import billing_app
 from service.settings import Settings, get_settings
 
 app = typer.Typer(help="supportgate: support-desk gating service", no_args_is_help=True, add_completion=False)
@@ -17,6 +18,7 @@ keys_app = typer.Typer(help="API keys: create (shown once), list, revoke", no_ar
 db_app = typer.Typer(help="Database maintenance", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
+app.add_typer(billing_app, name="billing")
 
 
 def _now() -> datetime:

@@ -76,7 +76,7 @@ def differs(current: t.Membership | None, wanted: bd.MembershipTerms) -> bool:
         wanted.plan, wanted.status, wanted.current_period_end, wanted.external_ref)
 
 
-def _remember(session: Session, sub_id: str, client_id: str, status: str, applied_at: datetime, source: str,
+def remember(session: Session, sub_id: str, client_id: str, status: str, applied_at: datetime, source: str,
               now: datetime) -> None:
     billing = BillingRepository(session)
     row = billing.lock_subscription(bd.SYSTEM, sub_id)
@@ -136,7 +136,7 @@ def apply_stripe_event(session: Session, body: str, now: datetime) -> Applied:
                          sub.id, wanted.status):
         return Applied("processed", f"recorded, not applied: the membership follows {current.external_ref if current else ''}",
                        client_id)
-    _remember(session, sub.id, client_id, sub.status, created, f"stripe event {event_id}", now)
+    remember(session, sub.id, client_id, sub.status, created, f"stripe event {event_id}", now)
     before, after = put(session, resolved, actor=f"stripe:{event_id}", now=now)
     session.flush()
     if after is None:
