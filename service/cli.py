@@ -1,9 +1,10 @@
-"""The `supportgate` command: serve, migrate, keys, import, check, openapi, demo, db copy."""
+"""The `supportgate` command: serve, worker, migrate, keys, import, check, openapi, demo, db copy."""
 
 from __future__ import annotations
 
 import json
 import sys
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Optional
@@ -261,6 +262,33 @@ def db_copy(
     if not all(r.verified for r in report):
         _fail("the copy does not match the source (see MISMATCH above)")
     typer.echo(f"copied and verified {sum(r.target_rows for r in report)} rows in {len(report)} tables")
+
+
+@app.command()
+def worker(
+    kind: Annotated[Optional[list[str]], typer.Option(help="only these job kinds (default: every kind)")] = None,  # noqa: UP045
+) -> None:
+    """Run background jobs in this process alone (for SUPPORTGATE_JOBS_EMBEDDED=false deployments); stops on SIGTERM."""
+    import signal
+
+    from service.logs import configure_logging
+    from service.usecases.job_runner import JobRunner
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    db = _database(settings)
+    runner = JobRunner(db, settings, kinds=kind or None)
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_args: stopping.set())
+    runner.start()
+    typer.echo(f"worker {runner.worker_id} running", err=True)
+    try:
+        while not stopping.wait(1.0):
+            pass
+    finally:
+        runner.stop()
+        db.dispose()
 
 
 @app.command()

@@ -67,6 +67,16 @@ class Settings(BaseSettings):
     stripe_api_url: str = "https://api.stripe.com"
     # The scheduled reconciliation that catches lost webhooks; 0 = off.
     billing_sync_interval_seconds: float = Field(86400.0, ge=0)
+    # Background jobs (service/usecases/jobs.py): the runner inside `supportgate serve` unless turned off
+    # (then run `supportgate worker`); how often an idle runner looks for due jobs; how long a claimed job
+    # is leased (renewed while it runs; a killed worker's job is claimable again after it); retry backoff.
+    jobs_embedded: bool = True
+    job_poll_seconds: float = Field(1.0, gt=0)
+    job_lease_seconds: float = Field(30.0, gt=0)
+    job_retry_base_seconds: float = Field(2.0, gt=0)
+    job_retry_max_seconds: float = Field(3600.0, gt=0)
+    # POST /v1/clients/import answers at once up to this many rows; a bigger file becomes a job (202).
+    import_sync_max_rows: int = Field(1000, ge=0)
 
 
 @lru_cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +20,7 @@ from service.api.lane import PATHS as LANE_PATHS
 from service.api.lane import CheckLane
 from service.api.middleware import GatewayMiddleware, Metrics
 from service.api.routes import catalog, checks, clients, contracts, health, integrations, records, reports
+from service.api.routes import jobs as job_routes
 from service.api.routes import webhooks as webhook_routes
 from service.cache import StateCache
 from service.domain.model import Policy, Routing, Sla
@@ -27,6 +29,7 @@ from service.ratelimit import RateLimiter
 from service.settings import Settings, get_settings
 from service.storage.database import Database
 from service.ui import routes as web_page
+from service.usecases.job_runner import JobRunner
 from service.usecases.outbox import OutboxWorker
 from service.usecases.webhook_worker import WebhookWorker
 
@@ -94,9 +97,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         worker = OutboxWorker(db, settings, poll_seconds=settings.outbox_poll_seconds, attempts=metrics.outbox_attempts)
         app.state.sg.extras["outbox"] = worker
         worker.start()
+        # Background jobs, in a thread of this process unless a separate `supportgate worker` runs them.
+        runner = JobRunner(db, settings) if settings.jobs_embedded else None
+        if runner is not None:
+            runner.start()
+            app.state.sg.extras["jobs"] = runner
         try:
             yield
         finally:
+            if runner is not None:
+                await asyncio.to_thread(runner.stop)
             await worker.stop()
             webhook_worker.stop()
             await cache.close_async()
@@ -113,7 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     openapi_doc.install(app)
     problems.install(app)
-    for module in (checks, clients, records, catalog, contracts, reports, integrations, webhook_routes, health, web_page):
+    for module in (checks, clients, records, catalog, contracts, reports, integrations, webhook_routes, health, job_routes, web_page):
         app.include_router(module.router)
     if settings.cors_origins:  # no CORS headers at all unless origins are configured
         app.add_middleware(
