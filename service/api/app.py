@@ -19,6 +19,7 @@ from service.api.deps import AppState
 from service.api.lane import PATHS as LANE_PATHS
 from service.api.lane import CheckLane
 from service.api.middleware import GatewayMiddleware, Metrics
+from service.api.routes import billing as billing_routes
 from service.api.routes import catalog, checks, clients, contracts, health, integrations, records, reports
 from service.api.routes import jobs as job_routes
 from service.api.routes import webhooks as webhook_routes
@@ -123,7 +124,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     openapi_doc.install(app)
     problems.install(app)
-    for module in (checks, clients, records, catalog, contracts, reports, integrations, webhook_routes, health, job_routes, web_page):
+    for module in (checks, clients, records, catalog, contracts, reports, integrations, webhook_routes, health, job_routes,
+                   billing_routes, web_page):
         app.include_router(module.router)
     if settings.cors_origins:  # no CORS headers at all unless origins are configured
         app.add_middleware(

@@ -73,7 +73,7 @@ def deliver(client: TestClient, body: dict[str, Any] | bytes, *secrets: str, at:
 
 def billing_settings(db_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {"stripe_webhook_secret": SECRET, "stripe_api_key": API_KEY,
-                              "billing_sync_interval_seconds": 0}
+                              "billing_sync_interval_seconds": 0, "job_poll_seconds": 0.05}
     values.update(overrides)
     return make_settings(db_url, **values)
 
