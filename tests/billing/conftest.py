@@ -90,10 +90,15 @@ def bill(db_url: str, stripe_api: StripeStub) -> Iterator[TestClient]:
     """An app with Stripe configured (webhook secret, API pointed at the stub), plans silver and gold."""
     app = create_app(billing_settings(db_url, stripe_api_url=stripe_api.url))
     with TestClient(app, headers={"Authorization": f"Bearer {ADMIN_KEY}"}) as test_client:
-        put_plans(test_client)
-        for plan in ok(test_client.get("/v1/plans"))["items"]:
-            map_price(test_client, plan, f"price_{plan['code']}")
+        put_priced_plans(test_client)
         yield test_client
+
+
+def put_priced_plans(client: TestClient) -> None:
+    """Plans silver and gold, sold as the Stripe prices price_silver and price_gold."""
+    put_plans(client)
+    for plan in ok(client.get("/v1/plans"))["items"]:
+        ok(map_price(client, plan, f"price_{plan['code']}"))
 
 
 def map_price(client: TestClient, plan: dict[str, Any], *price_ids: str) -> Any:

@@ -15,7 +15,16 @@ from service.cli import app as cli
 from service.settings import get_settings
 from service.storage.database import Database
 from service.usecases.keys import create_key
-from tests.billing.conftest import API_KEY, SECRET, StripeStub, billing_settings, deliver, event, subscription
+from tests.billing.conftest import (
+    API_KEY,
+    SECRET,
+    StripeStub,
+    billing_settings,
+    deliver,
+    event,
+    put_priced_plans,
+    subscription,
+)
 from tests.conftest import ADMIN_KEY
 from tests.helpers import create_client, ok
 
@@ -139,3 +148,27 @@ def test_cli_sync_prints_the_changes_and_dry_run_changes_nothing(
         assert "changed 0 memberships" in again.output
     finally:
         get_settings.cache_clear()
+
+
+def test_the_scheduled_run_catches_a_lost_webhook(db_url: str, stripe_api: StripeStub) -> None:
+    settings = billing_settings(db_url, stripe_api_url=stripe_api.url, billing_sync_interval_seconds=1)
+    with TestClient(create_app(settings), headers={"Authorization": f"Bearer {ADMIN_KEY}"}) as client:
+        put_priced_plans(client)
+        acme = create_client(client, name="acme", external_refs=[{"system": "stripe", "id": "cus_acme"}])["id"]
+        # The customer subscribed; its webhook never arrived.
+        stripe_api.subscriptions = [subscription("cus_acme", sub_id="sub_a")]
+        deadline = time.monotonic() + 10
+        while membership(client, acme)["plan"] != "gold" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert membership(client, acme)["plan"] == "gold"
+        scheduled = ok(client.get("/v1/jobs", params={"kind": "billing.sync.scheduled"}))["items"]
+        assert scheduled and any(j["status"] == "succeeded" for j in scheduled)
+
+
+def test_interval_zero_turns_the_scheduled_run_off(db_url: str, stripe_api: StripeStub) -> None:
+    settings = billing_settings(db_url, stripe_api_url=stripe_api.url, billing_sync_interval_seconds=0)
+    with TestClient(create_app(settings), headers={"Authorization": f"Bearer {ADMIN_KEY}"}) as client:
+        time.sleep(0.5)
+        for job in ok(client.get("/v1/jobs", params={"kind": "billing.sync.scheduled"}))["items"]:
+            assert job["result"] is None or "skipped" in job["result"]
+    assert stripe_api.requests == []
