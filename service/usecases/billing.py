@@ -76,19 +76,32 @@ def differs(current: t.Membership | None, wanted: bd.MembershipTerms) -> bool:
         wanted.plan, wanted.status, wanted.current_period_end, wanted.external_ref)
 
 
-def remember(session: Session, sub_id: str, client_id: str, status: str, applied_at: datetime, source: str,
-              now: datetime) -> None:
+def lock_order(session: Session, sub_id: str, client_id: str, status: str, applied_at: datetime, source: str,
+               now: datetime) -> tuple[t.BillingSubscription, bool]:
+    """The subscription's order row, locked (or created, then True): its events apply one at a time.
+
+    When two first events of a subscription race, the loser's insert waits on the unique index and
+    fails once the winner commits; it then reads the winner's row and is ordered against it.
+    """
     billing = BillingRepository(session)
     row = billing.lock_subscription(bd.SYSTEM, sub_id)
-    if row is None:
-        fresh = t.BillingSubscription(system=bd.SYSTEM, external_id=sub_id, client_id=client_id, status=status,
-                                      last_applied_at=applied_at, last_source=source, updated_at=now)
-        if billing.insert_subscription(fresh):
-            return
-        row = billing.lock_subscription(bd.SYSTEM, sub_id)
-        assert row is not None
-    row.client_id, row.status, row.last_source, row.updated_at = client_id, status, source[:200], now
-    row.last_applied_at = max(row.last_applied_at, applied_at)
+    if row is not None:
+        return row, False
+    fresh = t.BillingSubscription(system=bd.SYSTEM, external_id=sub_id, client_id=client_id, status=status,
+                                  last_applied_at=applied_at, last_source=source[:200], updated_at=now)
+    if billing.insert_subscription(fresh):
+        return fresh, True
+    row = billing.lock_subscription(bd.SYSTEM, sub_id)
+    assert row is not None
+    return row, False
+
+
+def remember(session: Session, sub_id: str, client_id: str, status: str, applied_at: datetime, source: str,
+             now: datetime) -> None:
+    row, fresh = lock_order(session, sub_id, client_id, status, applied_at, source, now)
+    if not fresh:
+        row.client_id, row.status, row.last_source, row.updated_at = client_id, status, source[:200], now
+        row.last_applied_at = max(row.last_applied_at, applied_at)
 
 
 def put(session: Session, resolved: Resolved, *, actor: str, now: datetime) -> tuple[t.Membership | None, t.Membership | None]:
@@ -127,16 +140,17 @@ def apply_stripe_event(session: Session, body: str, now: datetime) -> Applied:
     if isinstance(resolved, str):
         return Applied("unmatched", resolved)
     client_id, wanted = resolved.client_id, resolved.wanted
-    last = BillingRepository(session).lock_subscription(bd.SYSTEM, sub.id)
-    if last is not None and bd.is_older(created, event_type, last.last_applied_at):
+    source = f"stripe event {event_id}"
+    last, fresh = lock_order(session, sub.id, client_id, sub.status, created, source, now)
+    if not fresh and bd.is_older(created, event_type, last.last_applied_at):
         return Applied("processed", f"recorded, not applied: older than the state applied from {last.last_source}",
                        client_id)
+    remember(session, sub.id, client_id, sub.status, created, source, now)
     current = SqlRepository(session).current_membership(client_id)
     if not bd.supersedes(current.external_ref if current else None, current.status if current else None,
                          sub.id, wanted.status):
-        return Applied("processed", f"recorded, not applied: the membership follows {current.external_ref if current else ''}",
-                       client_id)
-    remember(session, sub.id, client_id, sub.status, created, f"stripe event {event_id}", now)
+        followed = current.external_ref if current else ""
+        return Applied("processed", f"recorded, not applied: the membership follows {followed}", client_id)
     before, after = put(session, resolved, actor=f"stripe:{event_id}", now=now)
     session.flush()
     if after is None:
