@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from service import identifiers as ids
 from service.domain import billing as bd
-from service.errors import InvalidInput
+from service.errors import InvalidInput, ServiceError
 from service.storage import tables as t
 from service.storage.billing import BillingRepository
 from service.storage.sql import SqlRepository
@@ -125,7 +125,7 @@ def apply_stripe_event(session: Session, body: str, now: datetime) -> Applied:
         return Applied("failed", "the stored Stripe event is not JSON")
     if not isinstance(envelope, dict):
         return Applied("failed", "the stored Stripe event is not an object")
-    event_id, event_type = str(envelope.get("id")), str(envelope.get("type"))
+    event_id, event_type = str(envelope.get("id"))[:255], str(envelope.get("type"))[:100]
     if event_type not in bd.SUBSCRIPTION_EVENTS:
         return Applied("processed", f"{event_type} is not a subscription event; ignored")
     created = bd.read_instant(envelope.get("created"))
@@ -151,7 +151,11 @@ def apply_stripe_event(session: Session, body: str, now: datetime) -> Applied:
                          sub.id, wanted.status):
         followed = current.external_ref if current else ""
         return Applied("processed", f"recorded, not applied: the membership follows {followed}", client_id)
-    before, after = put(session, resolved, actor=f"stripe:{event_id}", now=now)
+    try:
+        before, after = put(session, resolved, actor=f"stripe:{event_id}"[:200], now=now)
+    except ServiceError as exc:
+        # Checked before anything is written (the client, the plan): keep the event, say why.
+        return Applied("failed", f"the membership cannot be written: {exc.detail}", client_id)
     session.flush()
     if after is None:
         return Applied("processed", f"no change: client {client_id} is {wanted.plan}/{wanted.status} already", client_id)

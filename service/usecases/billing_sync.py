@@ -108,9 +108,14 @@ def run_sync(db: Database, client: stripe.StripeClient, *, dry_run: bool, trigge
             # Read again under the write transaction: a webhook may have corrected it meanwhile.
             current = SqlRepository(session).current_membership(client_id)
             if billing.differs(current, terms):
-                report.changed.append(Change(client_id, billing.side(current), billing.terms_side(terms), sub.id))
                 if not dry_run:
-                    billing.put(session, billing.Resolved(client_id, terms), actor=actor, now=clock())
+                    try:
+                        billing.put(session, billing.Resolved(client_id, terms), actor=actor, now=clock())
+                    except ServiceError as exc:
+                        session.rollback()
+                        report.unmatched.append({"subscription": sub.id, "detail": exc.detail})
+                        continue
+                report.changed.append(Change(client_id, billing.side(current), billing.terms_side(terms), sub.id))
             if not dry_run:
                 # What the listing showed is at least as new as the start: older webhooks must not undo it.
                 billing.remember(session, sub.id, client_id, sub.status, started, actor, clock())

@@ -43,14 +43,14 @@ def envelope(raw: bytes) -> dict[str, Any]:
 def parse(raw: bytes) -> NormalisedEvent:
     body = envelope(raw)
     obj = as_object(as_object(body.get("data")).get("object"))
-    event_id = text(body.get("id"))
+    event_id = text(body.get("id"), 255)
     assert event_id is not None
     return NormalisedEvent(
         provider=PROVIDER,
         event_key=event_id,
         event_type=text(body.get("type"), 100) or "",
         # The inbox's envelope column holds the subscription, so its events can be found together.
-        envelope_id=text(obj.get("id")) if obj.get("object") == "subscription" else None,
+        envelope_id=text(obj.get("id"), 200) if obj.get("object") == "subscription" else None,
         status=None,
         occurred_at=timestamp(body.get("created")) if isinstance(body.get("created"), int) else None,
     )

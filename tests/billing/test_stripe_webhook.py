@@ -231,3 +231,20 @@ def test_bad_created_under_a_valid_signature(bill: TestClient) -> None:
     response = deliver(bill, delivery)
     assert response.status_code < 500
     assert stored(bill)[0].status == "failed"
+
+
+def test_oversized_and_hostile_values_are_never_a_500(bill: TestClient) -> None:
+    client_id = acme(bill)
+    long = "x" * 5000
+    cases = [
+        event(subscription(sub_id="sub_" + long)),
+        event(subscription(), event_id="evt_" + long),
+        event(subscription(customer="cus_" + long)),
+        event(subscription(price="price_" + long, lookup_key=long, metadata={"supportgate_client_id": long})),
+        event(subscription(customer="cus_\x00ACME", sub_id="sub_\x00")),
+        {**event(subscription()), "type": "customer.subscription." + long},
+    ]
+    for delivery in cases:
+        response = deliver(bill, delivery)
+        assert response.status_code < 500, response.text
+    assert membership(bill, client_id)["rank"] in (0, 2)
