@@ -65,7 +65,7 @@ def test_two_v1_signatures_during_a_secret_roll(bill: TestClient) -> None:
     assert membership(bill, client_id)["plan"] == "gold"
 
 
-@pytest.mark.parametrize("case", ["forged", "other_secret", "missing", "stale", "no_v1", "garbage"])
+@pytest.mark.parametrize("case", ["forged", "other_secret", "missing", "stale", "future", "no_v1", "garbage"])
 def test_bad_signatures_are_refused_and_nothing_is_stored(bill: TestClient, case: str) -> None:
     client_id = acme(bill)
     body = json.dumps(event(subscription())).encode()
@@ -75,6 +75,7 @@ def test_bad_signatures_are_refused_and_nothing_is_stored(bill: TestClient, case
         "other_secret": stripe_header(body, "whsec_attacker"),
         "missing": "",
         "stale": stripe_header(body, SECRET, at=now - 301),
+        "future": stripe_header(body, SECRET, at=now + 400),
         "no_v1": f"t={now},v0={'0' * 64}",
         "garbage": "not a stripe header",
     }[case]
@@ -248,3 +249,18 @@ def test_oversized_and_hostile_values_are_never_a_500(bill: TestClient) -> None:
         response = deliver(bill, delivery)
         assert response.status_code < 500, response.text
     assert membership(bill, client_id)["rank"] in (0, 2)
+
+
+def test_paused_then_resumed(bill: TestClient) -> None:
+    client_id = acme(bill)
+    now = int(time.time())
+    assert deliver(bill, event(subscription(status="paused"), "customer.subscription.paused", created=now - 20)).status_code == 200
+    assert (membership(bill, client_id)["status"], membership(bill, client_id)["rank"]) == ("expired", 0)
+    assert deliver(bill, event(subscription(), "customer.subscription.resumed", created=now - 10)).status_code == 200
+    assert (membership(bill, client_id)["status"], membership(bill, client_id)["rank"]) == ("active", 2)
+
+
+def test_a_delivery_signed_within_the_tolerance_is_accepted(bill: TestClient) -> None:
+    client_id = acme(bill)
+    assert deliver(bill, event(subscription()), at=int(time.time()) - 290).status_code == 200
+    assert membership(bill, client_id)["plan"] == "gold"
