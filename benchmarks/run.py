@@ -32,7 +32,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 LUA = ROOT / "benchmarks" / "check.lua"
-SCENARIOS = ("hot", "cold", "get", "batch", "import", "coverage", "webhook")
+SCENARIOS = ("hot", "cold", "get", "batch", "import", "coverage", "webhook", "import-load")
 
 
 # ---- parsing and summarising (unit-tested: tests/benchmarks) ------------------------------------
@@ -293,6 +293,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache-size", type=int, default=100_000, help="SUPPORTGATE_CACHE_MAX_CLIENTS for hot runs")
     parser.add_argument("--cold-cache-size", type=int, default=1000, help="cache size in the cold run (< clients: every request misses)")
     parser.add_argument("--import-rows", type=int, default=20_000)
+    parser.add_argument("--load-import-rows", type=int, default=50_000, help="rows of the CSV imported in import-load")
+    parser.add_argument("--jobs-in", choices=("embedded", "worker"), default="embedded",
+                        help="import-load: jobs in the service's own runner thread, or in a `supportgate worker` process")
     parser.add_argument("--webhook-deliveries", type=int, default=30_000, help="distinct signed deliveries to play")
     parser.add_argument("--label", default="", help="added to the result file's name")
     args = parser.parse_args(argv)
@@ -371,6 +374,28 @@ def main(argv: list[str] | None = None) -> int:
             print(f"webhook    {figures['rps']:.0f} deliveries/s (signed contract.signed, each stored and applied)  "
                   f"p50 {figures['p50_ms']:.2f} ms  p99 {figures['p99_ms']:.2f} ms"
                   f"{'   ERRORS ' + str(figures['errors']) if figures['errors'] else ''}", flush=True)
+        if "import-load" in scenarios:
+            from benchmarks.jobs_load import ADMIN_KEY, import_under_load, print_figures
+
+            service.stop()
+            jobs_env = {**service_env, "SUPPORTGATE_BOOTSTRAP_ADMIN_KEY": ADMIN_KEY,
+                        "SUPPORTGATE_MAX_IMPORT_BYTES": str(64 * 1024 * 1024), "SUPPORTGATE_JOB_POLL_SECONDS": "0.2",
+                        "SUPPORTGATE_JOBS_EMBEDDED": "true" if args.jobs_in == "embedded" else "false"}
+            service = Server("service", "service.api.app:create_app", jobs_env, args.workers)
+            service.start()
+            worker = None
+            if args.jobs_in == "worker":
+                worker = subprocess.Popen([sys.executable, "-m", "service.cli", "worker"], cwd=ROOT,
+                                          env={**os.environ, **jobs_env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                report["scenarios"]["import-load"] = figures = import_under_load(
+                    load, service, hot, args.load_import_rows, args.duration)
+            finally:
+                if worker is not None:
+                    worker.send_signal(signal.SIGTERM)
+                    worker.wait(timeout=30)
+            figures["jobs_in"] = args.jobs_in
+            print_figures(figures)
     finally:
         service.stop()
         baseline.stop()

@@ -166,34 +166,29 @@ def keys_revoke(name: str) -> None:
 def import_file(
     file: Annotated[Path, typer.Argument(help="a .csv or .json file", exists=True, dir_okay=False)],
     dry_run: Annotated[bool, typer.Option(help="validate only")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON instead of tables")] = False,
 ) -> None:
-    """Bulk upsert clients from CSV or JSON, like POST /v1/clients/import."""
+    """Bulk upsert clients from CSV or JSON, like POST /v1/clients/import: run as a job, with a progress bar."""
+    from rich.console import Console
+
+    from service.cli_import import errors_table, result_table, run_import
     from service.errors import ServiceError
-    from service.usecases import importer
 
     settings = get_settings()
-    text = file.read_text(encoding="utf-8-sig")
+    console = Console(stderr=as_json)
     try:
-        if file.suffix.lower() == ".json":
-            data = json.loads(text)
-            if not isinstance(data, list):
-                _fail("the JSON file must hold an array of clients")
-            rows, errors = importer.rows_from_json(data)
-        else:
-            rows, errors = importer.rows_from_csv(text)
-    except (ValueError, ServiceError) as exc:
-        _fail(str(getattr(exc, "detail", exc)))
-    db = _database(settings)
-    try:
-        with db.writer() as session:
-            result = importer.import_clients(
-                session, rows, region=settings.default_region, dry_run=dry_run, actor="cli", now=_now(), errors=errors
-            )
-            session.commit()
-    finally:
-        db.dispose()
-    typer.echo(json.dumps({"created": result.created, "updated": result.updated, "unchanged": result.unchanged,
-                           "errors": result.errors, "dry_run": dry_run}, indent=2))
+        status, result, error = run_import(settings, file, dry_run=dry_run, console=console)
+    except ServiceError as exc:
+        _fail(exc.detail)
+    if status != "succeeded" or result is None:
+        _fail(f"the import failed: {error}")
+        return
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+        return
+    console.print(result_table(result))
+    if result["errors"]:
+        console.print(errors_table(result["errors"]))
 
 
 @app.command()

@@ -99,7 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sg.extras["outbox"] = worker
         worker.start()
         # Background jobs, in a thread of this process unless a separate `supportgate worker` runs them.
-        runner = JobRunner(db, settings) if settings.jobs_embedded else None
+        runner = JobRunner(db, settings, beside_requests=True) if settings.jobs_embedded else None
         if runner is not None:
             runner.start()
             app.state.sg.extras["jobs"] = runner

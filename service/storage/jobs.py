@@ -128,6 +128,17 @@ def finish(session: Session, job_id: str, worker_id: str, *, status: str, result
                    lease_until=None, updated_at=now)
 
 
+def complete(session: Session, job_id: str, worker_id: str, *, result: dict[str, Any] | None, done: int | None,
+             total: int | None, now: datetime) -> bool:
+    values: dict[str, Any] = {"status": SUCCEEDED, "result": result, "error": None, "finished_at": now,
+                              "lease_until": None, "updated_at": now}
+    if done is not None:
+        values["progress_done"] = done
+    if total is not None:
+        values["progress_total"] = total
+    return _update(session, _owned(job_id, worker_id), **values)
+
+
 def requeue(session: Session, job_id: str, worker_id: str, *, run_after: datetime, error: str, now: datetime) -> bool:
     return _update(session, _owned(job_id, worker_id), status=QUEUED, run_after=run_after, error=error, lease_until=None,
                    worker_id=None, updated_at=now)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,7 @@ from service.storage.sql import SqlRepository, bulk_insert
 from service.usecases import audit
 from service.usecases.clients import IdentifierKey, IdentifierSet, normalize_identifiers
 
+PACE_ROWS = 16
 CSV_COLUMNS = ("name", "emails", "domains", "phones", "external_system", "external_id", "stripe_customer")
 
 
@@ -116,15 +118,32 @@ def import_clients(
     session: Session, rows: list[ImportRow], *, region: str, dry_run: bool, actor: str, now: datetime,
     errors: list[dict[str, Any]] | None = None,
 ) -> ImportResult:
-    result = ImportResult(errors=list(errors or []))
-    repo = SqlRepository(session)
-    prepared: list[tuple[ImportRow, IdentifierSet]] = []
-    for row in rows:
+    prepared, found = prepare_rows(rows, region=region, errors=errors)
+    return apply_rows(session, prepared, found, dry_run=dry_run, actor=actor, now=now)
+
+
+Prepared = list[tuple[ImportRow, IdentifierSet]]
+
+
+def prepare_rows(
+    rows: list[ImportRow], *, region: str, errors: list[dict[str, Any]] | None = None,
+    on_progress: Callable[[int], None] | None = None, every: int = 1000, pace: Callable[[], None] | None = None,
+) -> tuple[Prepared, list[dict[str, Any]]]:
+    """Check and normalise each row (the CPU-heavy part; no database). `on_progress(n)` after every
+    `every` rows, so a job can show its progress; `pace()` every few rows, so a runner thread can
+    hand the interpreter to the request loop of its process."""
+    found = list(errors or [])
+    prepared: Prepared = []
+    for done, row in enumerate(rows, start=1):
+        if pace is not None and done % PACE_ROWS == 0:
+            pace()
+        if on_progress is not None and done % every == 0:
+            on_progress(done)
         if not row.name:
-            result.errors.append({"row": row.row, "detail": "name is required"})
+            found.append({"row": row.row, "detail": "name is required"})
             continue
         if len(row.name) > 300:
-            result.errors.append({"row": row.row, "detail": "name is longer than 300 characters"})
+            found.append({"row": row.row, "detail": "name is longer than 300 characters"})
             continue
         try:
             idents = normalize_identifiers(
@@ -132,10 +151,18 @@ def import_clients(
             )
         except InvalidInput as exc:
             details = "; ".join(str(e["msg"]) for e in exc.errors or []) or exc.detail
-            result.errors.append({"row": row.row, "detail": details})
+            found.append({"row": row.row, "detail": details})
             continue
         prepared.append((row, idents))
+    return prepared, found
 
+
+def apply_rows(
+    session: Session, prepared: Prepared, errors: list[dict[str, Any]], *, dry_run: bool, actor: str, now: datetime,
+) -> ImportResult:
+    """Match prepared rows to clients and write every change in the session's transaction (flushed only)."""
+    result = ImportResult(errors=list(errors))
+    repo = SqlRepository(session)
     all_keys = [k for _row, idents in prepared for k in idents.keys()]
     owners = repo.owners_of(all_keys)
     existing_ids = set(owners.values())

@@ -5,4 +5,5 @@ A feature with its own job kinds adds its module to the import list below (one l
 
 from __future__ import annotations
 
-from service.usecases import billing_jobs  # noqa: F401  (billing.sync, billing.sync.scheduled)
+import service.usecases.billing_jobs  # noqa: F401  # billing.sync, billing.sync.scheduled
+from service.usecases import import_job  # noqa: F401  # clients.import

@@ -12,6 +12,7 @@ import logging
 import math
 import os
 import socket
+import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterable
@@ -28,6 +29,7 @@ from service.usecases.jobs import JobContext, LeaseLost, RetryLater, enqueue_per
 log = logging.getLogger("supportgate.jobs")
 
 ERROR_CHARS = 2000
+SWITCH_INTERVAL = 0.0005
 
 
 def backoff(attempts: int, base: float, cap: float) -> float:
@@ -52,13 +54,16 @@ class JobRunner:
 
     def __init__(self, db: Database, settings: Settings, kinds: Iterable[str] | None = None, *,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC), worker_id: str | None = None,
-                 on_progress: Callable[[str, int, int | None], None] | None = None) -> None:
+                 on_progress: Callable[[str, int, int | None], None] | None = None,
+                 beside_requests: bool = False) -> None:
+        """`beside_requests`: this process also answers requests (the embedded runner of `serve`)."""
         self.db = db
         self.settings = settings
         self.kinds = list(kinds) if kinds is not None else None
         self.clock = clock
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.on_progress = on_progress
+        self.beside_requests = beside_requests
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -69,6 +74,10 @@ class JobRunner:
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> None:
+        if self.beside_requests and sys.getswitchinterval() > SWITCH_INTERVAL:
+            # A busy handler thread keeps the interpreter lock for a whole switch interval (5 ms by
+            # default) whenever the request loop asks for it: every answer would wait that long.
+            sys.setswitchinterval(SWITCH_INTERVAL)
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="supportgate-jobs", daemon=True)
         self._heartbeat = threading.Thread(target=self._renew_loop, name="supportgate-jobs-lease", daemon=True)

@@ -8,6 +8,7 @@ progress write would wait for it).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,6 +22,10 @@ from service.storage import tables as t
 from service.storage.database import Database
 
 JobHandler = Callable[["JobContext", dict[str, Any]], dict[str, Any] | None]
+
+# A handler's CPU-heavy loop pauses this long after this much work (see JobContext.pace).
+PACE_WORK = 0.002
+PACE_PAUSE = 0.0001
 
 _handlers: dict[str, JobHandler] = {}
 _periodic: dict[str, Callable[[Settings], float]] = {}
@@ -76,6 +81,16 @@ class JobContext:
     worker_id: str
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     on_progress: Callable[[int, int | None], None] | None = None
+    _worked_since: float = field(default_factory=time.perf_counter)
+
+    def pace(self) -> None:
+        """Call often from CPU-heavy loops: after PACE_WORK seconds of work, pause PACE_PAUSE, so the
+        request loop of the process (which shares the interpreter lock with this thread) gets it at
+        once instead of after a switch interval. Costs the job about 5 % alone."""
+        now = time.perf_counter()
+        if now - self._worked_since >= PACE_WORK:
+            time.sleep(PACE_PAUSE)
+            self._worked_since = time.perf_counter()
 
     def now(self) -> datetime:
         return self.clock()
@@ -92,6 +107,15 @@ class JobContext:
         if not owned:
             raise LeaseLost(f"job {self.job_id} is no longer held by {self.worker_id}")
         if self.on_progress is not None:
+            self.on_progress(done, total)
+
+    def complete_in(self, session: Session, result: dict[str, Any] | None, *, done: int | None = None,
+                    total: int | None = None) -> None:
+        """Mark the job succeeded inside the caller's transaction, so its effects and its outcome
+        commit together (a crash after the commit never re-runs the work). Raises LeaseLost."""
+        if not store.complete(session, self.job_id, self.worker_id, result=result, done=done, total=total, now=self.clock()):
+            raise LeaseLost(f"job {self.job_id} is no longer held by {self.worker_id}")
+        if self.on_progress is not None and done is not None:
             self.on_progress(done, total)
 
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette import status
+from starlette.concurrency import run_in_threadpool
 
-from service.api.deps import CacheDep, NowDep, Reader, ReadSessionDep, SessionDep, SettingsDep, Writer
+from service.api.deps import CacheDep, NowDep, Reader, ReadSessionDep, SessionDep, SettingsDep, StateDep, Writer
 from service.api.paging import Cursor, Keyset, Limit
+from service.api.routes.jobs import ImportQueued
 from service.api.schemas import (
     ClientCreate,
     ClientOut,
@@ -22,7 +24,6 @@ from service.api.schemas import (
     Problem,
     ServiceDecisionPage,
     decision_out,
-    unstorable_text,
 )
 from service.cache import StateCache
 from service.domain.contract import contract_view
@@ -31,8 +32,9 @@ from service.errors import InvalidInput
 from service.storage import tables as t
 from service.storage.sql import SqlRepository
 from service.usecases import clients as uc
-from service.usecases import importer
+from service.usecases import import_job, importer
 from service.usecases.checks import ClientRef, run_check
+from service.usecases.job_runner import JobRunner
 
 router = APIRouter(tags=["clients"])
 
@@ -176,7 +178,13 @@ def search_clients(
     "/v1/clients/import",
     response_model=ImportResultOut,
     summary="Bulk upsert clients from a JSON array or CSV; a bad row never blocks the good ones",
-    responses=WRITE_ERRORS,
+    description=(
+        "A file of up to `SUPPORTGATE_IMPORT_SYNC_MAX_ROWS` rows (1,000) is imported at once (200). A bigger one is "
+        "stored and imported by a background job: **202** with `Location: /v1/jobs/{id}`, whose `result` is this "
+        "answer once it succeeded. Either way the file is all-or-nothing: its good rows are written in one "
+        "transaction, so a crash mid-import leaves none of them."
+    ),
+    responses={**WRITE_ERRORS, 202: {"model": ImportQueued, "description": "A big file, queued as a job"}},
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -189,38 +197,28 @@ def search_clients(
     },
 )
 async def import_clients(
-    request: Request, caller: Writer, settings: SettingsDep, now: NowDep, session: SessionDep,
-    dry_run: bool = False,
+    request: Request, caller: Writer, settings: SettingsDep, now: NowDep, session: SessionDep, state: StateDep,
+    background: BackgroundTasks, dry_run: bool = False,
 ) -> Response:
     raw = await request.body()
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type in ("text/csv", "application/csv", "text/plain"):
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise InvalidInput("the CSV is not UTF-8") from None
-        if unstorable_text(text):
-            raise InvalidInput("text must not hold NUL characters or unpaired surrogates")
-        rows, errors = importer.rows_from_csv(text)
-    else:
-        try:
-            data = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            raise InvalidInput("the body is neither a JSON array nor text/csv") from None
-        if not isinstance(data, list):
-            raise InvalidInput("the JSON body must be an array of clients")
-        if unstorable_text(data):
-            raise InvalidInput("text must not hold NUL characters or unpaired surrogates")
-        rows, errors = importer.rows_from_json(data)
-    from starlette.concurrency import run_in_threadpool
-
+    content_type = request.headers.get("content-type", "")
+    # Counting, reading and importing run in worker threads: a file of thousands of rows must not hold the loop.
+    if not await run_in_threadpool(import_job.is_small, raw, content_type, small=settings.import_sync_max_rows):
+        job_id = await run_in_threadpool(
+            import_job.queue_import, session, raw, content_type, dry_run=dry_run, actor=caller.name, now=now
+        )
+        runner = state.extras.get("jobs")
+        if isinstance(runner, JobRunner):
+            background.add_task(runner.wake)  # after the commit: start now rather than at the next poll
+        queued = ImportQueued(job_id=job_id, location=f"/v1/jobs/{job_id}", dry_run=dry_run)
+        return Response(queued.model_dump_json(), status_code=202, media_type="application/json",
+                        headers={"Location": queued.location})
+    rows, errors = await run_in_threadpool(import_job.read_upload, raw, content_type)
     result = await run_in_threadpool(
         importer.import_clients, session, rows, region=settings.default_region, dry_run=dry_run, actor=caller.name,
         now=now, errors=errors,
     )
-    body = {"created": result.created, "updated": result.updated, "unchanged": result.unchanged,
-            "errors": result.errors, "dry_run": dry_run}
-    return Response(orjson.dumps(body), media_type="application/json")
+    return Response(orjson.dumps(import_job.result_body(result, dry_run)), media_type="application/json")
 
 
 @router.get("/v1/clients/{client_id}", response_model=ClientOut, summary="A client with its contract status and membership",

@@ -66,6 +66,25 @@ class JobPage(BaseModel):
     next_cursor: str | None = None
 
 
+ALL_OR_NOTHING = ("The file is imported by a background job in one transaction: all of its good rows are written, or none "
+                  "(a crash retries the job from the start). Follow Location for progress; the job's result is "
+                  "{created, updated, unchanged, errors}, with a bad row reported there without blocking the good ones.")
+
+
+class ImportQueued(BaseModel):
+    """The answer to an import too big to run during the request."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "job_id": "job_agrbd7tbg4frynlpzqgq4vy", "status": "queued", "location": "/v1/jobs/job_agrbd7tbg4frynlpzqgq4vy",
+        "dry_run": False, "all_or_nothing": True, "detail": ALL_OR_NOTHING}]})
+    job_id: str
+    status: Literal["queued"] = "queued"
+    location: str
+    dry_run: bool
+    all_or_nothing: bool = True
+    detail: str = ALL_OR_NOTHING
+
+
 @router.get(
     "/v1/jobs",
     response_model=JobPage,
