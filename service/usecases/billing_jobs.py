@@ -12,8 +12,6 @@ from service.usecases.jobs import JobContext, enqueue, job_handler, periodic
 
 SYNC = "billing.sync"
 SCHEDULED = "billing.sync.scheduled"
-# A periodic kind runs once per slot; "off" is a slot no one lives to see the end of, and the run skips.
-OFF_SECONDS = 100 * 365 * 86400.0
 # Progress is written in its own transaction: once per this many subscriptions is plenty.
 PROGRESS_EVERY = 50
 
@@ -44,7 +42,8 @@ def scheduled_sync_job(ctx: JobContext, payload: dict[str, Any]) -> dict[str, An
 
 
 def _interval(settings: Settings) -> float:
-    return settings.billing_sync_interval_seconds or OFF_SECONDS
+    """Off (0) when set to 0 or when there is no Stripe API key to list subscriptions with."""
+    return settings.billing_sync_interval_seconds if settings.stripe_api_key is not None else 0.0
 
 
 periodic(SCHEDULED, _interval)
