@@ -294,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cold-cache-size", type=int, default=1000, help="cache size in the cold run (< clients: every request misses)")
     parser.add_argument("--import-rows", type=int, default=20_000)
     parser.add_argument("--load-import-rows", type=int, default=50_000, help="rows of the CSV imported in import-load")
+    parser.add_argument("--load-seconds", type=int, default=25, help="import-load: length of the check load beside the import")
     parser.add_argument("--jobs-in", choices=("embedded", "worker"), default="embedded",
                         help="import-load: jobs in the service's own runner thread, or in a `supportgate worker` process")
     parser.add_argument("--webhook-deliveries", type=int, default=30_000, help="distinct signed deliveries to play")
@@ -389,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
                                           env={**os.environ, **jobs_env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             try:
                 report["scenarios"]["import-load"] = figures = import_under_load(
-                    load, service, hot, args.load_import_rows, args.duration)
+                    load, service, hot, args.load_import_rows, args.duration, args.load_seconds)
             finally:
                 if worker is not None:
                     worker.send_signal(signal.SIGTERM)

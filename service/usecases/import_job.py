@@ -154,7 +154,7 @@ def _run_import(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
     now = ctx.now()
     with ctx.db.writer() as session:
         result = importer.apply_rows(session, prepared, found, dry_run=dry_run, actor=str(payload.get("actor") or "import"),
-                                     now=now)
+                                     now=now, pace=ctx.pace)
         body = result_body(result, dry_run)
         ctx.complete_in(session, body, done=total, total=total)
         session.commit()

@@ -159,6 +159,7 @@ def prepare_rows(
 
 def apply_rows(
     session: Session, prepared: Prepared, errors: list[dict[str, Any]], *, dry_run: bool, actor: str, now: datetime,
+    pace: Callable[[], None] | None = None,
 ) -> ImportResult:
     """Match prepared rows to clients and write every change in the session's transaction (flushed only)."""
     result = ImportResult(errors=list(errors))
@@ -175,7 +176,9 @@ def apply_rows(
     new_clients: list[dict[str, Any]] = []
     new_identifiers: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
-    for row, idents in prepared:
+    for number, (row, idents) in enumerate(prepared):
+        if pace is not None and number % PACE_ROWS == 0:
+            pace()
         keys = idents.keys()
         match = next((owners[k] for k in keys if k[0] == "external" and k in owners), None)
         if match is None:

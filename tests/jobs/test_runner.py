@@ -207,9 +207,16 @@ def test_an_unknown_kind_stays_queued_for_a_runner_that_knows_it(db: Database, s
 
 
 jobs.job_handler("test.tick")(lambda ctx, payload: {"at": ctx.now().isoformat()})
-jobs.periodic("test.tick", lambda settings: 60.0)
 
 
+@pytest.fixture
+def ticking() -> Iterator[None]:
+    jobs.periodic("test.tick", lambda settings: 60.0)
+    yield
+    jobs._periodic.pop("test.tick")  # not left for the apps of other tests
+
+
+@pytest.mark.usefixtures("ticking")
 def test_a_periodic_kind_is_queued_once_per_slot_by_any_number_of_runners(db: Database, settings: Settings) -> None:
     clock = Clock()
     runners = [JobRunner(db, settings, kinds=["test.tick"], clock=clock) for _ in range(3)]
