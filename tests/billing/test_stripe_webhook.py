@@ -16,6 +16,7 @@ from service.storage import tables as t
 from tests.billing.conftest import OLD_SECRET, SECRET, deliver, event, stripe_header, subscription
 from tests.conftest import ADMIN_KEY, make_settings
 from tests.helpers import check, codes, create_client, ok
+from tests.webhooks.conftest import metric
 
 pytestmark = pytest.mark.storage
 
@@ -264,3 +265,12 @@ def test_a_delivery_signed_within_the_tolerance_is_accepted(bill: TestClient) ->
     client_id = acme(bill)
     assert deliver(bill, event(subscription()), at=int(time.time()) - 290).status_code == 200
     assert membership(bill, client_id)["plan"] == "gold"
+
+
+def test_deliveries_are_counted_by_outcome(bill: TestClient) -> None:
+    acme(bill)
+    deliver(bill, event(subscription()))
+    deliver(bill, event(subscription(customer="cus_NOBODY")))
+    deliver(bill, event(subscription()), header="t=1,v1=00")
+    for outcome in ("applied", "unmatched", "rejected"):
+        assert metric(bill, "stripe", outcome) == 1.0, outcome
