@@ -13,6 +13,7 @@ import typer
 
 from service.campaign_cli import campaign_app
 from service.contract_cli import contract_app
+from service.cli_billing import billing_app
 from service.settings import Settings, get_settings
 
 app = typer.Typer(help="supportgate: support-desk gating service", no_args_is_help=True, add_completion=False)
@@ -22,6 +23,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(contract_app, name="contract")
+app.add_typer(billing_app, name="billing")
 
 
 def _now() -> datetime:

@@ -75,6 +75,12 @@ class Settings(BaseSettings):
     mail_retry_base_seconds: float = Field(60.0, gt=0)
     # How often the job runner looks for due mail (the periodic job mail.deliver).
     mail_poll_seconds: float = Field(15.0, gt=0)
+    # Stripe billing: the webhook endpoint answers 404 while its secret is unset; the sync needs the API key.
+    stripe_webhook_secret: SecretStr | None = None
+    stripe_api_key: SecretStr | None = None
+    stripe_api_url: str = "https://api.stripe.com"
+    # The scheduled reconciliation that catches lost webhooks; 0 = off.
+    billing_sync_interval_seconds: float = Field(86400.0, ge=0)
     # Background jobs (service/usecases/jobs.py): the runner inside `supportgate serve` unless turned off
     # (then run `supportgate worker`); how often an idle runner looks for due jobs; how long a claimed job
     # is leased (renewed while it runs; a killed worker's job is claimable again after it); retry backoff.

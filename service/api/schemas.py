@@ -202,6 +202,7 @@ class PlanOut(BaseModel):
     sla: SlaModel
     active: bool
     calendar: str | None = None
+    external_prices: list[ExternalRef] = Field(default_factory=list, description="billing prices mapped to this plan")
 
 
 class DecisionOut(BaseModel):
@@ -610,6 +611,9 @@ class PlanIn(Strict):
     sla: SlaModel
     active: bool = True
     calendar: str | None = Field(None, min_length=1, max_length=64, description="the calendar the business-time SLA targets run on")
+    # Absent = keep the plan's current prices; a list replaces them. A price belongs to one plan (409).
+    external_prices: list[ExternalRef] | None = Field(
+        None, max_length=100, description='billing prices that put a client on this plan, e.g. {"system": "stripe", "id": "price_…"}')
 
 
 class PlanPage(Page):
@@ -713,3 +717,28 @@ class WebhookAck(BaseModel):
 
     status: str = Field(description="applied | duplicate | unmatched | rejected | failed (kept and retried)")
     events: list[str] = Field(description="inbox ids of the events this delivery stored")
+
+
+class StripeAck(BaseModel):
+    """What the Stripe endpoint answers once an event is verified and stored (or known already)."""
+
+    received: bool = True
+
+
+class BillingSyncIn(Strict):
+    dry_run: bool = False
+
+
+class BillingSyncChange(BaseModel):
+    client_id: str
+    from_: dict[str, Any] | None = Field(alias="from", description="the membership before (plan, status, period end, subscription)")
+    to: dict[str, Any] = Field(description="the membership as billing says it is")
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
+class BillingSyncOut(BaseModel):
+    checked: int = Field(description="subscriptions listed from the billing system")
+    changed: list[BillingSyncChange] = Field(description="memberships that differed (corrected unless dry_run)")
+    unmatched: list[dict[str, Any]] = Field(default_factory=list, description="subscriptions no client or plan matches")
+    dry_run: bool = False
+    job_id: str | None = None

@@ -497,3 +497,41 @@ class ClickThroughEvidence(Base):
     consent_version: Mapped[str] = mapped_column(sa.String(32))
     button_text: Mapped[str] = mapped_column(sa.String(200))
     server_time: Mapped[datetime]
+
+
+class PlanExternalPrice(Base):
+    """A billing system's price that puts a client on this plan (e.g. Stripe `price_…`); removed ones kept."""
+
+    __tablename__ = "plan_external_prices"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    plan_code: Mapped[str] = mapped_column(sa.ForeignKey("plans.code"), index=True)
+    system: Mapped[str] = mapped_column(sa.String(64))
+    external_id: Mapped[str] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime]
+    removed_at: Mapped[datetime | None]
+    __table_args__ = (
+        # A price maps to at most one plan.
+        sa.Index(
+            "uq_plan_external_prices_live",
+            "system",
+            "external_id",
+            unique=True,
+            sqlite_where=sa.text("removed_at IS NULL"),
+            postgresql_where=sa.text("removed_at IS NULL"),
+        ),
+    )
+
+
+class BillingSubscription(Base):
+    """The last state applied from a billing subscription: events older than it are recorded, not applied."""
+
+    __tablename__ = "billing_subscriptions"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    system: Mapped[str] = mapped_column(sa.String(64))
+    external_id: Mapped[str] = mapped_column(sa.String(200))
+    client_id: Mapped[str] = mapped_column(sa.ForeignKey("clients.id"), index=True)
+    status: Mapped[str] = mapped_column(sa.String(32))
+    last_applied_at: Mapped[datetime]
+    last_source: Mapped[str] = mapped_column(sa.String(200))
+    updated_at: Mapped[datetime]
+    __table_args__ = (sa.UniqueConstraint("system", "external_id", name="uq_billing_subscriptions_system_external"),)

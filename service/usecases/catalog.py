@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from service.errors import InvalidInput
+from service.errors import Conflict, InvalidInput
+from service.identifiers import normalize_external
 from service.storage import tables as t
+from service.storage.billing import BillingRepository
 from service.storage.sql import SqlRepository
 from service.usecases import audit
 from service.usecases.calendars import require_calendar
@@ -19,7 +22,7 @@ def service_dict(row: t.Service) -> dict[str, Any]:
     return {"code": row.code, "name": row.name, "requires_contract": row.requires_contract, "min_rank": row.min_rank}
 
 
-def plan_dict(row: t.Plan) -> dict[str, Any]:
+def plan_dict(row: t.Plan, external_prices: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
     return {
         "code": row.code,
         "name": row.name,
@@ -33,6 +36,7 @@ def plan_dict(row: t.Plan) -> dict[str, Any]:
         },
         "active": row.active,
         "calendar": row.calendar_code,
+        "external_prices": [{"system": system, "id": value} for system, value in external_prices],
     }
 
 
@@ -70,6 +74,8 @@ class PlanInput:
     calendar: str | None = None
     first_response_business_minutes: int | None = None
     onsite_response_business_hours: int | None = None
+    # None keeps the plan's prices; a sequence of (system, id) replaces them.
+    external_prices: Sequence[tuple[str, str]] | None = None
 
 
 def put_plan(session: Session, plan: PlanInput, *, actor: str, now: datetime) -> tuple[t.Plan, bool]:
@@ -80,9 +86,10 @@ def put_plan(session: Session, plan: PlanInput, *, actor: str, now: datetime) ->
         raise InvalidInput("business-time SLA targets need the plan's calendar",
                            errors=[{"loc": ["body", "calendar"], "msg": "the code of the calendar the targets run on"}])
     require_calendar(session, plan.calendar)
-    repo = SqlRepository(session)
+    repo, billing = SqlRepository(session), BillingRepository(session)
+    prices = _external_prices(billing, plan) if plan.external_prices is not None else None
     row = repo.get_plan(plan.code)
-    before = plan_dict(row) if row else None
+    before = plan_dict(row, billing.external_prices([plan.code])[plan.code]) if row else None
     created = row is None
     if row is None:
         row = t.Plan(code=plan.code, updated_at=now)
@@ -95,8 +102,26 @@ def put_plan(session: Session, plan: PlanInput, *, actor: str, now: datetime) ->
     row.first_response_business_minutes = plan.first_response_business_minutes
     row.onsite_response_business_hours = plan.onsite_response_business_hours
     row.updated_at = now
-    after = plan_dict(row)
+    if prices is not None:
+        session.flush()
+        if not billing.replace_external_prices(plan.code, prices, now):
+            raise Conflict("an external price belongs to another plan")
+    after = plan_dict(row, billing.external_prices([plan.code])[plan.code])
     if before != after:
         audit.record(session, kind="plan.put", actor=actor, at=now, scope="catalog", subject=plan.code, before=before, after=after)
     session.flush()
     return row, created
+
+
+def _external_prices(billing: BillingRepository, plan: PlanInput) -> list[tuple[str, str]]:
+    """The plan's new prices, normalised; 409 when one maps to another plan (a price names one plan)."""
+    prices: list[tuple[str, str]] = []
+    for system, value in plan.external_prices or ():
+        ref = normalize_external(system, value)
+        if ref not in prices:
+            prices.append(ref)
+    for system, value in prices:
+        owner = billing.price_owner(system, value)
+        if owner is not None and owner != plan.code:
+            raise Conflict(f"the price {system}:{value} belongs to the plan {owner!r}")
+    return prices

@@ -19,7 +19,7 @@ from service.usecases import audit
 from service.usecases.clients import IdentifierKey, IdentifierSet, normalize_identifiers
 
 PACE_ROWS = 16
-CSV_COLUMNS = ("name", "emails", "domains", "phones", "external_system", "external_id")
+CSV_COLUMNS = ("name", "emails", "domains", "phones", "external_system", "external_id", "stripe_customer")
 
 
 @dataclass
@@ -71,6 +71,9 @@ def _rows_from_csv(text: str) -> tuple[list[ImportRow], list[dict[str, Any]]]:
         system, ext_id = (record.get("external_system") or "").strip(), (record.get("external_id") or "").strip()
         if system or ext_id:
             refs.append((system, ext_id))
+        # A billing id beside the PSA's: the Stripe customer (cus_…) that memberships follow.
+        if (record.get("stripe_customer") or "").strip():
+            refs.append(("stripe", (record.get("stripe_customer") or "").strip()))
         rows.append(
             ImportRow(
                 row=number,

@@ -5,6 +5,7 @@ A feature with its own job kinds adds its module to the import list below (one l
 
 from __future__ import annotations
 
+import service.usecases.billing_jobs  # noqa: F401  # billing.sync, billing.sync.scheduled
 from service.usecases import (
     campaign_scheduler,  # noqa: F401  # campaigns.schedule (periodic)
     import_job,  # noqa: F401  # clients.import

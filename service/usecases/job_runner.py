@@ -140,9 +140,10 @@ class JobRunner:
         kinds = set(self._claim_kinds())
         queued = 0
         for kind, every in periodic_kinds().items():
-            if kind not in kinds:
+            interval = every(self.settings)
+            if kind not in kinds or interval <= 0:  # 0 = switched off by its setting
                 continue
-            start = slot_start(now, every(self.settings))
+            start = slot_start(now, interval)
             if self._slots.get(kind) == start:
                 continue
             with self.db.writer() as session:

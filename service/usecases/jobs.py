@@ -57,7 +57,7 @@ def job_handler(kind: str) -> Callable[[JobHandler], JobHandler]:
 
 
 def periodic(kind: str, every: Callable[[Settings], float]) -> None:
-    """Make `kind` recurring: runners enqueue it once per slot of `every(settings)` seconds (payload {})."""
+    """Make `kind` recurring: runners enqueue it once per slot of `every(settings)` seconds (payload {}); 0 = off."""
     _periodic[kind] = every
 
 

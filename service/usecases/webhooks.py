@@ -23,8 +23,8 @@ from service.storage import tables as t
 from service.storage.database import Database
 from service.storage.sql import SqlRepository
 from service.storage.webhook_inbox import InboxRepository
-from service.usecases import audit, records
-from service.webhooks import NormalisedEvent, adobe_sign, docusign, dropbox_sign, pandadoc, standard
+from service.usecases import audit, billing, records
+from service.webhooks import NormalisedEvent, adobe_sign, docusign, dropbox_sign, pandadoc, standard, stripe_billing
 from service.webhooks.confirm import Confirmation, ProviderUnreachable, needs_confirmation
 
 # Inbox statuses: received (stored, waiting for the provider's confirmation), processed, unmatched,
@@ -82,6 +82,8 @@ def parse_stored(provider: str, body: str, headers: Mapping[str, str]) -> list[N
         return [adobe_sign.parse(raw)]
     if provider == "standard":
         return [standard.parse(raw, headers)]
+    if provider == stripe_billing.PROVIDER:
+        return [stripe_billing.parse(raw)]
     raise InvalidInput(f"unknown provider {provider!r}")
 
 
@@ -169,6 +171,12 @@ def apply(session: Session, row: t.WebhookEvent, event: NormalisedEvent, now: da
     fields; without it they are dropped here, so nothing unsigned can register an envelope or choose
     a client. A provider that does not sign its events moves a status only once its API confirmed it.
     """
+    if event.provider == stripe_billing.PROVIDER:
+        # A subscription event, not a signature: billing applies it through the membership use case.
+        applied = billing.apply_stripe_event(session, row.body, now)
+        _finish(session, row, applied.status, applied.detail, now, actor, applied.client_id)
+        session.flush()
+        return Outcome(row.id, applied.status, OUTCOME[applied.status], applied.detail)
     if not trust_metadata:
         event = _untrusted(event)
     if event.refusal is not None:

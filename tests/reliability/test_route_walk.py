@@ -30,7 +30,7 @@ WEBHOOKS_ON = {
     "docusign_hmac_keys": "docusign-secret", "dropbox_sign_api_key": "dropbox-key", "pandadoc_webhook_key": "panda-key",
     "standard_webhook_secret": "whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=", "adobe_sign_client_ids": "adobe-client",
     "zendesk_webhook_secret": "zendesk-secret", "zendesk_api_url": "http://127.0.0.1:9", "zendesk_email": "a@b.example",
-    "zendesk_api_token": "zendesk-token",
+    "zendesk_api_token": "zendesk-token", "stripe_webhook_secret": "whsec_route_walk",
 }
 
 

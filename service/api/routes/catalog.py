@@ -10,6 +10,7 @@ from service.api.deps import Admin, CatalogReader, NowDep, ReadSessionDep, Sessi
 from service.api.paging import Cursor, Keyset, Limit
 from service.api.routes.clients import WRITE_ERRORS
 from service.api.schemas import PlanIn, PlanOut, PlanPage, ServiceIn, ServiceOut, ServicePage
+from service.storage.billing import BillingRepository
 from service.storage.sql import SqlRepository
 from service.usecases import catalog as uc
 
@@ -43,7 +44,8 @@ def list_plans(session: ReadSessionDep, caller: CatalogReader, limit: int = Limi
     keyset = Keyset("plans", int, str)
     rows = SqlRepository(session).plan_page(limit=limit + 1, after=keyset.read(cursor))
     page, next_cursor = keyset.page(rows, limit, lambda r: (r.rank, r.code))
-    return {"items": [uc.plan_dict(r) for r in page], "next_cursor": next_cursor}
+    prices = BillingRepository(session).external_prices([r.code for r in page])
+    return {"items": [uc.plan_dict(r, prices[r.code]) for r in page], "next_cursor": next_cursor}
 
 
 @router.put("/v1/plans/{code}", response_model=PlanOut, summary="Create or change a membership plan",
@@ -58,7 +60,8 @@ def put_plan(
         active=body.active, calendar=body.calendar,
         first_response_business_minutes=body.sla.first_response_business_minutes,
         onsite_response_business_hours=body.sla.onsite_response_business_hours,
+        external_prices=[(p.system, p.id) for p in body.external_prices] if body.external_prices is not None else None,
     )
     row, created = uc.put_plan(session, plan, actor=caller.name, now=now)
     response.status_code = 201 if created else 200
-    return uc.plan_dict(row)
+    return uc.plan_dict(row, BillingRepository(session).external_prices([code])[code])

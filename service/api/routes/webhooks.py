@@ -14,13 +14,22 @@ from starlette.datastructures import UploadFile
 
 from service.api.deps import AppState, Reader, ReadSessionDep, StateDep, Writer
 from service.api.paging import Cursor, Keyset, Limit
-from service.api.schemas import Problem, WebhookAck, WebhookEventOut, WebhookEventPage
+from service.api.schemas import Problem, StripeAck, WebhookAck, WebhookEventOut, WebhookEventPage
 from service.errors import NotFound, ServiceError, Unavailable
 from service.storage import tables as t
 from service.storage.webhook_inbox import InboxRepository
 from service.usecases.webhook_worker import WebhookWorker
 from service.usecases.webhooks import Outcome
-from service.webhooks import NormalisedEvent, SignatureRejected, adobe_sign, docusign, dropbox_sign, pandadoc, standard
+from service.webhooks import (
+    NormalisedEvent,
+    SignatureRejected,
+    adobe_sign,
+    docusign,
+    dropbox_sign,
+    pandadoc,
+    standard,
+    stripe_billing,
+)
 
 router = APIRouter(tags=["webhooks"])
 log = logging.getLogger("supportgate.webhooks")
@@ -205,6 +214,23 @@ async def adobe_sign_webhook(request: Request, state: StateDep) -> Response:
     return _json({**_ack(outcomes), "xAdobeSignClientId": client_id}, {"X-AdobeSign-ClientId": client_id})
 
 
+@router.post("/v1/webhooks/stripe", response_model=StripeAck, responses=DELIVERY_ERRORS,
+             summary="Stripe subscription events: Stripe-Signature t=…,v1=… (any v1 may match, 300 s tolerance)")
+async def stripe_webhook(request: Request, state: StateDep) -> Response:
+    _configured(state.settings.stripe_webhook_secret, "Stripe")
+    assert state.settings.stripe_webhook_secret is not None
+    secret = state.settings.stripe_webhook_secret.get_secret_value()
+    raw = await request.body()
+
+    def verify_and_parse() -> list[NormalisedEvent]:
+        stripe_billing.verify(raw, request.headers.get("stripe-signature"), secret)
+        return [stripe_billing.parse(raw)]
+
+    # verify() accepts only UTF-8, so the stored text is the signed body exactly.
+    await _deliver(request, state, "stripe", len(raw), raw.decode("utf-8", "replace"), verify_and_parse)
+    return _json({"received": True})
+
+
 # ---- the inbox -----------------------------------------------------------------------------------
 def event_out(row: t.WebhookEvent) -> dict[str, Any]:
     return {
@@ -228,7 +254,7 @@ INBOX_ERRORS: dict[int | str, dict[str, Any]] = {
 def list_events(
     session: ReadSessionDep, caller: Reader,
     status: str | None = Query(None, pattern="^(received|processed|unmatched|failed|unconfirmed|refused)$"),
-    provider: str | None = Query(None, pattern="^(docusign|dropbox_sign|pandadoc|adobe_sign|standard)$"),
+    provider: str | None = Query(None, pattern="^(docusign|dropbox_sign|pandadoc|adobe_sign|standard|stripe)$"),
     limit: int = Limit, cursor: str | None = Cursor,
 ) -> dict[str, Any]:
     keyset = Keyset("webhook-events", str)
