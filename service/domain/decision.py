@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from service.domain.allowance import Q, AllowanceView, OveragePolicy, allowance_view
 from service.domain.contract import contract_view
 from service.domain.model import (
     Catalog,
@@ -67,7 +68,7 @@ def _open_to_anyone(service: Service) -> bool:
     return not service.requires_contract and service.min_rank == 0
 
 
-def decide(client: ClientState | None, service: Service, catalog: Catalog, at: datetime) -> Decision:
+def decide(client: ClientState | None, service: Service, catalog: Catalog, at: datetime, units_q: int = Q) -> Decision:
     policy = catalog.policy
     if client is None or client.status is ClientStatus.ARCHIVED:
         code = ReasonCode.UNKNOWN_CLIENT if client is None else ReasonCode.CLIENT_INACTIVE
@@ -92,6 +93,7 @@ def decide(client: ClientState | None, service: Service, catalog: Catalog, at: d
     membership = membership_view(client.membership, granted)
     routing = granted.routing if granted else policy.default_routing
     sla = granted.sla if granted else policy.default_sla
+    allowance = client_allowance(client, granted, service.code, at)
 
     def answer(allowed: bool, reasons: list[Reason], upsell: tuple[Plan, ...] = ()) -> Decision:
         return Decision(
@@ -104,6 +106,7 @@ def decide(client: ClientState | None, service: Service, catalog: Catalog, at: d
             sla=sla,
             upsell=upsell,
             evaluated_at=at,
+            allowance=allowance,
         )
 
     for override in client.overrides:
@@ -122,6 +125,12 @@ def decide(client: ClientState | None, service: Service, catalog: Catalog, at: d
         return answer(False, [Reason(ReasonCode.TIER_REQUIRED, detail)], upsell)
 
     warnings: list[Reason] = []
+    if allowance is not None:
+        refusal = allowance_reason(allowance, units_q)
+        if refusal is not None and refusal.code in (ReasonCode.ALLOWANCE_EXHAUSTED, ReasonCode.APPROVAL_REQUIRED):
+            return answer(False, [refusal])
+        if refusal is not None:
+            warnings.append(refusal)
     if contract.status is ContractStatus.PENDING and contract.grace_until is not None:
         warnings.append(
             Reason(ReasonCode.CONTRACT_PENDING, f"contract not signed yet; grace until {contract.grace_until.isoformat()}")
@@ -131,3 +140,24 @@ def decide(client: ClientState | None, service: Service, catalog: Catalog, at: d
     if granted is not None and client.membership is not None and client.membership.status is MembershipStatus.PAST_DUE:
         warnings.append(Reason(ReasonCode.MEMBERSHIP_PAST_DUE, "membership payment is past due"))
     return answer(True, warnings)
+
+
+def client_allowance(client: ClientState, granted: Plan | None, service_code: str, at: datetime) -> AllowanceView | None:
+    """The client's allowance of the service at `at`: its plan's (if the membership grants one) and its blocks."""
+    plan_allowance = next((a for a in granted.allowances if a.service == service_code), None) if granted else None
+    if plan_allowance is None and not client.allowance_grants:
+        return None
+    return allowance_view(service_code, plan_allowance, client.allowance_grants, client.allowance_legs, at, client.created_at)
+
+
+def allowance_reason(view: AllowanceView, units_q: int) -> Reason | None:
+    """The allowance rule (after the tier rule): refusal, overage or low-units warning, or nothing."""
+    if view.remaining_q < units_q:
+        if view.policy is OveragePolicy.REFUSE:
+            return Reason(ReasonCode.ALLOWANCE_EXHAUSTED, f"{view.sentence()}; the plan refuses more")
+        if view.policy is OveragePolicy.APPROVAL:
+            return Reason(ReasonCode.APPROVAL_REQUIRED, f"{view.sentence()}; more needs an approval (an override)")
+        return Reason(ReasonCode.ALLOWANCE_OVERAGE, f"{view.sentence()}; more is billable")
+    if view.is_low:
+        return Reason(ReasonCode.ALLOWANCE_LOW, view.sentence())
+    return None

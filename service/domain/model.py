@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from service.domain.allowance import AllowanceView, BlockGrant, Leg, PlanAllowance
+
 
 class ContractStatus(StrEnum):
     NOT_CONFIGURED = "not_configured"
@@ -45,6 +47,10 @@ class ReasonCode(StrEnum):
     CONTRACT_NOT_CONFIGURED = "CONTRACT_NOT_CONFIGURED"
     TIER_REQUIRED = "TIER_REQUIRED"
     MEMBERSHIP_PAST_DUE = "MEMBERSHIP_PAST_DUE"
+    ALLOWANCE_EXHAUSTED = "ALLOWANCE_EXHAUSTED"
+    APPROVAL_REQUIRED = "APPROVAL_REQUIRED"
+    ALLOWANCE_OVERAGE = "ALLOWANCE_OVERAGE"
+    ALLOWANCE_LOW = "ALLOWANCE_LOW"
 
 
 # Reasons that explain a refusal (as opposed to warnings riding along an allowed answer).
@@ -56,6 +62,8 @@ REFUSING_REASONS = frozenset(
         ReasonCode.TIER_REQUIRED,
         ReasonCode.UNKNOWN_CLIENT,
         ReasonCode.CLIENT_INACTIVE,
+        ReasonCode.ALLOWANCE_EXHAUSTED,
+        ReasonCode.APPROVAL_REQUIRED,
     }
 )
 
@@ -87,6 +95,7 @@ class Plan:
     routing: Routing
     sla: Sla
     active: bool = True
+    allowances: tuple[PlanAllowance, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +161,9 @@ class ClientState:
     grace_extensions: tuple[GraceExtension, ...] = ()
     # (kind, system, value) of the identifiers the client owns: lets a cache check an index entry.
     identifiers: frozenset[tuple[str, str, str]] = frozenset()
+    # Block grants and the usage ledger summed per (service, pool, grant, period): see domain.allowance.
+    allowance_grants: tuple[BlockGrant, ...] = ()
+    allowance_legs: tuple[Leg, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,3 +219,4 @@ class Decision:
     sla: Sla
     upsell: tuple[Plan, ...]
     evaluated_at: datetime
+    allowance: AllowanceView | None = None
