@@ -18,6 +18,7 @@ from service.api.deps import AppState
 from service.api.lane import PATHS as LANE_PATHS
 from service.api.lane import CheckLane
 from service.api.middleware import GatewayMiddleware, Metrics
+from service.api.routes import allowances as allowance_routes
 from service.api.routes import catalog, checks, clients, contracts, health, integrations, records, reports
 from service.api.routes import webhooks as webhook_routes
 from service.cache import StateCache
@@ -113,7 +114,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     openapi_doc.install(app)
     problems.install(app)
-    for module in (checks, clients, records, catalog, contracts, reports, integrations, webhook_routes, health, web_page):
+    for module in (checks, clients, records, catalog, contracts, reports, integrations, webhook_routes, health, web_page,
+                   allowance_routes):
         app.include_router(module.router)
     if settings.cors_origins:  # no CORS headers at all unless origins are configured
         app.add_middleware(

@@ -11,6 +11,8 @@ from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Fiel
 
 from service.api import examples
 from service.domain import model as dm
+from service.domain.allowance import AllowanceView, format_units
+from service.usecases.allowances import view_json
 from service.usecases.checks import CheckResult
 
 Code = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
@@ -100,6 +102,7 @@ class CheckRequest(Strict):
     service: str = Field(min_length=1, max_length=64)
     channel: str | None = Field(None, max_length=64)
     at: Timestamp | None = None
+    units: int | float | None = Field(None, gt=0, le=1_000_000, description="units the agent means to use (default 1)")
 
 
 class BatchRequest(Strict):
@@ -156,6 +159,7 @@ class PlanOut(BaseModel):
     routing: RoutingModel
     sla: SlaModel
     active: bool
+    allowances: list[PlanAllowanceOut] = []
 
 
 class DecisionOut(BaseModel):
@@ -194,6 +198,7 @@ class DecisionOut(BaseModel):
     degraded: bool
     evaluated_at: datetime
     normalized_phone: str = ""
+    allowance: AllowanceOut | None = None
 
 
 class FlatDecision(BaseModel):
@@ -222,6 +227,10 @@ class FlatDecision(BaseModel):
     degraded: str = Field(description='"true" when served from memory with the database away')
     decision_id: str
     evaluated_at: str
+    allowance_unit: str = Field("", description="the allowance's unit, or empty when the service has none")
+    allowance_remaining: str = Field("", description="units left this period (may be 2.5 for hours), or empty")
+    allowance_state: str = Field("", description="ok | low | exhausted | overage, or empty")
+    allowance_sentence: str = Field("", description='e.g. "2.5 hours left this month", or empty')
 
 
 class BatchOut(BaseModel):
@@ -278,6 +287,7 @@ def decision_out(result: CheckResult) -> dict[str, Any]:
         "degraded": result.degraded,
         "evaluated_at": d.evaluated_at.isoformat(),
         "normalized_phone": result.normalized_phone,
+        "allowance": view_json(d.allowance),
     }
 
 
@@ -321,7 +331,15 @@ def _flat_fields(result: CheckResult) -> dict[str, str]:
         "degraded": "true" if result.degraded else "false",
         "decision_id": result.decision_id,
         "evaluated_at": d.evaluated_at.isoformat(),
+        **_flat_allowance(d.allowance),
     }
+
+
+def _flat_allowance(view: AllowanceView | None) -> dict[str, str]:
+    if view is None:
+        return {"allowance_unit": "", "allowance_remaining": "", "allowance_state": "", "allowance_sentence": ""}
+    return {"allowance_unit": view.unit.value, "allowance_remaining": format_units(view.remaining_q),
+            "allowance_state": view.state.value, "allowance_sentence": view.sentence()}
 
 
 # ---- clients -----------------------------------------------------------------------------------
@@ -538,6 +556,7 @@ class PlanIn(Strict):
     routing: RoutingModel
     sla: SlaModel
     active: bool = True
+    allowances: list[PlanAllowanceIn] | None = Field(None, description="included units per period; omitted: unchanged")
 
 
 class PlanPage(Page):
@@ -641,3 +660,58 @@ class WebhookAck(BaseModel):
 
     status: str = Field(description="applied | duplicate | unmatched | rejected | failed (kept and retried)")
     events: list[str] = Field(description="inbox ids of the events this delivery stored")
+
+
+# ---- allowances (the plan's part; the rest is in allowance_schemas) ---------------------------------
+class PlanAllowanceIn(Strict):
+    service: str = Field(min_length=1, max_length=64)
+    unit: Literal["incidents", "hours", "visits"]
+    amount: int | float = Field(ge=0, le=1_000_000, description="units included per period (hours to the quarter)")
+    period: Literal["month", "quarter", "year"]
+    rollover_max: int | float = Field(0, ge=0, le=1_000_000, description="unused included units carried over, at most")
+    overage: Literal["refuse", "allow", "approval"] = "refuse"
+    warn_at_pct: int = Field(80, ge=0, le=100)
+
+
+class PlanAllowanceOut(BaseModel):
+    service: str
+    unit: str
+    amount: int | float
+    period: str
+    rollover_max: int | float
+    overage: str
+    warn_at_pct: int
+
+
+_ALLOWANCE_EXAMPLE: dict[str, Any] = {
+    "service": "remote_support", "unit": "hours", "included": 10, "rollover": 2, "granted": 5, "used": 14.5,
+    "remaining": 2.5, "overage": 0, "period": "month", "period_start": "2026-12-01T00:00:00+00:00",
+    "period_end": "2027-01-01T00:00:00+00:00", "state": "low", "policy": "refuse", "warn_at_pct": 80,
+    "sentence": "2.5 hours left this month",
+}
+
+
+class AllowanceOut(BaseModel):
+    """A client's allowance of one service at the evaluation time (this period)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_ALLOWANCE_EXAMPLE]})
+    service: str
+    unit: str
+    included: int | float
+    rollover: int | float = Field(description="unused included units carried in from the previous period")
+    granted: int | float = Field(description="units of the client's live prepaid blocks")
+    used: int | float
+    remaining: int | float = Field(description="included + rollover + granted - used")
+    overage: int | float = Field(description="units used this period beyond what was left (billable)")
+    period: str
+    period_start: datetime
+    period_end: datetime
+    state: Literal["ok", "low", "exhausted", "overage"]
+    policy: Literal["refuse", "allow", "approval"]
+    warn_at_pct: int
+    sentence: str = Field(description='for an IVR to read out: "2.5 hours left this month"')
+
+
+PlanIn.model_rebuild()
+PlanOut.model_rebuild()
+DecisionOut.model_rebuild()

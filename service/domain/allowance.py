@@ -312,3 +312,24 @@ def allocate(
 def reversal(legs: Iterable[Leg]) -> tuple[Leg, ...]:
     """The legs that undo a use: each of its legs negated (same pool, period and block)."""
     return tuple(Leg(leg.service, leg.pool, leg.period_start, -leg.units_q, leg.grant_id) for leg in legs)
+
+
+def allowance_record(allowance: PlanAllowance) -> dict[str, object]:
+    """A plan allowance as stored (JSON, quarter-units)."""
+    return {
+        "service": allowance.service, "unit": allowance.unit.value, "amount_q": allowance.amount_q,
+        "period": allowance.period.value, "rollover_max_q": allowance.rollover_max_q,
+        "overage": allowance.overage.value, "warn_at_pct": allowance.warn_at_pct,
+    }
+
+
+def allowance_from_record(record: dict[str, object]) -> PlanAllowance:
+    def number(name: str, default: int) -> int:
+        value = record.get(name, default)
+        return value if isinstance(value, int) else default
+
+    return PlanAllowance(
+        service=str(record["service"]), unit=Unit(str(record["unit"])), amount_q=number("amount_q", 0),
+        period=Period(str(record["period"])), rollover_max_q=number("rollover_max_q", 0),
+        overage=OveragePolicy(str(record.get("overage", "refuse"))), warn_at_pct=number("warn_at_pct", 80),
+    )

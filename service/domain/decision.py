@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from service.domain.allowance import Q, AllowanceView, OveragePolicy, allowance_view
+from service.domain.allowance import AllowanceView, OveragePolicy, Q, allowance_view
 from service.domain.contract import contract_view
 from service.domain.model import (
     Catalog,

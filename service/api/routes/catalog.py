@@ -11,6 +11,7 @@ from service.api.paging import Cursor, Keyset, Limit
 from service.api.routes.clients import WRITE_ERRORS
 from service.api.schemas import PlanIn, PlanOut, PlanPage, ServiceIn, ServiceOut, ServicePage
 from service.storage.sql import SqlRepository
+from service.usecases import allowances as allowance_uc
 from service.usecases import catalog as uc
 
 router = APIRouter(tags=["catalog"])
@@ -43,7 +44,8 @@ def list_plans(session: ReadSessionDep, caller: CatalogReader, limit: int = Limi
     keyset = Keyset("plans", int, str)
     rows = SqlRepository(session).plan_page(limit=limit + 1, after=keyset.read(cursor))
     page, next_cursor = keyset.page(rows, limit, lambda r: (r.rank, r.code))
-    return {"items": [uc.plan_dict(r) for r in page], "next_cursor": next_cursor}
+    items = [{**uc.plan_dict(r), "allowances": allowance_uc.plan_allowances_out(session, r.code)} for r in page]
+    return {"items": items, "next_cursor": next_cursor}
 
 
 @router.put("/v1/plans/{code}", response_model=PlanOut, summary="Create or change a membership plan",
@@ -58,5 +60,7 @@ def put_plan(
         active=body.active,
     )
     row, created = uc.put_plan(session, plan, actor=caller.name, now=now)
+    if body.allowances is not None:
+        allowance_uc.put_plan_allowances(session, code, [a.model_dump() for a in body.allowances], actor=caller.name, now=now)
     response.status_code = 201 if created else 200
-    return uc.plan_dict(row)
+    return {**uc.plan_dict(row), "allowances": allowance_uc.plan_allowances_out(session, code)}

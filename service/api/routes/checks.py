@@ -18,7 +18,9 @@ from service.api.deps import AppState, admit, presented_key
 from service.api.problems import service_error_body, validation_body
 from service.api.schemas import BatchOut, BatchRequest, CheckRequest, FlatDecision, Problem, decision_out, flat_out
 from service.cache import Miss
+from service.domain.allowance import Q
 from service.errors import Forbidden, InvalidInput, ServiceError
+from service.usecases.allowances import quarters
 from service.usecases.checks import CheckResult, ClientRef, make_ref, run_check
 
 router = APIRouter(tags=["entitlements"])
@@ -157,21 +159,26 @@ def body_fields(body: bytes, content_type: str) -> dict[str, Any]:
     return data
 
 
-def _decide(state: AppState, ref: ClientRef, service: str, now: datetime, at: datetime | None, allow_io: bool) -> CheckResult:
+def _decide(
+    state: AppState, ref: ClientRef, service: str, now: datetime, at: datetime | None, allow_io: bool, units_q: int = Q
+) -> CheckResult:
     return run_check(
-        state.cache, ref, service, now=now, at=at, allow_io=allow_io, degraded_policy=state.settings.degraded_policy
+        state.cache, ref, service, now=now, at=at, allow_io=allow_io, degraded_policy=state.settings.degraded_policy,
+        units_q=units_q,
     )
 
 
-async def decide(state: AppState, ref: ClientRef, service: str, now: datetime, at: datetime | None) -> CheckResult:
+async def decide(
+    state: AppState, ref: ClientRef, service: str, now: datetime, at: datetime | None, units_q: int = Q
+) -> CheckResult:
     result: CheckResult | None = None
     for _attempt in range(3):  # an e-mail may miss twice (address, then domain)
         try:
-            result = _decide(state, ref, service, now, at, False)
+            result = _decide(state, ref, service, now, at, False, units_q)
             break
         except Miss as miss:
             if state.cache.inline_io:  # SQLite: a local read, cheaper than any hop
-                result = _decide(state, ref, service, now, at, True)
+                result = _decide(state, ref, service, now, at, True, units_q)
                 break
             try:
                 loaded = await state.cache.load_async(miss)
@@ -180,7 +187,7 @@ async def decide(state: AppState, ref: ClientRef, service: str, now: datetime, a
             if not loaded:
                 break
     if result is None:
-        result = await run_in_threadpool(_decide, state, ref, service, now, at, True)
+        result = await run_in_threadpool(_decide, state, ref, service, now, at, True, units_q)
     state.metrics.count_decision(result.decision.service, result.decision.allowed)
     return result
 
@@ -216,6 +223,7 @@ FLAT_FIELDS = {
         "external_system": {"type": "string"},
         "external_id": {"type": "string"},
         "at": {"type": "string", "format": "date-time"},
+        "units": {"type": "string", "description": "units the agent means to use (default 1)"},
     },
     "required": ["service"],
 }
@@ -232,7 +240,7 @@ async def answer_fields(state: AppState, now: datetime, data: dict[str, Any], qu
     if query:
         data = {**{k: v for k, v in query.items() if k != "format"}, **data}
     ref, service, at = parse_item(data, state.settings.default_region)
-    return payload(await decide(state, ref, service, now, at), format)
+    return payload(await decide(state, ref, service, now, at, units_of(data, "body")), format)
 
 
 @router.post(
@@ -259,7 +267,8 @@ async def check_post(request: Request, access: Access, format: Format = "json") 
 
 
 # The GET form's declared query parameters and their length limits (as in check_get below).
-GET_LIMITS = {"service": 64, "phone": 100, "email": 320, "client_id": 64, "external_system": 64, "external_id": 200, "at": 64}
+GET_LIMITS = {"service": 64, "phone": 100, "email": 320, "client_id": 64, "external_system": 64, "external_id": 200, "at": 64,
+              "units": 16}
 
 
 def get_is_usual(params: Mapping[str, str]) -> bool:
@@ -289,6 +298,7 @@ async def check_get(
     external_id: str | None = Query(None, max_length=200),
     at: str | None = Query(None, max_length=64, description="RFC 3339 with offset: evaluate at another moment"),
     format: Format = "json",
+    units: str | None = Query(None, max_length=16, description="units the agent means to use (default 1; hours to the quarter)"),
 ) -> Response:
     return Response(await answer_query(access.state, access.now, dict(request.query_params), format), media_type="application/json")
 
@@ -296,7 +306,7 @@ async def check_get(
 async def answer_query(state: AppState, now: datetime, params: Mapping[str, str], format: str) -> bytes:
     ref = ref_from_flat(params, state.settings.default_region, "query")
     at = _parse_at(params.get("at"), ["query", "at"])
-    return payload(await decide(state, ref, params["service"], now, at), format)
+    return payload(await decide(state, ref, params["service"], now, at, units_of(params, "query")), format)
 
 
 @router.post(
@@ -321,7 +331,7 @@ async def answer_batch(state: AppState, now: datetime, body: BatchRequest) -> by
         for index, item in enumerate(body.items):
             try:
                 ref, service, at = parse_item(item, region, f"items.{index}")
-                result = _decide(state, ref, service, now, at, allow_io)
+                result = _decide(state, ref, service, now, at, allow_io, units_of(item, f"items.{index}"))
             except ServiceError as exc:
                 results.append(service_error_body(exc))
                 continue
@@ -336,6 +346,16 @@ async def answer_batch(state: AppState, now: datetime, body: BatchRequest) -> by
         if "allowed" in answer:
             state.metrics.count_decision(answer["service"], answer["allowed"])
     return orjson.dumps({"results": results})
+
+
+def units_of(fields: Mapping[str, Any], where: str) -> int:
+    """The check's `units` (default 1) in quarter-units; a non-quarter or non-positive amount is a 422."""
+    value = fields.get("units")
+    if value is None or value == "":
+        return Q
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise InvalidInput("units must be a number", errors=[{"loc": [where, "units"], "msg": "number expected"}])
+    return quarters(value, None, [where, "units"])
 
 
 __all__ = ["router", "validation_body", "FlatDecision"]
