@@ -603,6 +603,8 @@ class CoverageOut(BaseModel):
     rmr: MoneyModel
     rmr_by_currency: list[MoneyModel]
     evaluated_at: datetime
+    allowances: dict[str, list[AllowanceUsageOut]] = Field(
+        default_factory=dict, description="per plan: each allowance's units used this period, and the members at or past the warning")
 
 
 _CLIENT_TO_CHASE_EXAMPLE: dict[str, Any] = {
@@ -712,6 +714,17 @@ class AllowanceOut(BaseModel):
     sentence: str = Field(description='for an IVR to read out: "2.5 hours left this month"')
 
 
+
+class AllowanceUsageOut(BaseModel):
+    service: str
+    unit: str
+    period_start: datetime
+    period_end: datetime
+    used: int | float = Field(description="units the plan's members used this period (overage included)")
+    clients_at_warning: int = Field(description="members at or past warn_at_pct, exhausted or in overage")
+
+
 PlanIn.model_rebuild()
 PlanOut.model_rebuild()
 DecisionOut.model_rebuild()
+CoverageOut.model_rebuild()
