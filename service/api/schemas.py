@@ -230,7 +230,7 @@ class FlatDecision(BaseModel):
     allowance_unit: str = Field("", description="the allowance's unit, or empty when the service has none")
     allowance_remaining: str = Field("", description="units left this period (may be 2.5 for hours), or empty")
     allowance_state: str = Field("", description="ok | low | exhausted | overage, or empty")
-    allowance_sentence: str = Field("", description='e.g. "2.5 hours left this month", or empty')
+    allowance_sentence: str = Field("", description='e.g. "2.5 hours left this month"; present only with an allowance')
 
 
 class BatchOut(BaseModel):
@@ -297,7 +297,9 @@ FLAT_MAX_BYTES = 1000
 def flat_out(result: CheckResult) -> dict[str, str]:
     """The flat string map, kept under 1 kB (Studio, Connect) by shortening the free-text fields."""
     flat = _flat_fields(result)
-    for key in ("client_name", "upsell", "reasons"):
+    for key in ("client_name", "upsell", "reasons", "allowance_sentence"):
+        if key not in flat:
+            continue
         over = len(orjson.dumps(flat)) - FLAT_MAX_BYTES
         if over <= 0:
             break
@@ -336,8 +338,8 @@ def _flat_fields(result: CheckResult) -> dict[str, str]:
 
 
 def _flat_allowance(view: AllowanceView | None) -> dict[str, str]:
-    if view is None:
-        return {"allowance_unit": "", "allowance_remaining": "", "allowance_state": "", "allowance_sentence": ""}
+    if view is None:  # the sentence only rides along with an allowance: the 1 kB holds the long names first
+        return {"allowance_unit": "", "allowance_remaining": "", "allowance_state": ""}
     return {"allowance_unit": view.unit.value, "allowance_remaining": format_units(view.remaining_q),
             "allowance_state": view.state.value, "allowance_sentence": view.sentence()}
 
