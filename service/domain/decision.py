@@ -143,11 +143,24 @@ def decide(client: ClientState | None, service: Service, catalog: Catalog, at: d
 
 
 def client_allowance(client: ClientState, granted: Plan | None, service_code: str, at: datetime) -> AllowanceView | None:
-    """The client's allowance of the service at `at`: its plan's (if the membership grants one) and its blocks."""
+    """The client's allowance of the service at `at`: its plan's (if the membership grants one) and its blocks.
+    A view holds from the period's start (or the last block expiry) to its end (or the next block expiry),
+    so the state remembers it for the checks that follow."""
     plan_allowance = next((a for a in granted.allowances if a.service == service_code), None) if granted else None
     if plan_allowance is None and not client.allowance_grants:
         return None
-    return allowance_view(service_code, plan_allowance, client.allowance_grants, client.allowance_legs, at, client.created_at)
+    key = (service_code, plan_allowance)
+    hit = client.memo.get(key)
+    if isinstance(hit, tuple) and hit[0] <= at < hit[1]:
+        view: AllowanceView | None = hit[2]
+        return view
+    view = allowance_view(service_code, plan_allowance, client.allowance_grants, client.allowance_legs, at, client.created_at)
+    if view is not None:
+        expiries = [g.expires_at for g in client.allowance_grants if g.service == service_code and g.expires_at is not None]
+        since = max([view.period_start, *(e for e in expiries if e <= at)])
+        until = min([view.period_end, *(e for e in expiries if e > at)])
+        client.memo[key] = (since, until, view)
+    return view
 
 
 def allowance_reason(view: AllowanceView, units_q: int) -> Reason | None:

@@ -164,6 +164,8 @@ class ClientState:
     # Block grants and the usage ledger summed per (service, pool, grant, period): see domain.allowance.
     allowance_grants: tuple[BlockGrant, ...] = ()
     allowance_legs: tuple[Leg, ...] = ()
+    # Views computed from this (immutable) state, with the span they hold for: the hot check reuses them.
+    memo: dict[object, object] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

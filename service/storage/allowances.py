@@ -14,6 +14,12 @@ from service.domain import model as dm
 from service.storage import tables as t
 from service.storage.sql import fetch_client_state, keyset_page
 
+_LOCK_CLIENT = sa.select(t.Client.id).where(t.Client.id == sa.bindparam("cid")).with_for_update()
+_BY_KEY = sa.select(t.AllowanceUsage.service_code, t.AllowanceUsage.kind, t.AllowanceUsage.answer).where(
+    t.AllowanceUsage.client_id == sa.bindparam("cid"), t.AllowanceUsage.idempotency_key == sa.bindparam("key"))
+_INSERT_USAGE = sa.insert(t.AllowanceUsage)
+_INSERT_LEG = sa.insert(t.AllowanceLeg)
+
 
 class AllowanceRepository:
     def __init__(self, session: Session) -> None:
@@ -31,18 +37,18 @@ class AllowanceRepository:
         """The client's decision inputs, read while holding the client's row: a use, a reversal or a
         grant of one client waits for the one before it to commit (PostgreSQL: SELECT … FOR UPDATE;
         SQLite: writers begin IMMEDIATE, so the whole database is theirs already)."""
-        found = self.session.execute(
-            sa.select(t.Client.id).where(t.Client.id == client_id).with_for_update()
-        ).scalar()
-        if found is None:
-            return None
-        return fetch_client_state(self.session.connection(), client_id)
+        connection = self.session.connection()
+        if connection.dialect.name != "sqlite":  # SQLite: BEGIN IMMEDIATE holds the database already
+            found = connection.execute(_LOCK_CLIENT, {"cid": client_id}).scalar()
+            if found is None:
+                return None
+        return fetch_client_state(connection, client_id)
 
     # ---- usage ---------------------------------------------------------------------------------
-    def usage_by_key(self, client_id: str, key: str) -> t.AllowanceUsage | None:
-        return self.session.scalars(
-            sa.select(t.AllowanceUsage).where(t.AllowanceUsage.client_id == client_id, t.AllowanceUsage.idempotency_key == key)
-        ).first()
+    def usage_by_key(self, client_id: str, key: str) -> tuple[str, str, dict[str, Any]] | None:
+        """(service, kind, answer) of the entry recorded under this key, if any."""
+        row = self.session.connection().execute(_BY_KEY, {"cid": client_id, "key": key}).first()
+        return (row[0], row[1], row[2]) if row is not None else None
 
     def get_usage(self, usage_id: str) -> t.AllowanceUsage | None:
         return self.session.get(t.AllowanceUsage, usage_id)
@@ -56,12 +62,13 @@ class AllowanceRepository:
         ).all()
         return [da.Leg(r.service_code, da.Pool(r.pool), r.period_start, r.units_q, r.grant_id) for r in rows]
 
-    def add_entry(self, usage: t.AllowanceUsage, legs: Sequence[da.Leg]) -> None:
-        self.session.add(usage)
-        self.session.flush()
+    def add_entry(self, usage: dict[str, Any], legs: Sequence[da.Leg]) -> None:
+        """One ledger entry and its legs (Core inserts: a use is the ledger's hot write)."""
+        connection = self.session.connection()
+        connection.execute(_INSERT_USAGE, usage)
         if legs:
-            self.session.execute(sa.insert(t.AllowanceLeg), [
-                {"usage_id": usage.id, "client_id": usage.client_id, "service_code": leg.service, "pool": leg.pool.value,
+            connection.execute(_INSERT_LEG, [
+                {"usage_id": usage["id"], "client_id": usage["client_id"], "service_code": leg.service, "pool": leg.pool.value,
                  "grant_id": leg.grant_id, "period_start": leg.period_start, "units_q": leg.units_q}
                 for leg in legs
             ])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,8 +23,10 @@ from service.usecases import audit
 Quantity = Decimal | int | float | str
 
 
+@lru_cache(maxsize=4096)
 def view_json(view: da.AllowanceView | None) -> dict[str, Any] | None:
-    """The `allowance` object of every answer (a decision, a use)."""
+    """The `allowance` object of every answer (a decision, a use). Memoised (views are frozen and the
+    hot check serialises the same one again and again): callers must not change the dict."""
     if view is None:
         return None
     q = da.from_quarters
@@ -156,10 +159,11 @@ def record_use(
         raise NotFound(f"no client {client_id!r}")
     existing = repo.usage_by_key(client_id, idempotency_key)
     if existing is not None:
-        if existing.service_code != service or existing.kind != "use":
+        recorded_service, kind, recorded = existing
+        if recorded_service != service or kind != "use":
             raise Conflict("this idempotency_key was used for another use", errors=[
                 {"loc": ["body", "idempotency_key"], "msg": "already used with other values"}])
-        return dict(existing.answer), False
+        return dict(recorded), False
     if state.status is dm.ClientStatus.ARCHIVED:
         raise Conflict("the client is archived")
     when = at or now
@@ -184,22 +188,20 @@ def record_use(
         "overage_units": da.from_quarters(allocation.overage_q), "idempotency_key": idempotency_key,
         "ticket_ref": ticket_ref, "at": when.isoformat(), "allowance": view_json(after),
     }
-    row = t.AllowanceUsage(
-        id=usage_id, client_id=client_id, service_code=service, kind="use", units_q=units_q,
-        overage_q=allocation.overage_q, idempotency_key=idempotency_key, ticket_ref=ticket_ref, at=when, reverses_id=None,
-        reason=None, actor=actor, created_at=now, answer=answer,
-    )
+    row = {
+        "id": usage_id, "client_id": client_id, "service_code": service, "kind": "use", "units_q": units_q,
+        "overage_q": allocation.overage_q, "idempotency_key": idempotency_key, "ticket_ref": ticket_ref, "at": when,
+        "reverses_id": None, "reason": None, "actor": actor, "created_at": now, "answer": answer,
+    }
     try:
-        with session.begin_nested():
-            repo.add_entry(row, allocation.legs)
+        repo.add_entry(row, allocation.legs)
     except sa.exc.IntegrityError:
-        # Only without the row lock (never on the two supported databases): the key won elsewhere.
-        replay = repo.usage_by_key(client_id, idempotency_key)
-        if replay is None:
-            raise
-        return dict(replay.answer), False
-    audit.record(session, kind="allowance.use", actor=actor, at=now, scope="client", client_id=client_id, subject=service,
-                 after={k: answer[k] for k in ("usage_id", "units", "overage_units", "idempotency_key", "ticket_ref", "at")})
+        # Unreachable while the client's row is held (the unique index is the last line): ask again.
+        raise Conflict("this idempotency_key is being recorded by another request; send it again") from None
+    audit.record_many(session, [{
+        "kind": "allowance.use", "actor": actor, "at": now, "scope": "client", "client_id": client_id, "subject": service,
+        "after": {k: answer[k] for k in ("usage_id", "units", "overage_units", "idempotency_key", "ticket_ref", "at")},
+    }])
     return answer, True
 
 
@@ -225,14 +227,14 @@ def reverse_use(session: Session, catalog: dm.Catalog, usage_id: str, *, reason:
         "units": da.from_quarters(-usage.units_q), "overage_units": da.from_quarters(-usage.overage_q),
         "reason": reason, "at": usage.at.isoformat(), "allowance": view_json(after),
     }
-    row = t.AllowanceUsage(
-        id=reversal_id, client_id=usage.client_id, service_code=usage.service_code, kind="reversal", units_q=-usage.units_q,
-        overage_q=-usage.overage_q, idempotency_key=f"reversal:{usage_id}", ticket_ref=usage.ticket_ref, at=usage.at,
-        reverses_id=usage_id, reason=reason, actor=actor, created_at=now, answer=answer,
-    )
+    row = {
+        "id": reversal_id, "client_id": usage.client_id, "service_code": usage.service_code, "kind": "reversal",
+        "units_q": -usage.units_q, "overage_q": -usage.overage_q, "idempotency_key": f"reversal:{usage_id}",
+        "ticket_ref": usage.ticket_ref, "at": usage.at, "reverses_id": usage_id, "reason": reason, "actor": actor,
+        "created_at": now, "answer": answer,
+    }
     try:
-        with session.begin_nested():
-            repo.add_entry(row, legs)
+        repo.add_entry(row, legs)
     except sa.exc.IntegrityError:
         raise Conflict("this use is reversed already") from None
     audit.record(session, kind="allowance.reverse", actor=actor, at=now, scope="client", client_id=usage.client_id,
