@@ -149,9 +149,8 @@ def client_allowance(client: ClientState, granted: Plan | None, service_code: st
     plan_allowance = next((a for a in granted.allowances if a.service == service_code), None) if granted else None
     if plan_allowance is None and not client.allowance_grants:
         return None
-    key = (service_code, plan_allowance)
-    hit = client.memo.get(key)
-    if isinstance(hit, tuple) and hit[0] <= at < hit[1]:
+    hit = client.memo.get(service_code)
+    if isinstance(hit, tuple) and hit[3] is plan_allowance and hit[0] <= at < hit[1]:
         view: AllowanceView | None = hit[2]
         return view
     view = allowance_view(service_code, plan_allowance, client.allowance_grants, client.allowance_legs, at, client.created_at)
@@ -159,7 +158,7 @@ def client_allowance(client: ClientState, granted: Plan | None, service_code: st
         expiries = [g.expires_at for g in client.allowance_grants if g.service == service_code and g.expires_at is not None]
         since = max([view.period_start, *(e for e in expiries if e <= at)])
         until = min([view.period_end, *(e for e in expiries if e > at)])
-        client.memo[key] = (since, until, view)
+        client.memo[service_code] = (since, until, view, plan_allowance)
     return view
 
 

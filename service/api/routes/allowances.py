@@ -8,6 +8,7 @@ from contextlib import nullcontext
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
+import orjson
 from fastapi import APIRouter, Query, Response
 from sqlalchemy.orm import Session
 from starlette import status
@@ -81,18 +82,17 @@ def list_grants(
     return {"items": [uc.grant_dict(r, used.get(r.id, 0), now) for r in page], "next_cursor": next_cursor}
 
 
-@router.post("/v1/clients/{client_id}/usage", status_code=status.HTTP_201_CREATED, response_model=UsageOut,
+@router.post("/v1/clients/{client_id}/usage", status_code=status.HTTP_201_CREATED, response_model=None,
              summary="Record a use of the client's allowance (idempotent by key)",
-             responses={**USE_ERRORS, 200: {"model": UsageOut, "description": "The key was recorded before: the same answer"}})
-async def record_use(
-    client_id: str, body: UsageIn, state: StateDep, caller: UsageWriter, now: NowDep, response: Response
-) -> dict[str, Any]:
+             responses={**USE_ERRORS, 201: {"model": UsageOut, "description": "Recorded"},
+                        200: {"model": UsageOut, "description": "The key was recorded before: the same answer"}})
+async def record_use(client_id: str, body: UsageIn, state: StateDep, caller: UsageWriter, now: NowDep) -> Response:
     answer, created = await run_in_threadpool(ledger_unit_of_work, state, lambda session: uc.record_use(
         session, state.cache.catalog(), client_id, service=body.service, units=body.units,
         idempotency_key=body.idempotency_key, ticket_ref=body.ticket_ref, at=body.at, actor=caller.name, now=now,
     ))
-    response.status_code = 201 if created else 200
-    return answer
+    # The stored answer as it is (the same bytes for the same key), not re-validated through UsageOut.
+    return Response(orjson.dumps(answer), status_code=201 if created else 200, media_type="application/json")
 
 
 @router.post("/v1/usage/{usage_id}/reverse", status_code=status.HTTP_201_CREATED, response_model=UsageOut,
