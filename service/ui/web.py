@@ -149,6 +149,8 @@ DONE = {
     "signature": "Paper signature recorded.",
     "override": "Override granted.",
     "grace": "Grace period extended.",
+    "usage": "Use recorded.",
+    "allowance-grant": "Block of prepaid units granted.",
 }
 
 
