@@ -72,3 +72,14 @@ class Gone(ServiceError):
     code = "gone"
     http_status = 410
     title = "Gone"
+
+
+class AllowanceRefused(Conflict):
+    """A use the allowance's overage policy refuses; `problem_code` rides in the problem body as `code`."""
+
+    title = "Allowance exhausted"
+
+    def __init__(self, detail: str, *, problem_code: str) -> None:
+        super().__init__(detail)
+        self.problem_code = problem_code
+        self.code = problem_code.lower().replace("_", "-")

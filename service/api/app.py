@@ -19,6 +19,7 @@ from service.api.deps import AppState
 from service.api.lane import PATHS as LANE_PATHS
 from service.api.lane import CheckLane
 from service.api.middleware import GatewayMiddleware, Metrics
+from service.api.routes import allowances as allowance_routes
 from service.api.routes import billing as billing_routes
 from service.api.routes import calendars, catalog, checks, clients, contracts, health, integrations, records, reports, sign_page
 from service.api.routes import campaigns as campaign_routes
@@ -140,7 +141,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     routers = (
         checks, clients, records, catalog, calendars, contracts, reports, integrations, webhook_routes, health, job_routes,
-        campaign_routes, billing_routes, web_page,
+        campaign_routes, billing_routes, allowance_routes, web_page,
     )
     for module in routers:
         app.include_router(module.router)

@@ -33,6 +33,7 @@ class CheckParams(BaseModel):
     external_id: str | None = Field(None, max_length=200)
     at: str | None = Field(None, max_length=64, description="RFC 3339 with offset: evaluate at another moment",
                            json_schema_extra={"format": "date-time"})
+    units: str | None = Field(None, max_length=16, description="units the agent means to use (default 1; hours to the quarter)")
 
 
 def _limit(metadata: list[Any]) -> int:

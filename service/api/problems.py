@@ -42,7 +42,10 @@ def problem_response(
 
 
 def service_error_body(exc: ServiceError) -> dict[str, Any]:
-    return problem_body(exc.http_status, exc.title, exc.detail, exc.code, exc.errors)
+    body = problem_body(exc.http_status, exc.title, exc.detail, exc.code, exc.errors)
+    if getattr(exc, "problem_code", None):
+        body["code"] = exc.problem_code  # type: ignore[attr-defined]  # machine-readable reason (allowances)
+    return body
 
 
 def _clean_errors(errors: Any) -> list[dict[str, Any]]:
@@ -101,6 +104,8 @@ def service_error_response(exc: ServiceError) -> Response:
         headers["Retry-After"] = "5"
     if isinstance(exc, RateLimited):
         headers["Retry-After"] = exc.retry_after
+    if getattr(exc, "problem_code", None):
+        return Response(orjson.dumps(service_error_body(exc)), status_code=exc.http_status, media_type=PROBLEM, headers=headers)
     return problem_response(exc.http_status, exc.title, exc.detail, exc.code, exc.errors, headers)
 
 

@@ -21,6 +21,8 @@ from pydantic import (
 from service.api import examples
 from service.domain import model as dm
 from service.timebounds import check_bounds
+from service.domain.allowance import AllowanceView, format_units
+from service.usecases.allowances import view_json
 from service.usecases.checks import CheckResult
 
 Code = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
@@ -120,6 +122,7 @@ class CheckRequest(Strict):
     service: str = Field(min_length=1, max_length=64)
     channel: str | None = Field(None, max_length=64)
     at: Timestamp | None = None
+    units: int | float | None = Field(None, gt=0, le=1_000_000, description="units the agent means to use (default 1)")
 
 
 class BatchRequest(Strict):
@@ -203,6 +206,7 @@ class PlanOut(BaseModel):
     active: bool
     calendar: str | None = None
     external_prices: list[ExternalRef] = Field(default_factory=list, description="billing prices mapped to this plan")
+    allowances: list[PlanAllowanceOut] = []
 
 
 class DecisionOut(BaseModel):
@@ -241,6 +245,7 @@ class DecisionOut(BaseModel):
     degraded: bool
     evaluated_at: datetime
     normalized_phone: str = ""
+    allowance: AllowanceOut | None = None
 
 
 class FlatDecision(BaseModel):
@@ -270,6 +275,10 @@ class FlatDecision(BaseModel):
     degraded: str = Field(description='"true" when served from memory with the database away')
     decision_id: str
     evaluated_at: str
+    allowance_unit: str = Field("", description="the allowance's unit, or empty when the service has none")
+    allowance_remaining: str = Field("", description="units left this period (may be 2.5 for hours), or empty")
+    allowance_state: str = Field("", description="ok | low | exhausted | overage, or empty")
+    allowance_sentence: str = Field("", description='e.g. "2.5 hours left this month"; present only with an allowance')
 
 
 class BatchOut(BaseModel):
@@ -349,6 +358,7 @@ def decision_out(result: CheckResult) -> dict[str, Any]:
         "degraded": result.degraded,
         "evaluated_at": d.evaluated_at.isoformat(),
         "normalized_phone": result.normalized_phone,
+        "allowance": view_json(d.allowance),
     }
 
 
@@ -358,7 +368,9 @@ FLAT_MAX_BYTES = 1000
 def flat_out(result: CheckResult) -> dict[str, str]:
     """The flat string map, kept under 1 kB (Studio, Connect) by shortening the free-text fields."""
     flat = _flat_fields(result)
-    for key in ("client_name", "upsell", "reasons"):
+    for key in ("client_name", "upsell", "reasons", "allowance_sentence"):
+        if key not in flat:
+            continue
         over = len(orjson.dumps(flat)) - FLAT_MAX_BYTES
         if over <= 0:
             break
@@ -393,7 +405,15 @@ def _flat_fields(result: CheckResult) -> dict[str, str]:
         "degraded": "true" if result.degraded else "false",
         "decision_id": result.decision_id,
         "evaluated_at": d.evaluated_at.isoformat(),
+        **_flat_allowance(d.allowance),
     }
+
+
+def _flat_allowance(view: AllowanceView | None) -> dict[str, str]:
+    if view is None:  # the sentence only rides along with an allowance: the 1 kB holds the long names first
+        return {"allowance_unit": "", "allowance_remaining": "", "allowance_state": ""}
+    return {"allowance_unit": view.unit.value, "allowance_remaining": format_units(view.remaining_q),
+            "allowance_state": view.state.value, "allowance_sentence": view.sentence()}
 
 
 # ---- clients -----------------------------------------------------------------------------------
@@ -614,6 +634,7 @@ class PlanIn(Strict):
     # Absent = keep the plan's current prices; a list replaces them. A price belongs to one plan (409).
     external_prices: list[ExternalRef] | None = Field(
         None, max_length=100, description='billing prices that put a client on this plan, e.g. {"system": "stripe", "id": "price_…"}')
+    allowances: list[PlanAllowanceIn] | None = Field(None, description="included units per period; omitted: unchanged")
 
 
 class PlanPage(Page):
@@ -660,6 +681,8 @@ class CoverageOut(BaseModel):
     rmr: MoneyModel
     rmr_by_currency: list[MoneyModel]
     evaluated_at: datetime
+    allowances: dict[str, list[AllowanceUsageOut]] = Field(
+        default_factory=dict, description="per plan: each allowance's units used this period, and the members at or past the warning")
 
 
 _CLIENT_TO_CHASE_EXAMPLE: dict[str, Any] = {
@@ -742,3 +765,67 @@ class BillingSyncOut(BaseModel):
     unmatched: list[dict[str, Any]] = Field(default_factory=list, description="subscriptions no client or plan matches")
     dry_run: bool = False
     job_id: str | None = None
+# ---- allowances (the plan's part; the rest is in allowance_schemas) ---------------------------------
+class PlanAllowanceIn(Strict):
+    service: str = Field(min_length=1, max_length=64)
+    unit: Literal["incidents", "hours", "visits"]
+    amount: int | float = Field(ge=0, le=1_000_000, description="units included per period (hours to the quarter)")
+    period: Literal["month", "quarter", "year"]
+    rollover_max: int | float = Field(0, ge=0, le=1_000_000, description="unused included units carried over, at most")
+    overage: Literal["refuse", "allow", "approval"] = "refuse"
+    warn_at_pct: int = Field(80, ge=0, le=100)
+
+
+class PlanAllowanceOut(BaseModel):
+    service: str
+    unit: str
+    amount: int | float
+    period: str
+    rollover_max: int | float
+    overage: str
+    warn_at_pct: int
+
+
+_ALLOWANCE_EXAMPLE: dict[str, Any] = {
+    "service": "remote_support", "unit": "hours", "included": 10, "rollover": 2, "granted": 5, "used": 14.5,
+    "remaining": 2.5, "overage": 0, "period": "month", "period_start": "2026-12-01T00:00:00+00:00",
+    "period_end": "2027-01-01T00:00:00+00:00", "state": "low", "policy": "refuse", "warn_at_pct": 80,
+    "sentence": "2.5 hours left this month",
+}
+
+
+class AllowanceOut(BaseModel):
+    """A client's allowance of one service at the evaluation time (this period)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_ALLOWANCE_EXAMPLE]})
+    service: str
+    unit: str
+    included: int | float
+    rollover: int | float = Field(description="unused included units carried in from the previous period")
+    granted: int | float = Field(description="units of the client's live prepaid blocks")
+    used: int | float
+    remaining: int | float = Field(description="included + rollover + granted - used")
+    overage: int | float = Field(description="units used this period beyond what was left (billable)")
+    period: str
+    period_start: datetime
+    period_end: datetime
+    state: Literal["ok", "low", "exhausted", "overage"]
+    policy: Literal["refuse", "allow", "approval"]
+    warn_at_pct: int
+    sentence: str = Field(description='for an IVR to read out: "2.5 hours left this month"')
+
+
+
+class AllowanceUsageOut(BaseModel):
+    service: str
+    unit: str
+    period_start: datetime
+    period_end: datetime
+    used: int | float = Field(description="units the plan's members used this period (overage included)")
+    clients_at_warning: int = Field(description="members at or past warn_at_pct, exhausted or in overage")
+
+
+PlanIn.model_rebuild()
+PlanOut.model_rebuild()
+DecisionOut.model_rebuild()
+CoverageOut.model_rebuild()

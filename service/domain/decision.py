@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from service.domain.calendar import BusinessCalendar
+from service.domain.allowance import AllowanceView, OveragePolicy, Q, allowance_view
 from service.domain.contract import contract_view
 from service.domain.model import (
     Catalog,
@@ -75,7 +76,7 @@ def _open_to_anyone(service: Service) -> bool:
     return not service.requires_contract and service.min_rank == 0
 
 
-def decide(client: ClientState | None, service: Service, catalog: Catalog, at: datetime) -> Decision:
+def decide(client: ClientState | None, service: Service, catalog: Catalog, at: datetime, units_q: int = Q) -> Decision:
     policy = catalog.policy
     if client is None or client.status is ClientStatus.ARCHIVED:
         code = ReasonCode.UNKNOWN_CLIENT if client is None else ReasonCode.CLIENT_INACTIVE
@@ -102,6 +103,7 @@ def decide(client: ClientState | None, service: Service, catalog: Catalog, at: d
     routing = granted.routing if granted else policy.default_routing
     sla = granted.sla if granted else policy.default_sla
     clock = sla_clock(sla, sla_calendar(granted, catalog), at)
+    allowance = client_allowance(client, granted, service.code, at)
 
     def answer(allowed: bool, reasons: list[Reason], upsell: tuple[Plan, ...] = ()) -> Decision:
         return Decision(
@@ -115,6 +117,7 @@ def decide(client: ClientState | None, service: Service, catalog: Catalog, at: d
             upsell=upsell,
             evaluated_at=at,
             sla_clock=clock,
+            allowance=allowance,
         )
 
     for override in client.overrides:
@@ -133,6 +136,12 @@ def decide(client: ClientState | None, service: Service, catalog: Catalog, at: d
         return answer(False, [Reason(ReasonCode.TIER_REQUIRED, detail)], upsell)
 
     warnings: list[Reason] = []
+    if allowance is not None:
+        refusal = allowance_reason(allowance, units_q)
+        if refusal is not None and refusal.code in (ReasonCode.ALLOWANCE_EXHAUSTED, ReasonCode.APPROVAL_REQUIRED):
+            return answer(False, [refusal])
+        if refusal is not None:
+            warnings.append(refusal)
     if contract.status is ContractStatus.PENDING and contract.grace_until is not None:
         warnings.append(
             Reason(ReasonCode.CONTRACT_PENDING, f"contract not signed yet; grace until {contract.grace_until.isoformat()}")
@@ -142,3 +151,36 @@ def decide(client: ClientState | None, service: Service, catalog: Catalog, at: d
     if granted is not None and client.membership is not None and client.membership.status is MembershipStatus.PAST_DUE:
         warnings.append(Reason(ReasonCode.MEMBERSHIP_PAST_DUE, "membership payment is past due"))
     return answer(True, warnings)
+
+
+def client_allowance(client: ClientState, granted: Plan | None, service_code: str, at: datetime) -> AllowanceView | None:
+    """The client's allowance of the service at `at`: its plan's (if the membership grants one) and its blocks.
+    A view holds from the period's start (or the last block expiry) to its end (or the next block expiry),
+    so the state remembers it for the checks that follow."""
+    plan_allowance = next((a for a in granted.allowances if a.service == service_code), None) if granted else None
+    if plan_allowance is None and not client.allowance_grants:
+        return None
+    hit = client.memo.get(service_code)
+    if isinstance(hit, tuple) and hit[3] is plan_allowance and hit[0] <= at < hit[1]:
+        view: AllowanceView | None = hit[2]
+        return view
+    view = allowance_view(service_code, plan_allowance, client.allowance_grants, client.allowance_legs, at, client.created_at)
+    if view is not None:
+        expiries = [g.expires_at for g in client.allowance_grants if g.service == service_code and g.expires_at is not None]
+        since = max([view.period_start, *(e for e in expiries if e <= at)])
+        until = min([view.period_end, *(e for e in expiries if e > at)])
+        client.memo[service_code] = (since, until, view, plan_allowance)
+    return view
+
+
+def allowance_reason(view: AllowanceView, units_q: int) -> Reason | None:
+    """The allowance rule (after the tier rule): refusal, overage or low-units warning, or nothing."""
+    if view.remaining_q < units_q:
+        if view.policy is OveragePolicy.REFUSE:
+            return Reason(ReasonCode.ALLOWANCE_EXHAUSTED, f"{view.sentence()}; the plan refuses more")
+        if view.policy is OveragePolicy.APPROVAL:
+            return Reason(ReasonCode.APPROVAL_REQUIRED, f"{view.sentence()}; more needs an approval (an override)")
+        return Reason(ReasonCode.ALLOWANCE_OVERAGE, f"{view.sentence()}; more is billable")
+    if view.is_low:
+        return Reason(ReasonCode.ALLOWANCE_LOW, view.sentence())
+    return None

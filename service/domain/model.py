@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from service.domain.calendar import BusinessCalendar
+from service.domain.allowance import AllowanceView, BlockGrant, Leg, PlanAllowance
 
 
 class ContractStatus(StrEnum):
@@ -47,6 +48,10 @@ class ReasonCode(StrEnum):
     CONTRACT_NOT_CONFIGURED = "CONTRACT_NOT_CONFIGURED"
     TIER_REQUIRED = "TIER_REQUIRED"
     MEMBERSHIP_PAST_DUE = "MEMBERSHIP_PAST_DUE"
+    ALLOWANCE_EXHAUSTED = "ALLOWANCE_EXHAUSTED"
+    APPROVAL_REQUIRED = "APPROVAL_REQUIRED"
+    ALLOWANCE_OVERAGE = "ALLOWANCE_OVERAGE"
+    ALLOWANCE_LOW = "ALLOWANCE_LOW"
 
 
 # Reasons that explain a refusal (as opposed to warnings riding along an allowed answer).
@@ -58,6 +63,8 @@ REFUSING_REASONS = frozenset(
         ReasonCode.TIER_REQUIRED,
         ReasonCode.UNKNOWN_CLIENT,
         ReasonCode.CLIENT_INACTIVE,
+        ReasonCode.ALLOWANCE_EXHAUSTED,
+        ReasonCode.APPROVAL_REQUIRED,
     }
 )
 
@@ -93,6 +100,7 @@ class Plan:
     sla: Sla
     active: bool = True
     calendar: str | None = None
+    allowances: tuple[PlanAllowance, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +166,11 @@ class ClientState:
     grace_extensions: tuple[GraceExtension, ...] = ()
     # (kind, system, value) of the identifiers the client owns: lets a cache check an index entry.
     identifiers: frozenset[tuple[str, str, str]] = frozenset()
+    # Block grants and the usage ledger summed per (service, pool, grant, period): see domain.allowance.
+    allowance_grants: tuple[BlockGrant, ...] = ()
+    allowance_legs: tuple[Leg, ...] = ()
+    # Views computed from this (immutable) state, with the span they hold for: the hot check reuses them.
+    memo: dict[object, object] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,3 +247,4 @@ class Decision:
     evaluated_at: datetime
     # Deadlines of the SLA counted from evaluated_at (service.domain.sla.sla_clock).
     sla_clock: SlaClock | None = None
+    allowance: AllowanceView | None = None

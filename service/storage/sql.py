@@ -5,13 +5,15 @@ from __future__ import annotations
 import base64
 from collections import deque
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from service.domain import allowance as da
 from service.domain import model as dm
 from service.storage import rules_sql
 from service.storage import tables as t
@@ -72,6 +74,8 @@ _mem = t.Membership.__table__.c
 _ovr = t.Override.__table__.c
 _ext = t.GraceExtension.__table__.c
 _idf = t.ClientIdentifier.__table__.c
+_grn = t.AllowanceGrant.__table__.c
+_leg = t.AllowanceLeg.__table__.c
 
 
 def _text_col(value: Any) -> sa.ColumnElement[Any]:
@@ -106,6 +110,16 @@ def _state_query(cid: Any) -> sa.CompoundSelect[Any]:
         # likes to scan the whole partial unique index (every live identifier) next to the client's.
         _state_part("i", t.ClientIdentifier.__table__, (_idf.kind, _idf.system, _idf.value), (_idf.removed_at,),
                     _idf.client_id == cid),
+        # Allowances: the blocks, and the ledger summed per (service, pool, block, period) — a few rows
+        # per period however many uses it holds.
+        _state_part("b", t.AllowanceGrant.__table__,
+                    (_grn.id, _grn.service_code, _grn.unit + "|" + sa.cast(_grn.amount_q, sa.String())),
+                    (_grn.expires_at, _grn.created_at), _grn.client_id == cid),
+        _state_part("u", t.AllowanceLeg.__table__,
+                    (_leg.service_code, _leg.pool + "|" + sa.func.coalesce(_leg.grant_id, ""),
+                     sa.cast(sa.func.sum(_leg.units_q), sa.String())),
+                    (_leg.period_start,), _leg.client_id == cid)
+        .group_by(_leg.service_code, _leg.pool, _leg.grant_id, _leg.period_start),
     )
 
 
@@ -187,6 +201,8 @@ def _client_state(raw_rows: list[Any]) -> dm.ClientState | None:
     overrides: list[dm.Override] = []
     extensions: list[dm.GraceExtension] = []
     identifiers: set[tuple[str, str, str]] = set()
+    grants: list[da.BlockGrant] = []
+    legs: list[da.Leg] = []
     for part, a, b, c, t1, t2, t3 in rows:
         if part == "a":
             acceptances.append(dm.Acceptance(a, dm.AcceptanceDecision(b), t1))
@@ -198,6 +214,12 @@ def _client_state(raw_rows: list[Any]) -> dm.ClientState | None:
             extensions.append(dm.GraceExtension(a, t1))
         elif part == "i" and t1 is None:
             identifiers.add((a, b, c))
+        elif part == "b":
+            unit, _, amount = c.partition("|")
+            grants.append(da.BlockGrant(a, b, da.Unit(unit), int(amount), t1, t2))
+        elif part == "u":
+            pool, _, grant_id = b.partition("|")
+            legs.append(da.Leg(a, da.Pool(pool), t1, int(c), grant_id or None))
     # The live membership is the newest one not superseded (normally the only one).
     membership = max(memberships, key=lambda m: m[0])[1] if memberships else None
     return dm.ClientState(
@@ -210,6 +232,8 @@ def _client_state(raw_rows: list[Any]) -> dm.ClientState | None:
         membership=membership,
         overrides=tuple(overrides),
         grace_extensions=tuple(extensions),
+        allowance_grants=tuple(grants),
+        allowance_legs=tuple(legs),
     )
 
 
@@ -366,6 +390,10 @@ class SqlRepository:
         s = self.session
         services = {r.code: _to_service(r) for r in s.scalars(sa.select(t.Service))}
         plans = {r.code: _to_plan(r) for r in s.scalars(sa.select(t.Plan))}
+        for row in s.scalars(sa.select(t.PlanAllowances)):
+            if row.plan_code in plans and row.allowances:
+                allowances = tuple(da.allowance_from_record(a) for a in row.allowances)
+                plans[row.plan_code] = replace(plans[row.plan_code], allowances=allowances)
         versions = tuple(
             dm.ContractVersion(r.version, r.grace_days, r.term_days, r.published_at)
             for r in s.scalars(sa.select(t.ContractVersion).where(t.ContractVersion.published_at.is_not(None)))

@@ -14,6 +14,7 @@ from service.ui import campaign_views, views
 from service.ui import session as cookie
 from service.ui.actions import router as actions_router
 from service.ui.campaign_actions import router as campaign_actions_router
+from service.ui.allowance_actions import router as allowance_actions_router
 from service.ui.web import DONE, READ_SCOPE, VisitDep, card_context, finish, redirect, render, safe_next, sign_in_first
 from service.usecases import campaign, ui_sessions
 from service.usecases.keys import hash_key
@@ -21,6 +22,7 @@ from service.usecases.keys import hash_key
 router = APIRouter(prefix="/ui", include_in_schema=False)
 router.include_router(actions_router)
 router.include_router(campaign_actions_router)
+router.include_router(allowance_actions_router)
 
 STATIC = {"ui.css": "text/css; charset=utf-8", "ui.js": "text/javascript; charset=utf-8"}
 

@@ -13,9 +13,11 @@ from service.cache import StateCache
 from service.domain import model as dm
 from service.domain.contract import contract_view, current_version
 from service.domain.decision import membership_grants, membership_view
+from service.ids import random_hex
+from service.storage.allowances import AllowanceRepository
 from service.storage.sql import SqlRepository
 from service.ui import timeline
-from service.usecases import campaign, reports
+from service.usecases import allowances, campaign, reports
 from service.usecases import clients as uc
 from service.usecases.checks import ClientRef, run_check
 
@@ -112,6 +114,7 @@ def card(session: Session, cache: StateCache, client_id: str, now: datetime, deg
                      if v.published_at is not None and v.published_at <= now],
         "current_version": version.version if version else None,
         "deadlines": deadlines(clock, catalog),
+        **allowance_card(session, state, catalog, now),
     }
 
 
@@ -131,6 +134,19 @@ def deadlines(clock: dm.SlaClock | None, catalog: dm.Catalog) -> dict[str, str] 
         "clock": "running" if clock.clock is dm.Clock.RUNNING else f"outside hours — opens {shown(clock.next_open_at)}",
         "calendar": f"{calendar.code} v{calendar.version} ({calendar.time_zone})" if calendar else "24/7",
     }
+
+
+def allowance_card(session: Session, state: dm.ClientState, catalog: dm.Catalog, now: datetime) -> dict[str, Any]:
+    """Each allowance this period (used / included / granted and a bar) and the latest ledger entries."""
+    views = []
+    for view in allowances.client_allowances(state, catalog, now):
+        total = view.included_q + view.rollover_q + view.granted_q
+        views.append({**(allowances.view_json(view) or {}), "name": catalog.services[view.service].name
+                      if view.service in catalog.services else view.service,
+                      "used_pct": min(100, round(100 * view.used_q / total)) if total else 100})
+    ledger = AllowanceRepository(session).usage_page(state.id, None, limit=20, before=None)
+    return {"allowances": views, "ledger": [allowances.usage_dict(r) for r in ledger],
+            "use_key": f"ui-{random_hex(64)}"}
 
 
 def event_summary(event: Any) -> str:

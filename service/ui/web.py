@@ -155,6 +155,8 @@ DONE = {
     "override": "Override granted.",
     "grace": "Grace period extended.",
     "link-sent": "Signing link sent.",
+    "usage": "Use recorded.",
+    "allowance-grant": "Block of prepaid units granted.",
 }
 
 

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from service import identifiers as ids
 from service.cache import Miss, StateCache
 from service.domain import model as dm
+from service.domain.allowance import Q
 from service.domain.decision import decide
 from service.errors import InvalidInput
 from service.ids import new_id
@@ -128,6 +129,7 @@ def run_check(
     at: datetime | None,
     allow_io: bool,
     degraded_policy: str = "last_known",
+    units_q: int = Q,
 ) -> CheckResult:
     """Raises cache.Miss when allow_io is False and something must be read from the database."""
     degraded = not cache.db_available
@@ -168,7 +170,7 @@ def run_check(
         state, matched_by = _degraded_lookup(cache, ref, degraded_policy)
 
     when = at or now
-    decision = decide(state, service, catalog, when)
+    decision = decide(state, service, catalog, when, units_q)
     return CheckResult(
         decision_id=new_id("dec"),
         decision=decision,

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from service.domain import model as dm
 from service.storage.sql import SqlRepository
+from service.usecases.allowances import coverage_allowances
 
 REPORTED = ("signed", "pending", "unsigned", "declined", "expired")
 
@@ -38,4 +39,5 @@ def coverage(session: Session, catalog: dm.Catalog, now: datetime) -> dict[str, 
         "rmr": {"amount_minor": revenue.get(main_currency, 0), "currency": main_currency},
         "rmr_by_currency": [{"amount_minor": v, "currency": c} for c, v in sorted(revenue.items())],
         "evaluated_at": now,
+        "allowances": coverage_allowances(session, catalog, now),
     }

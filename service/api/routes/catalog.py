@@ -12,6 +12,7 @@ from service.api.routes.clients import WRITE_ERRORS
 from service.api.schemas import PlanIn, PlanOut, PlanPage, ServiceIn, ServiceOut, ServicePage
 from service.storage.billing import BillingRepository
 from service.storage.sql import SqlRepository
+from service.usecases import allowances as allowance_uc
 from service.usecases import catalog as uc
 
 router = APIRouter(tags=["catalog"])
@@ -45,7 +46,8 @@ def list_plans(session: ReadSessionDep, caller: CatalogReader, limit: int = Limi
     rows = SqlRepository(session).plan_page(limit=limit + 1, after=keyset.read(cursor))
     page, next_cursor = keyset.page(rows, limit, lambda r: (r.rank, r.code))
     prices = BillingRepository(session).external_prices([r.code for r in page])
-    return {"items": [uc.plan_dict(r, prices[r.code]) for r in page], "next_cursor": next_cursor}
+    items = [{**uc.plan_dict(r, prices[r.code]), "allowances": allowance_uc.plan_allowances_out(session, r.code)} for r in page]
+    return {"items": items, "next_cursor": next_cursor}
 
 
 @router.put("/v1/plans/{code}", response_model=PlanOut, summary="Create or change a membership plan",
@@ -63,5 +65,8 @@ def put_plan(
         external_prices=[(p.system, p.id) for p in body.external_prices] if body.external_prices is not None else None,
     )
     row, created = uc.put_plan(session, plan, actor=caller.name, now=now)
+    if body.allowances is not None:
+        allowance_uc.put_plan_allowances(session, code, [a.model_dump() for a in body.allowances], actor=caller.name, now=now)
     response.status_code = 201 if created else 200
-    return uc.plan_dict(row, BillingRepository(session).external_prices([code])[code])
+    return {**uc.plan_dict(row, BillingRepository(session).external_prices([code])[code]),
+            "allowances": allowance_uc.plan_allowances_out(session, code)}

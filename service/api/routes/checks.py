@@ -19,8 +19,10 @@ from service.api.deps import AppState, admit, presented_key
 from service.api.problems import service_error_body, validation_body
 from service.api.schemas import BatchOut, BatchRequest, CheckRequest, FlatDecision, Problem, decision_out, flat_out
 from service.cache import Miss
+from service.domain.allowance import Q
 from service.errors import Forbidden, InvalidInput, ServiceError
 from service.timebounds import check_bounds
+from service.usecases.allowances import quarters
 from service.usecases.checks import CheckResult, ClientRef, make_ref, run_check
 
 router = APIRouter(tags=["entitlements"])
@@ -163,21 +165,26 @@ def body_fields(body: bytes, content_type: str) -> dict[str, Any]:
     return data
 
 
-def _decide(state: AppState, ref: ClientRef, service: str, now: datetime, at: datetime | None, allow_io: bool) -> CheckResult:
+def _decide(
+    state: AppState, ref: ClientRef, service: str, now: datetime, at: datetime | None, allow_io: bool, units_q: int = Q
+) -> CheckResult:
     return run_check(
-        state.cache, ref, service, now=now, at=at, allow_io=allow_io, degraded_policy=state.settings.degraded_policy
+        state.cache, ref, service, now=now, at=at, allow_io=allow_io, degraded_policy=state.settings.degraded_policy,
+        units_q=units_q,
     )
 
 
-async def decide(state: AppState, ref: ClientRef, service: str, now: datetime, at: datetime | None) -> CheckResult:
+async def decide(
+    state: AppState, ref: ClientRef, service: str, now: datetime, at: datetime | None, units_q: int = Q
+) -> CheckResult:
     result: CheckResult | None = None
     for _attempt in range(3):  # an e-mail may miss twice (address, then domain)
         try:
-            result = _decide(state, ref, service, now, at, False)
+            result = _decide(state, ref, service, now, at, False, units_q)
             break
         except Miss as miss:
             if state.cache.inline_io:  # SQLite: a local read, cheaper than any hop
-                result = _decide(state, ref, service, now, at, True)
+                result = _decide(state, ref, service, now, at, True, units_q)
                 break
             try:
                 loaded = await state.cache.load_async(miss)
@@ -186,7 +193,7 @@ async def decide(state: AppState, ref: ClientRef, service: str, now: datetime, a
             if not loaded:
                 break
     if result is None:
-        result = await run_in_threadpool(_decide, state, ref, service, now, at, True)
+        result = await run_in_threadpool(_decide, state, ref, service, now, at, True, units_q)
     state.metrics.count_decision(result.decision.service, result.decision.allowed)
     return result
 
@@ -223,7 +230,7 @@ async def answer_fields(state: AppState, now: datetime, data: dict[str, Any], qu
     if query:
         data = {**{k: v for k, v in query.items() if k != "format"}, **data}
     ref, service, at = parse_item(data, state.settings.default_region)
-    return payload(await decide(state, ref, service, now, at), format)
+    return payload(await decide(state, ref, service, now, at, units_of(data, "body")), format)
 
 
 @router.post(
@@ -275,7 +282,7 @@ async def check_get(
 async def answer_query(state: AppState, now: datetime, params: Mapping[str, str], format: str) -> bytes:
     ref = ref_from_flat(params, state.settings.default_region, "query")
     at = _parse_at(params.get("at"), ["query", "at"])
-    return payload(await decide(state, ref, params["service"], now, at), format)
+    return payload(await decide(state, ref, params["service"], now, at, units_of(params, "query")), format)
 
 
 @router.post(
@@ -300,7 +307,7 @@ async def answer_batch(state: AppState, now: datetime, body: BatchRequest) -> by
         for index, item in enumerate(body.items):
             try:
                 ref, service, at = parse_item(item, region, f"items.{index}")
-                result = _decide(state, ref, service, now, at, allow_io)
+                result = _decide(state, ref, service, now, at, allow_io, units_of(item, f"items.{index}"))
             except ServiceError as exc:
                 results.append(service_error_body(exc))
                 continue
@@ -315,6 +322,16 @@ async def answer_batch(state: AppState, now: datetime, body: BatchRequest) -> by
         if "allowed" in answer:
             state.metrics.count_decision(answer["service"], answer["allowed"])
     return orjson.dumps({"results": results})
+
+
+def units_of(fields: Mapping[str, Any], where: str) -> int:
+    """The check's `units` (default 1) in quarter-units; a non-quarter or non-positive amount is a 422."""
+    value = fields.get("units")
+    if value is None or value == "":
+        return Q
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise InvalidInput("units must be a number", errors=[{"loc": [where, "units"], "msg": "number expected"}])
+    return quarters(value, None, [where, "units"])
 
 
 __all__ = ["router", "validation_body", "FlatDecision"]
