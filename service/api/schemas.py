@@ -86,6 +86,16 @@ class ClientSelector(Strict):
     external_ref: ExternalRef | None = None
 
 
+class ContactSelector(Strict):
+    """The person asking, beside the client identifier: exactly one of email, phone."""
+
+    email: str | None = Field(None, max_length=320)
+    phone: str | None = Field(None, max_length=100)
+
+
+CheckChannel = Literal["phone", "email", "web", "chat", "remote", "onsite"]
+
+
 class CheckRequest(Strict):
     model_config = ConfigDict(
         extra="forbid",
@@ -98,8 +108,9 @@ class CheckRequest(Strict):
     )
     client: ClientSelector
     service: str = Field(min_length=1, max_length=64)
-    channel: str | None = Field(None, max_length=64)
+    channel: CheckChannel | None = None
     at: Timestamp | None = None
+    contact: ContactSelector | None = None
 
 
 class BatchRequest(Strict):
@@ -158,6 +169,17 @@ class PlanOut(BaseModel):
     active: bool
 
 
+class ContactMatchOut(BaseModel):
+    name: str
+    roles: list[str]
+
+
+class ApproverOut(BaseModel):
+    name: str
+    phone: str | None
+    email: str | None
+
+
 class DecisionOut(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -194,6 +216,8 @@ class DecisionOut(BaseModel):
     degraded: bool
     evaluated_at: datetime
     normalized_phone: str = ""
+    contact: ContactMatchOut | None = None
+    approvers: list[ApproverOut] = Field(default_factory=list)
 
 
 class FlatDecision(BaseModel):
@@ -222,6 +246,7 @@ class FlatDecision(BaseModel):
     degraded: str = Field(description='"true" when served from memory with the database away')
     decision_id: str
     evaluated_at: str
+    contact_name: str = Field("", description="the contact who asked, when the check identified one")
 
 
 class BatchOut(BaseModel):
@@ -278,6 +303,8 @@ def decision_out(result: CheckResult) -> dict[str, Any]:
         "degraded": result.degraded,
         "evaluated_at": d.evaluated_at.isoformat(),
         "normalized_phone": result.normalized_phone,
+        "contact": {"name": result.contact.name, "roles": sorted(result.contact.roles)} if result.contact else None,
+        "approvers": [{"name": a.name, "phone": a.phone, "email": a.email} for a in d.approvers],
     }
 
 
@@ -287,7 +314,7 @@ FLAT_MAX_BYTES = 1000
 def flat_out(result: CheckResult) -> dict[str, str]:
     """The flat string map, kept under 1 kB (Studio, Connect) by shortening the free-text fields."""
     flat = _flat_fields(result)
-    for key in ("client_name", "upsell", "reasons"):
+    for key in ("client_name", "contact_name", "upsell", "reasons"):
         over = len(orjson.dumps(flat)) - FLAT_MAX_BYTES
         if over <= 0:
             break
@@ -321,10 +348,26 @@ def _flat_fields(result: CheckResult) -> dict[str, str]:
         "degraded": "true" if result.degraded else "false",
         "decision_id": result.decision_id,
         "evaluated_at": d.evaluated_at.isoformat(),
+        "contact_name": result.contact.name if result.contact else "",
     }
 
 
 # ---- clients -----------------------------------------------------------------------------------
+class ContactIn(Strict):
+    name: str = Field(min_length=1, max_length=300)
+    email: str | None = Field(None, max_length=320)
+    phone: str | None = Field(None, max_length=100)
+    roles: list[Literal["requester", "approver", "billing"]] = Field(default_factory=list, max_length=3)
+
+
+class ContactOut(BaseModel):
+    id: str
+    name: str
+    email: str | None
+    phone: str | None
+    roles: list[str]
+
+
 class ClientCreate(Strict):
     model_config = ConfigDict(
         extra="forbid",
@@ -340,6 +383,8 @@ class ClientCreate(Strict):
     domains: list[str] = Field(default_factory=list, max_length=100)
     phones: list[str] = Field(default_factory=list, max_length=100)
     external_refs: list[ExternalRef] = Field(default_factory=list, max_length=100)
+    contacts: list[ContactIn] = Field(default_factory=list, max_length=100)
+    restrict_to_contacts: bool = False
 
 
 class ClientPatch(Strict):
@@ -349,6 +394,8 @@ class ClientPatch(Strict):
     domains: list[str] | None = Field(None, max_length=100)
     phones: list[str] | None = Field(None, max_length=100)
     external_refs: list[ExternalRef] | None = Field(None, max_length=100)
+    contacts: list[ContactIn] | None = Field(None, max_length=100, description="replaces the client's contacts")
+    restrict_to_contacts: bool | None = None
 
 
 class ClientOut(BaseModel):
@@ -364,6 +411,8 @@ class ClientOut(BaseModel):
     membership: MembershipOut | None = None
     created_at: datetime
     updated_at: datetime
+    contacts: list[ContactOut] = Field(default_factory=list)
+    restrict_to_contacts: bool = False
 
 
 class ClientPage(Page):
@@ -507,6 +556,9 @@ class ServiceIn(Strict):
     name: str = Field(min_length=1, max_length=200)
     requires_contract: bool
     min_rank: int = Field(ge=0, le=1000)
+    channel_min_rank: dict[CheckChannel, Annotated[int, Field(ge=0, le=1000)]] = Field(
+        default_factory=dict, description="through that channel the service needs that rank instead of min_rank"
+    )
 
 
 class ServiceOut(BaseModel):
@@ -515,6 +567,7 @@ class ServiceOut(BaseModel):
     name: str
     requires_contract: bool
     min_rank: int
+    channel_min_rank: dict[str, int] = Field(default_factory=dict)
 
 
 class ServicePage(Page):

@@ -45,6 +45,7 @@ class ReasonCode(StrEnum):
     CONTRACT_NOT_CONFIGURED = "CONTRACT_NOT_CONFIGURED"
     TIER_REQUIRED = "TIER_REQUIRED"
     MEMBERSHIP_PAST_DUE = "MEMBERSHIP_PAST_DUE"
+    CONTACT_NOT_AUTHORIZED = "CONTACT_NOT_AUTHORIZED"
 
 
 # Reasons that explain a refusal (as opposed to warnings riding along an allowed answer).
@@ -56,6 +57,7 @@ REFUSING_REASONS = frozenset(
         ReasonCode.TIER_REQUIRED,
         ReasonCode.UNKNOWN_CLIENT,
         ReasonCode.CLIENT_INACTIVE,
+        ReasonCode.CONTACT_NOT_AUTHORIZED,
     }
 )
 
@@ -95,6 +97,8 @@ class Service:
     name: str
     requires_contract: bool
     min_rank: int
+    # (channel, rank) pairs: through that channel the service needs that rank instead of min_rank.
+    channel_min_rank: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +156,8 @@ class ClientState:
     grace_extensions: tuple[GraceExtension, ...] = ()
     # (kind, system, value) of the identifiers the client owns: lets a cache check an index entry.
     identifiers: frozenset[tuple[str, str, str]] = frozenset()
+    contacts: tuple[Contact, ...] = ()
+    restrict_to_contacts: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,3 +213,40 @@ class Decision:
     sla: Sla
     upsell: tuple[Plan, ...]
     evaluated_at: datetime
+    # With CONTACT_NOT_AUTHORIZED: the client's contacts an agent may call to approve the request.
+    approvers: tuple[Contact, ...] = ()
+
+
+class Channel(StrEnum):
+    PHONE = "phone"
+    EMAIL = "email"
+    WEB = "web"
+    CHAT = "chat"
+    REMOTE = "remote"
+    ONSITE = "onsite"
+
+
+class ContactRole(StrEnum):
+    REQUESTER = "requester"
+    APPROVER = "approver"
+    BILLING = "billing"
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """A named person of a client; e-mail and phone normalised (they are identifiers of the client)."""
+
+    id: str
+    name: str
+    roles: frozenset[str]
+    email: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The person behind a check, as far as it could tell: `identified` when the check named a person
+    (a contact's phone or e-mail, `contact` beside the client, a personal e-mail on the client's domain)."""
+
+    identified: bool = False
+    contact: Contact | None = None

@@ -59,7 +59,8 @@ def _to_plan(row: t.Plan) -> dm.Plan:
 
 
 def _to_service(row: t.Service) -> dm.Service:
-    return dm.Service(row.code, row.name, row.requires_contract, row.min_rank)
+    channel_ranks = tuple(sorted((str(k), int(v)) for k, v in (row.channel_min_rank or {}).items()))
+    return dm.Service(row.code, row.name, row.requires_contract, row.min_rank, channel_ranks)
 
 
 class _PlusDays(FunctionElement[datetime]):
@@ -97,6 +98,7 @@ _mem = t.Membership.__table__.c
 _ovr = t.Override.__table__.c
 _ext = t.GraceExtension.__table__.c
 _idf = t.ClientIdentifier.__table__.c
+_con = t.ClientContact.__table__.c
 
 
 def _text_col(value: Any) -> sa.ColumnElement[Any]:
@@ -131,6 +133,12 @@ def _state_query(cid: Any) -> sa.CompoundSelect[Any]:
         # likes to scan the whole partial unique index (every live identifier) next to the client's.
         _state_part("i", t.ClientIdentifier.__table__, (_idf.kind, _idf.system, _idf.value), (_idf.removed_at,),
                     _idf.client_id == cid),
+        # Contacts, their linked identifiers, and the restriction flag (a row only when set).
+        _state_part("k", t.ClientContact.__table__, (_con.id, _con.name, _con.roles), (_con.removed_at,),
+                    _con.client_id == cid),
+        _state_part("e", t.ClientIdentifier.__table__, (_idf.contact_id, _idf.kind, _idf.value), (_idf.removed_at,),
+                    _idf.client_id == cid, _idf.contact_id.is_not(None)),
+        _state_part("r", t.Client.__table__, (_clients.id,), (), _clients.id == cid, _clients.restrict_to_contacts == sa.true()),
     )
 
 
@@ -212,6 +220,9 @@ def _client_state(raw_rows: list[Any]) -> dm.ClientState | None:
     overrides: list[dm.Override] = []
     extensions: list[dm.GraceExtension] = []
     identifiers: set[tuple[str, str, str]] = set()
+    contacts: dict[str, tuple[str, str]] = {}
+    contact_ids: dict[tuple[str, str], str] = {}
+    restricted = False
     for part, a, b, c, t1, t2, t3 in rows:
         if part == "a":
             acceptances.append(dm.Acceptance(a, dm.AcceptanceDecision(b), t1))
@@ -223,6 +234,12 @@ def _client_state(raw_rows: list[Any]) -> dm.ClientState | None:
             extensions.append(dm.GraceExtension(a, t1))
         elif part == "i" and t1 is None:
             identifiers.add((a, b, c))
+        elif part == "k" and t1 is None:
+            contacts[a] = (b, c)
+        elif part == "e" and t1 is None:
+            contact_ids[(a, b)] = c
+        elif part == "r":
+            restricted = True
     # The live membership is the newest one not superseded (normally the only one).
     membership = max(memberships, key=lambda m: m[0])[1] if memberships else None
     return dm.ClientState(
@@ -235,6 +252,12 @@ def _client_state(raw_rows: list[Any]) -> dm.ClientState | None:
         membership=membership,
         overrides=tuple(overrides),
         grace_extensions=tuple(extensions),
+        contacts=tuple(
+            dm.Contact(cid, name, frozenset(r for r in roles.split(",") if r), contact_ids.get((cid, "email")),
+                       contact_ids.get((cid, "phone")))
+            for cid, (name, roles) in sorted(contacts.items(), key=lambda item: (item[1][0].casefold(), item[0]))
+        ),
+        restrict_to_contacts=restricted,
     )
 
 
@@ -395,7 +418,8 @@ class SqlRepository:
             return []
         return self.session.scalars(
             sa.select(t.ClientIdentifier)
-            .where(t.ClientIdentifier.client_id.in_(client_ids), t.ClientIdentifier.removed_at.is_(None))
+            .where(t.ClientIdentifier.client_id.in_(client_ids), t.ClientIdentifier.removed_at.is_(None),
+                   t.ClientIdentifier.contact_id.is_(None))  # the client's own; contacts' are listed with them
             .order_by(t.ClientIdentifier.id)
         ).all()
 

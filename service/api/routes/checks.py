@@ -16,10 +16,20 @@ from starlette.concurrency import run_in_threadpool
 
 from service.api.deps import AppState, admit, presented_key
 from service.api.problems import service_error_body, validation_body
-from service.api.schemas import BatchOut, BatchRequest, CheckRequest, FlatDecision, Problem, decision_out, flat_out
+from service.api.schemas import (
+    BatchOut,
+    BatchRequest,
+    CheckChannel,
+    CheckRequest,
+    FlatDecision,
+    Problem,
+    decision_out,
+    flat_out,
+)
 from service.cache import Miss
+from service.domain.model import Channel
 from service.errors import Forbidden, InvalidInput, ServiceError
-from service.usecases.checks import CheckResult, ClientRef, make_ref, run_check
+from service.usecases.checks import NO_EXTRAS, CheckExtras, CheckResult, ClientRef, make_ref, run_check
 
 router = APIRouter(tags=["entitlements"])
 
@@ -105,7 +115,39 @@ def ref_from_flat(params: Mapping[str, Any], region: str, where: str) -> ClientR
     )
 
 
-def parse_item(item: Any, region: str, where: str = "body") -> tuple[ClientRef, str, datetime | None]:
+CHANNELS = tuple(c.value for c in Channel)
+
+
+def _contact_ref(email: Any, phone: Any, region: str, loc: list[str | int]) -> ClientRef | None:
+    """The person named beside the client (`contact: {email | phone}`); a withheld phone names nobody."""
+    if email is None and phone is None:
+        return None
+    if email is not None and phone is not None:
+        raise InvalidInput("name the contact by one of email, phone", errors=[{"loc": loc, "msg": "exactly one of email, phone"}])
+    ref = make_ref(
+        email=_text(email, [*loc, "email"]) if email is not None else None,
+        phone=_text(phone, [*loc, "phone"]) if phone is not None else None,
+        region=region, loc=tuple(loc),
+    )
+    return ref if ref.kind is not None else None
+
+
+def _channel(value: Any, loc: list[str | int]) -> str | None:
+    if value is None or value == "":
+        return None
+    if value not in CHANNELS:
+        raise InvalidInput(f"unknown channel {str(value)[:40]!r}", errors=[{"loc": loc, "msg": f"one of {', '.join(CHANNELS)}"}])
+    return str(value)
+
+
+def flat_extras(params: Mapping[str, Any], region: str, where: str) -> CheckExtras:
+    """contact_email / contact_phone and channel of a flat or query check."""
+    contact = _contact_ref(params.get("contact_email"), params.get("contact_phone"), region, [where, "contact"])
+    channel = _channel(params.get("channel"), [where, "channel"])
+    return CheckExtras(contact, channel) if contact is not None or channel is not None else NO_EXTRAS
+
+
+def parse_item(item: Any, region: str, where: str = "body") -> tuple[ClientRef, str, datetime | None, CheckExtras]:
     """One check request, structured (`{"client": {...}}`) or flat (`{"phone": ..., "service": ...}`)."""
     if not isinstance(item, dict):
         raise InvalidInput("a check request is a JSON object", errors=[{"loc": [where], "msg": "object expected"}])
@@ -121,13 +163,17 @@ def parse_item(item: Any, region: str, where: str = "body") -> tuple[ClientRef, 
             external=(c.external_ref.system, c.external_ref.id) if c.external_ref else None,
             region=region, loc=(where, "client"),
         )
-        return ref, request.service, request.at
+        contact = (
+            _contact_ref(request.contact.email, request.contact.phone, region, [where, "contact"]) if request.contact else None
+        )
+        extras = CheckExtras(contact, request.channel) if contact is not None or request.channel else NO_EXTRAS
+        return ref, request.service, request.at, extras
     service = item.get("service")
     if service is None:
         raise InvalidInput("service is required", errors=[{"loc": [where, "service"], "msg": "field required"}])
     ref = ref_from_flat(item, region, where)
     at = _parse_at(_text(item["at"], [where, "at"]) if item.get("at") is not None else None, [where, "at"])
-    return ref, _text(service, [where, "service"]), at
+    return ref, _text(service, [where, "service"]), at, flat_extras(item, region, where)
 
 
 async def _read_body(request: Request) -> dict[str, Any]:
@@ -157,21 +203,27 @@ def body_fields(body: bytes, content_type: str) -> dict[str, Any]:
     return data
 
 
-def _decide(state: AppState, ref: ClientRef, service: str, now: datetime, at: datetime | None, allow_io: bool) -> CheckResult:
+def _decide(
+    state: AppState, ref: ClientRef, service: str, now: datetime, at: datetime | None, allow_io: bool,
+    extras: CheckExtras = NO_EXTRAS,
+) -> CheckResult:
     return run_check(
-        state.cache, ref, service, now=now, at=at, allow_io=allow_io, degraded_policy=state.settings.degraded_policy
+        state.cache, ref, service, now=now, at=at, allow_io=allow_io, degraded_policy=state.settings.degraded_policy,
+        extras=extras,
     )
 
 
-async def decide(state: AppState, ref: ClientRef, service: str, now: datetime, at: datetime | None) -> CheckResult:
+async def decide(
+    state: AppState, ref: ClientRef, service: str, now: datetime, at: datetime | None, extras: CheckExtras = NO_EXTRAS
+) -> CheckResult:
     result: CheckResult | None = None
     for _attempt in range(3):  # an e-mail may miss twice (address, then domain)
         try:
-            result = _decide(state, ref, service, now, at, False)
+            result = _decide(state, ref, service, now, at, False, extras)
             break
         except Miss as miss:
             if state.cache.inline_io:  # SQLite: a local read, cheaper than any hop
-                result = _decide(state, ref, service, now, at, True)
+                result = _decide(state, ref, service, now, at, True, extras)
                 break
             try:
                 loaded = await state.cache.load_async(miss)
@@ -180,7 +232,7 @@ async def decide(state: AppState, ref: ClientRef, service: str, now: datetime, a
             if not loaded:
                 break
     if result is None:
-        result = await run_in_threadpool(_decide, state, ref, service, now, at, True)
+        result = await run_in_threadpool(_decide, state, ref, service, now, at, True, extras)
     state.metrics.count_decision(result.decision.service, result.decision.allowed)
     return result
 
@@ -216,6 +268,9 @@ FLAT_FIELDS = {
         "external_system": {"type": "string"},
         "external_id": {"type": "string"},
         "at": {"type": "string", "format": "date-time"},
+        "channel": {"type": "string", "enum": list(CHANNELS)},
+        "contact_email": {"type": "string", "description": "the person asking, beside the client identifier"},
+        "contact_phone": {"type": "string", "description": "the person asking, beside the client identifier"},
     },
     "required": ["service"],
 }
@@ -231,8 +286,8 @@ async def answer_fields(state: AppState, now: datetime, data: dict[str, Any], qu
     """The POST check's answer. Query fields fill in what the body lacks (`?service=` on a Twilio form POST)."""
     if query:
         data = {**{k: v for k, v in query.items() if k != "format"}, **data}
-    ref, service, at = parse_item(data, state.settings.default_region)
-    return payload(await decide(state, ref, service, now, at), format)
+    ref, service, at, extras = parse_item(data, state.settings.default_region)
+    return payload(await decide(state, ref, service, now, at, extras), format)
 
 
 @router.post(
@@ -259,13 +314,16 @@ async def check_post(request: Request, access: Access, format: Format = "json") 
 
 
 # The GET form's declared query parameters and their length limits (as in check_get below).
-GET_LIMITS = {"service": 64, "phone": 100, "email": 320, "client_id": 64, "external_system": 64, "external_id": 200, "at": 64}
+GET_LIMITS = {"service": 64, "phone": 100, "email": 320, "client_id": 64, "external_system": 64, "external_id": 200, "at": 64,
+              "contact_email": 320, "contact_phone": 100}
 
 
 def get_is_usual(params: Mapping[str, str]) -> bool:
     """A GET check the route's declared parameters accept (else FastAPI's validation answers it)."""
     if not params.get("service") or params.get("format", "json") not in FORMATS:
         return False
+    if "channel" in params and params["channel"] not in CHANNELS:
+        return False  # the route's enum validation answers
     return not any(len(params[name]) > limit for name, limit in GET_LIMITS.items() if name in params)
 
 
@@ -289,6 +347,9 @@ async def check_get(
     external_id: str | None = Query(None, max_length=200),
     at: str | None = Query(None, max_length=64, description="RFC 3339 with offset: evaluate at another moment"),
     format: Format = "json",
+    channel: CheckChannel | None = Query(None, description="how the request came in; may change the rank a service needs"),
+    contact_email: str | None = Query(None, max_length=320, description="the person asking, beside the client identifier"),
+    contact_phone: str | None = Query(None, max_length=100, description="the person asking, beside the client identifier"),
 ) -> Response:
     return Response(await answer_query(access.state, access.now, dict(request.query_params), format), media_type="application/json")
 
@@ -296,7 +357,8 @@ async def check_get(
 async def answer_query(state: AppState, now: datetime, params: Mapping[str, str], format: str) -> bytes:
     ref = ref_from_flat(params, state.settings.default_region, "query")
     at = _parse_at(params.get("at"), ["query", "at"])
-    return payload(await decide(state, ref, params["service"], now, at), format)
+    extras = flat_extras(params, state.settings.default_region, "query")
+    return payload(await decide(state, ref, params["service"], now, at, extras), format)
 
 
 @router.post(
@@ -320,8 +382,8 @@ async def answer_batch(state: AppState, now: datetime, body: BatchRequest) -> by
         results: list[dict[str, Any]] = []
         for index, item in enumerate(body.items):
             try:
-                ref, service, at = parse_item(item, region, f"items.{index}")
-                result = _decide(state, ref, service, now, at, allow_io)
+                ref, service, at, extras = parse_item(item, region, f"items.{index}")
+                result = _decide(state, ref, service, now, at, allow_io, extras)
             except ServiceError as exc:
                 results.append(service_error_body(exc))
                 continue
