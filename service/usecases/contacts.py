@@ -90,6 +90,8 @@ def contacts_view(session: Session, client_ids: Sequence[str]) -> dict[str, list
             "id": row.id, "name": row.name, "email": links.get((row.id, "email")),
             "phone": links.get((row.id, "phone")), "roles": [r for r in row.roles.split(",") if r],
         })
+    for listed in views.values():
+        listed.sort(key=lambda v: (v["name"].casefold(), v["id"]))  # as the decision's state orders them
     return views
 
 

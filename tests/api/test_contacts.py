@@ -167,3 +167,58 @@ def test_an_unknown_channel_is_422(client):
             continue
         assert response.status_code == 422, response.text
         assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_an_import_with_a_contact_phone_of_another_client_fails_that_row_only(client):
+    globex = create_client(client, "Globex", phones=["(415) 555-0100"])
+    rows = [
+        {"name": "Acme Dental", "emails": ["office@acmedental.com"], "restrict_to_contacts": True,
+         "contacts": [{"name": "Ada", "phone": "212 555 0199", "roles": ["requester", "approver"]}]},
+        {"name": "Initech", "emails": ["it@initech.com"],
+         "contacts": [{"name": "Peter", "phone": "415.555.0100", "roles": ["requester"]}]},
+        {"name": "Hooli", "emails": ["ops@hooli.com"], "contacts": [{"name": "Gavin", "email": "gavin@hooli.com"}]},
+    ]
+    result = ok(client.post("/v1/clients/import", json=rows))
+    assert result["created"] == 2 and result["updated"] == 0
+    assert [e["row"] for e in result["errors"]] == [2] and "+14155550100" in result["errors"][0]["detail"]
+    found = {c["name"]: c for c in ok(client.get("/v1/clients"))["items"]}
+    assert set(found) == {"Acme Dental", "Hooli", "Globex"}
+    assert found["Acme Dental"]["restrict_to_contacts"] is True
+    assert found["Acme Dental"]["contacts"][0]["phone"] == "+12125550199"
+    assert found["Hooli"]["contacts"][0]["roles"] == []
+    assert ok(client.get(f"/v1/clients/{globex['id']}"))["contacts"] == []
+    # The same import again changes nothing; a new contact for a known client is added, none removed.
+    again = ok(client.post("/v1/clients/import", json=rows[:1] + rows[2:]))
+    assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 2)
+    more = ok(client.post("/v1/clients/import", json=[{**rows[0], "contacts": [{"name": "Bob", "email": "bob@acmedental.com",
+                                                                                 "roles": ["approver"]}]}]))
+    assert more["updated"] == 1
+    acme = ok(client.get(f"/v1/clients/{found['Acme Dental']['id']}"))
+    assert sorted(c["name"] for c in acme["contacts"]) == ["Ada", "Bob"]
+    answer = post_check(client, {"client": {"phone": "2125550199"}, "service": "triage"})
+    assert answer["client"]["matched_by"] == "contact" and answer["contact"]["name"] == "Ada"
+
+
+def test_a_csv_import_reads_the_contacts_column(client):
+    create_client(client, "Globex", phones=["(415) 555-0100"])
+    csv_body = (
+        "name,emails,phones,contacts,restrict_to_contacts\n"
+        'Acme Dental,office@acmedental.com,(212) 555-0142,"Ada Molar|ada@acmedental.com|(212) 555-0199|requester,approver;'
+        'Bob||+1 212 555 0177|approver",true\n'
+        "Initech,it@initech.com,,Peter||415-555-0100|requester,\n"
+        "Bad Roles,x@bad.com,,Zed|||boss,\n"
+        "Hooli,ops@hooli.com,,,no\n"
+    )
+    result = ok(client.post("/v1/clients/import", content=csv_body, headers={"content-type": "text/csv"}))
+    assert result["created"] == 2
+    assert [e["row"] for e in result["errors"]] == [2, 3]
+    assert "belongs to another client" in result["errors"][0]["detail"] and "roles" in result["errors"][1]["detail"]
+    acme = next(c for c in ok(client.get("/v1/clients"))["items"] if c["name"] == "Acme Dental")
+    assert acme["restrict_to_contacts"] is True
+    assert [(c["name"], c["email"], c["phone"], c["roles"]) for c in acme["contacts"]] == [
+        ("Ada Molar", "ada@acmedental.com", "+12125550199", ["approver", "requester"]),
+        ("Bob", None, "+12125550177", ["approver"]),
+    ]
+    dry = ok(client.post("/v1/clients/import?dry_run=true", content="name,contacts\nNew Co,Amy|amy@new.co||requester\n",
+                         headers={"content-type": "text/csv"}))
+    assert dry["created"] == 1 and ok(client.get("/v1/clients", params={"q": "amy@new.co"}))["items"] == []
