@@ -60,6 +60,8 @@ def identify(
     A contact's phone or e-mail names that contact (matched_by "contact"); `contact` beside the
     client names a person, known or not; an e-mail that only matched the client's domain is a person
     the client has not named. The client's own phone, e-mail, id or external reference names nobody."""
+    if contact is not None and contact == ref:
+        contact = None  # a caller id sent as both the client identifier and the contact: the identifier alone
     found = contact_by_identifier(client, *ref) if ref is not None and ref[0] in ("email", "phone") else None
     if found is not None:
         matched_by = "contact"
