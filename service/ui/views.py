@@ -14,7 +14,7 @@ from service.domain.contract import contract_view, current_version
 from service.domain.decision import membership_grants, membership_view
 from service.storage.sql import SqlRepository
 from service.ui import timeline
-from service.usecases import campaign, reports
+from service.usecases import campaign, contacts, reports
 from service.usecases import clients as uc
 from service.usecases.checks import ClientRef, run_check
 
@@ -93,6 +93,7 @@ def card(session: Session, cache: StateCache, client_id: str, now: datetime, deg
     return {
         "client": row,
         "identifiers": uc.identifiers_of(repo, [client_id])[client_id],
+        "people": contacts.contacts_view(session, [client_id])[client_id],
         "contract": contract,
         "days_left": campaign.days_left(contract.grace_until, now) if contract.grace_until else None,
         "membership": membership,
