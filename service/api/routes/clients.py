@@ -206,8 +206,11 @@ def search_clients(
             "required": True,
             "content": {
                 "application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/ClientCreate"}}},
-                "text/csv": {"schema": {"type": "string"}, "example": "name,emails,domains,phones,external_system,external_id\n"
-                             "Acme Dental,office@acme.com,acme.com,(212) 555-0142,halopsa,1042\n"},
+                "text/csv": {"schema": {"type": "string"}, "example": (
+                    "name,emails,domains,phones,external_system,external_id,contacts,restrict_to_contacts\n"
+                    'Acme Dental,office@acme.com,acme.com,(212) 555-0142,halopsa,1042,'
+                    '"Ada Molar|ada@acme.com|(212) 555-0199|requester,approver;Bob Office||(212) 555-0177|approver",true\n'
+                )},
             },
         }
     },
