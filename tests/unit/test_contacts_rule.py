@@ -149,3 +149,34 @@ def test_a_channel_needs_exactly_its_own_rank(state, service, channel, at):
         assert all(p.rank >= rank_needed(service, channel) for p in through.upsell)
     if not own_rank:
         assert through == decide(state, service, cat, at)  # a channel without its own rank changes nothing
+
+
+people_st = st.lists(
+    st.builds(lambda i, roles, mail, phone: Contact(f"ct_{i}", f"P{i}", frozenset(roles),
+                                                    f"p{mail}@acme.com" if mail is not None else None,
+                                                    f"+1212555{phone:04d}" if phone is not None else None),
+              st.integers(0, 50), st.sets(st.sampled_from(ROLES)), st.none() | st.integers(0, 5), st.none() | st.integers(0, 5)),
+    max_size=4, unique_by=(lambda c: c.id, lambda c: c.email or c.id, lambda c: c.phone or c.id),
+)
+keys_st = st.one_of(
+    st.tuples(st.just("email"), st.integers(0, 6).map(lambda n: f"p{n}@acme.com")),
+    st.tuples(st.just("phone"), st.integers(0, 6).map(lambda n: f"+1212555{n:04d}")),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(people_st, st.sampled_from(["email", "phone", "domain", "id", "external_ref"]), keys_st, st.none() | keys_st)
+def test_identify_names_exactly_the_contact_holding_the_identifier(people, matched_by, ref, contact):
+    state = client(contacts=tuple(people))
+    caller, final = identify(state, matched_by, ref, contact)  # type: ignore[arg-type]
+    holder = {(k, v): c for c in people for k, v in (("email", c.email), ("phone", c.phone)) if v}
+    ref_is_contact = matched_by in ("email", "phone") and ref[0] == matched_by and ref in holder
+    named = contact if contact is not None and contact != ref else None
+    if matched_by in ("email", "phone") and ref[0] == matched_by:
+        assert (final == "contact") == ref_is_contact
+    if named is not None:
+        assert caller == Caller(True, holder.get(named))
+    elif ref in holder and ref[0] in ("email", "phone"):
+        assert caller == Caller(True, holder[ref])
+    else:
+        assert caller == Caller(matched_by == "domain")
