@@ -110,18 +110,18 @@ def _time_col(value: Any) -> sa.ColumnElement[Any]:
 
 
 def _state_part(part: str, table: Any, texts: tuple[Any, ...], times: tuple[Any, ...], *where: Any) -> sa.Select[Any]:
-    texts = texts + (None,) * (3 - len(texts))
+    texts = texts + (None,) * (4 - len(texts))
     times = times + (None,) * (3 - len(times))
     columns = [sa.literal(part, sa.String()), *map(_text_col, texts), *map(_time_col, times)]
     return sa.select(*columns).select_from(table).where(*where)
 
 
 def _state_query(cid: Any) -> sa.CompoundSelect[Any]:
-    """One row per fact of a client: (part, text a, b, c, time 1, 2, 3); the first part's column
+    """One row per fact of a client: (part, text a, b, c, d, time 1, 2, 3); the first part's column
     types type them all. One statement, so one consistent read without a transaction."""
     return sa.union_all(
-        _state_part("c", t.Client.__table__, (_clients.id, _clients.name, _clients.status), (_clients.created_at,),
-                    _clients.id == cid),
+        _state_part("c", t.Client.__table__, (_clients.id, _clients.name, _clients.status, _clients.restrict_to_contacts),
+                    (_clients.created_at,), _clients.id == cid),
         _state_part("a", t.Acceptance.__table__, (_acc.contract_version, _acc.decision), (_acc.signed_at,),
                     _acc.client_id == cid),
         _state_part("m", t.Membership.__table__, (_mem.plan_code, _mem.status), (_mem.current_period_end, _mem.created_at),
@@ -131,14 +131,10 @@ def _state_query(cid: Any) -> sa.CompoundSelect[Any]:
         _state_part("g", t.GraceExtension.__table__, (_ext.contract_version,), (_ext.until,), _ext.client_id == cid),
         # Removed identifiers are dropped in Python: with `removed_at IS NULL` here PostgreSQL's planner
         # likes to scan the whole partial unique index (every live identifier) next to the client's.
-        _state_part("i", t.ClientIdentifier.__table__, (_idf.kind, _idf.system, _idf.value), (_idf.removed_at,),
-                    _idf.client_id == cid),
-        # Contacts, their linked identifiers, and the restriction flag (a row only when set).
+        _state_part("i", t.ClientIdentifier.__table__, (_idf.kind, _idf.system, _idf.value, _idf.contact_id),
+                    (_idf.removed_at,), _idf.client_id == cid),
         _state_part("k", t.ClientContact.__table__, (_con.id, _con.name, _con.roles), (_con.removed_at,),
                     _con.client_id == cid),
-        _state_part("e", t.ClientIdentifier.__table__, (_idf.contact_id, _idf.kind, _idf.value), (_idf.removed_at,),
-                    _idf.client_id == cid, _idf.contact_id.is_not(None)),
-        _state_part("r", t.Client.__table__, (_clients.id,), (), _clients.id == cid, _clients.restrict_to_contacts == sa.true()),
     )
 
 
@@ -211,7 +207,7 @@ def fetch_client_state(connection: sa.Connection, client_id: str) -> dm.ClientSt
 
 
 def _client_state(raw_rows: list[Any]) -> dm.ClientState | None:
-    rows: list[Any] = [(part, a, b, c, _utc(t1), _utc(t2), _utc(t3)) for part, a, b, c, t1, t2, t3 in raw_rows]
+    rows: list[Any] = [(part, a, b, c, d, _utc(t1), _utc(t2), _utc(t3)) for part, a, b, c, d, t1, t2, t3 in raw_rows]
     client = next((r for r in rows if r[0] == "c"), None)
     if client is None:
         return None
@@ -222,8 +218,7 @@ def _client_state(raw_rows: list[Any]) -> dm.ClientState | None:
     identifiers: set[tuple[str, str, str]] = set()
     contacts: dict[str, tuple[str, str]] = {}
     contact_ids: dict[tuple[str, str], str] = {}
-    restricted = False
-    for part, a, b, c, t1, t2, t3 in rows:
+    for part, a, b, c, d, t1, t2, t3 in rows:
         if part == "a":
             acceptances.append(dm.Acceptance(a, dm.AcceptanceDecision(b), t1))
         elif part == "m":
@@ -234,12 +229,10 @@ def _client_state(raw_rows: list[Any]) -> dm.ClientState | None:
             extensions.append(dm.GraceExtension(a, t1))
         elif part == "i" and t1 is None:
             identifiers.add((a, b, c))
+            if d is not None:  # a contact's e-mail or phone
+                contact_ids[(d, a)] = c
         elif part == "k" and t1 is None:
             contacts[a] = (b, c)
-        elif part == "e" and t1 is None:
-            contact_ids[(a, b)] = c
-        elif part == "r":
-            restricted = True
     # The live membership is the newest one not superseded (normally the only one).
     membership = max(memberships, key=lambda m: m[0])[1] if memberships else None
     return dm.ClientState(
@@ -247,7 +240,7 @@ def _client_state(raw_rows: list[Any]) -> dm.ClientState | None:
         id=client[1],
         name=client[2],
         status=dm.ClientStatus(client[3]),
-        created_at=client[4],
+        created_at=client[5],
         acceptances=tuple(acceptances),
         membership=membership,
         overrides=tuple(overrides),
@@ -257,7 +250,8 @@ def _client_state(raw_rows: list[Any]) -> dm.ClientState | None:
                        contact_ids.get((cid, "phone")))
             for cid, (name, roles) in sorted(contacts.items(), key=lambda item: (item[1][0].casefold(), item[0]))
         ),
-        restrict_to_contacts=restricted,
+        # The flag as text: SQLite gives "1"/"0", PostgreSQL "true"/"false".
+        restrict_to_contacts=str(client[4]).lower() in ("1", "true", "t"),
     )
 
 
