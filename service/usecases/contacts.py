@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from service import identifiers as ids
@@ -144,6 +145,11 @@ def save_contacts(
                 session.flush()
                 for ident in identifier_rows(client.id, row.id, contact, now):
                     session.add(t.ClientIdentifier(**ident))
+            try:
+                session.flush()
+            except sa.exc.IntegrityError:
+                # Another request took one of these identifiers since the check above: the same 409.
+                raise Conflict("an e-mail or phone of these contacts was just taken by another client") from None
     if not after:
         return False
     client.updated_at = now

@@ -222,3 +222,18 @@ def test_a_csv_import_reads_the_contacts_column(client):
     dry = ok(client.post("/v1/clients/import?dry_run=true", content="name,contacts\nNew Co,Amy|amy@new.co||requester\n",
                          headers={"content-type": "text/csv"}))
     assert dry["created"] == 1 and ok(client.get("/v1/clients", params={"q": "amy@new.co"}))["items"] == []
+
+
+def test_a_change_of_contacts_shows_in_the_next_check(client):
+    created = signed_acme(client)
+    asked = {"client": {"phone": "2125550188"}, "service": "advanced_support"}
+    assert post_check(client, asked)["client"] is None  # nobody holds that phone yet (and the miss is cached)
+    ok(client.patch(f"/v1/clients/{created['id']}", json={"contacts": [
+        *[{k: v for k, v in c.items()} for c in (OWNER, MANAGER, BILLING)],
+        {"name": "Dan New", "phone": "(212) 555-0188", "roles": ["billing"]}]}))
+    refused = post_check(client, asked)
+    assert refused["client"]["matched_by"] == "contact" and codes(refused) == ["CONTACT_NOT_AUTHORIZED"]
+    ok(client.patch(f"/v1/clients/{created['id']}", json={"restrict_to_contacts": False}))
+    assert post_check(client, asked)["allowed"] is True
+    ok(client.patch(f"/v1/clients/{created['id']}", json={"contacts": [OWNER]}))
+    assert post_check(client, asked)["client"] is None  # the removed contact's phone names nobody any more
