@@ -63,7 +63,11 @@ def lambda_handler(event, context):
             return _degraded(service, "SUPPORTGATE_URL must start with https://")
         key = os.environ["SUPPORTGATE_API_KEY"]
         timeout = float(os.environ.get("SUPPORTGATE_TIMEOUT_SECONDS") or 3)
-        query = urllib.parse.urlencode({"service": service, "phone": _caller_id(event), "format": "flat"})
+        caller = _caller_id(event)
+        # The caller is also the person asking (a contact's mobile names the contact); the channel is the phone.
+        query = urllib.parse.urlencode(
+            {"service": service, "phone": caller, "contact_phone": caller, "channel": "phone", "format": "flat"}
+        )
         request = urllib.request.Request(  # noqa: S310 (scheme checked above)
             f"{base}/v1/entitlements/check?{query}",
             headers={"X-API-Key": key, "Accept": "application/json", "User-Agent": "supportgate-amazon-connect/1"},

@@ -12,6 +12,8 @@ from typing import Any
 from annotated_types import MaxLen
 from pydantic import BaseModel, ConfigDict, Field
 
+from service.domain.model import Channel
+
 _CALLER = "alias of phone"
 
 
@@ -34,14 +36,19 @@ class CheckParams(BaseModel):
     at: str | None = Field(None, max_length=64, description="RFC 3339 with offset: evaluate at another moment",
                            json_schema_extra={"format": "date-time"})
     units: str | None = Field(None, max_length=16, description="units the agent means to use (default 1; hours to the quarter)")
+    channel: Channel | None = Field(None, description="how the request came in; may change the rank a service needs")
+    contact_email: str | None = Field(None, max_length=320, description="the person asking, beside the client identifier")
+    contact_phone: str | None = Field(None, max_length=100, description="the person asking, beside the client identifier")
 
 
-def _limit(metadata: list[Any]) -> int:
-    return next(m.max_length for m in metadata if isinstance(m, MaxLen))
+def _limit(metadata: list[Any]) -> int | None:
+    return next((m.max_length for m in metadata if isinstance(m, MaxLen)), None)
 
 
 # Name as sent (alias) -> its length limit; the phone's names in the order they are looked for.
-LIMITS: dict[str, int] = {(f.alias or name): _limit(f.metadata) for name, f in CheckParams.model_fields.items()}
+LIMITS: dict[str, int] = {
+    (f.alias or name): limit for name, f in CheckParams.model_fields.items() if (limit := _limit(f.metadata)) is not None
+}
 PHONE_ALIASES: tuple[str, ...] = tuple(
     (f.alias or name) for name, f in CheckParams.model_fields.items() if name == "phone" or f.description and _CALLER in f.description
 )

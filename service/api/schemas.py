@@ -108,6 +108,16 @@ class ClientSelector(Strict):
     external_ref: ExternalRef | None = None
 
 
+class ContactSelector(Strict):
+    """The person asking, beside the client identifier: exactly one of email, phone."""
+
+    email: str | None = Field(None, max_length=320)
+    phone: str | None = Field(None, max_length=100)
+
+
+CheckChannel = Literal["phone", "email", "web", "chat", "remote", "onsite"]
+
+
 class CheckRequest(Strict):
     model_config = ConfigDict(
         extra="forbid",
@@ -120,9 +130,10 @@ class CheckRequest(Strict):
     )
     client: ClientSelector
     service: str = Field(min_length=1, max_length=64)
-    channel: str | None = Field(None, max_length=64)
+    channel: CheckChannel | None = None
     at: Timestamp | None = None
     units: int | float | None = Field(None, gt=0, le=1_000_000, description="units the agent means to use (default 1)")
+    contact: ContactSelector | None = None
 
 
 class BatchRequest(Strict):
@@ -209,6 +220,17 @@ class PlanOut(BaseModel):
     allowances: list[PlanAllowanceOut] = []
 
 
+class ContactMatchOut(BaseModel):
+    name: str
+    roles: list[str]
+
+
+class ApproverOut(BaseModel):
+    name: str
+    phone: str | None
+    email: str | None
+
+
 class DecisionOut(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -246,6 +268,8 @@ class DecisionOut(BaseModel):
     evaluated_at: datetime
     normalized_phone: str = ""
     allowance: AllowanceOut | None = None
+    contact: ContactMatchOut | None = None
+    approvers: list[ApproverOut] = Field(default_factory=list)
 
 
 class FlatDecision(BaseModel):
@@ -279,6 +303,7 @@ class FlatDecision(BaseModel):
     allowance_remaining: str = Field("", description="units left this period (may be 2.5 for hours), or empty")
     allowance_state: str = Field("", description="ok | low | exhausted | overage, or empty")
     allowance_sentence: str = Field("", description='e.g. "2.5 hours left this month"; present only with an allowance')
+    contact_name: str = Field("", description="the contact who asked, when the check identified one")
 
 
 class BatchOut(BaseModel):
@@ -359,6 +384,8 @@ def decision_out(result: CheckResult) -> dict[str, Any]:
         "evaluated_at": d.evaluated_at.isoformat(),
         "normalized_phone": result.normalized_phone,
         "allowance": view_json(d.allowance),
+        "contact": {"name": result.contact.name, "roles": sorted(result.contact.roles)} if result.contact else None,
+        "approvers": [{"name": a.name, "phone": a.phone, "email": a.email} for a in d.approvers],
     }
 
 
@@ -368,7 +395,7 @@ FLAT_MAX_BYTES = 1000
 def flat_out(result: CheckResult) -> dict[str, str]:
     """The flat string map, kept under 1 kB (Studio, Connect) by shortening the free-text fields."""
     flat = _flat_fields(result)
-    for key in ("client_name", "upsell", "reasons", "allowance_sentence"):
+    for key in ("client_name", "contact_name", "upsell", "reasons", "allowance_sentence"):
         if key not in flat:
             continue
         over = len(orjson.dumps(flat)) - FLAT_MAX_BYTES
@@ -406,6 +433,7 @@ def _flat_fields(result: CheckResult) -> dict[str, str]:
         "decision_id": result.decision_id,
         "evaluated_at": d.evaluated_at.isoformat(),
         **_flat_allowance(d.allowance),
+        "contact_name": result.contact.name if result.contact else "",
     }
 
 
@@ -417,6 +445,21 @@ def _flat_allowance(view: AllowanceView | None) -> dict[str, str]:
 
 
 # ---- clients -----------------------------------------------------------------------------------
+class ContactIn(Strict):
+    name: str = Field(min_length=1, max_length=300)
+    email: str | None = Field(None, max_length=320)
+    phone: str | None = Field(None, max_length=100)
+    roles: list[Literal["requester", "approver", "billing"]] = Field(default_factory=list, max_length=3)
+
+
+class ContactOut(BaseModel):
+    id: str
+    name: str
+    email: str | None
+    phone: str | None
+    roles: list[str]
+
+
 class ClientCreate(Strict):
     model_config = ConfigDict(
         extra="forbid",
@@ -432,6 +475,8 @@ class ClientCreate(Strict):
     domains: list[str] = Field(default_factory=list, max_length=100)
     phones: list[str] = Field(default_factory=list, max_length=100)
     external_refs: list[ExternalRef] = Field(default_factory=list, max_length=100)
+    contacts: list[ContactIn] = Field(default_factory=list, max_length=100)
+    restrict_to_contacts: bool = False
 
 
 class ClientPatch(Strict):
@@ -441,6 +486,8 @@ class ClientPatch(Strict):
     domains: list[str] | None = Field(None, max_length=100)
     phones: list[str] | None = Field(None, max_length=100)
     external_refs: list[ExternalRef] | None = Field(None, max_length=100)
+    contacts: list[ContactIn] | None = Field(None, max_length=100, description="replaces the client's contacts")
+    restrict_to_contacts: bool | None = None
 
 
 class ClientOut(BaseModel):
@@ -456,6 +503,8 @@ class ClientOut(BaseModel):
     membership: MembershipOut | None = None
     created_at: datetime
     updated_at: datetime
+    contacts: list[ContactOut] = Field(default_factory=list)
+    restrict_to_contacts: bool = False
 
 
 class ClientPage(Page):
@@ -599,6 +648,9 @@ class ServiceIn(Strict):
     name: str = Field(min_length=1, max_length=200)
     requires_contract: bool
     min_rank: int = Field(ge=0, le=1000)
+    channel_min_rank: dict[CheckChannel, Annotated[int, Field(ge=0, le=1000)]] = Field(
+        default_factory=dict, description="through that channel the service needs that rank instead of min_rank"
+    )
 
 
 class ServiceOut(BaseModel):
@@ -607,6 +659,7 @@ class ServiceOut(BaseModel):
     name: str
     requires_contract: bool
     min_rank: int
+    channel_min_rank: dict[str, int] = Field(default_factory=dict)
 
 
 class ServicePage(Page):

@@ -6,11 +6,14 @@ from datetime import datetime, timedelta
 
 from service.domain.calendar import BusinessCalendar
 from service.domain.allowance import AllowanceView, OveragePolicy, Q, allowance_view
+from service.domain.contacts import approvers_of, channel_ranked, contact_refusal, rank_needed
 from service.domain.contract import contract_view
 from service.domain.model import (
+    Caller,
     Catalog,
     ClientState,
     ClientStatus,
+    Contact,
     ContractStatus,
     ContractView,
     Decision,
@@ -61,8 +64,10 @@ def membership_view(membership: Membership | None, granted: Plan | None) -> Memb
     )
 
 
-def plans_granting(service: Service, catalog: Catalog) -> tuple[Plan, ...]:
-    eligible = [p for p in catalog.plans.values() if p.active and p.rank >= service.min_rank]
+def plans_granting(service: Service, catalog: Catalog, rank: int | None = None) -> tuple[Plan, ...]:
+    """Active plans of at least `rank` (default: the service's min_rank), lowest rank first."""
+    needed = service.min_rank if rank is None else rank
+    eligible = [p for p in catalog.plans.values() if p.active and p.rank >= needed]
     return tuple(sorted(eligible, key=lambda p: (p.rank, p.monthly_price.amount_minor, p.code)))
 
 
@@ -72,15 +77,20 @@ def sla_calendar(granted: Plan | None, catalog: Catalog) -> BusinessCalendar | N
     return catalog.calendars.get(code) if code else None
 
 
-def _open_to_anyone(service: Service) -> bool:
-    return not service.requires_contract and service.min_rank == 0
+def _open_to_anyone(service: Service, channel: str | None = None) -> bool:
+    return not service.requires_contract and rank_needed(service, channel) == 0
 
 
-def decide(client: ClientState | None, service: Service, catalog: Catalog, at: datetime, units_q: int = Q) -> Decision:
+def decide(
+    client: ClientState | None, service: Service, catalog: Catalog, at: datetime, units_q: int = Q,
+    *, channel: str | None = None, caller: Caller | None = None,
+) -> Decision:
+    """`units_q` are the quarter-units the agent means to use (allowances); `channel` may change the rank
+    needed (channel_min_rank); `caller` is the person asking, for clients that restrict service to their contacts."""
     policy = catalog.policy
     if client is None or client.status is ClientStatus.ARCHIVED:
         code = ReasonCode.UNKNOWN_CLIENT if client is None else ReasonCode.CLIENT_INACTIVE
-        allowed = _open_to_anyone(service)
+        allowed = _open_to_anyone(service, channel)
         detail = "caller not found" if client is None else "the client account is archived"
         detail += "; only services open to anyone are allowed" if not allowed else ""
         contract = _NO_CONTRACT if client is None else contract_view(client, catalog, at)
@@ -105,7 +115,9 @@ def decide(client: ClientState | None, service: Service, catalog: Catalog, at: d
     clock = sla_clock(sla, sla_calendar(granted, catalog), at)
     allowance = client_allowance(client, granted, service.code, at)
 
-    def answer(allowed: bool, reasons: list[Reason], upsell: tuple[Plan, ...] = ()) -> Decision:
+    def answer(
+        allowed: bool, reasons: list[Reason], upsell: tuple[Plan, ...] = (), approvers: tuple[Contact, ...] = ()
+    ) -> Decision:
         return Decision(
             allowed=allowed,
             service=service.code,
@@ -118,7 +130,13 @@ def decide(client: ClientState | None, service: Service, catalog: Catalog, at: d
             evaluated_at=at,
             sla_clock=clock,
             allowance=allowance,
+            approvers=approvers,
         )
+
+    # The client's own restriction comes first: not even an override lets a stranger order work.
+    refusal = contact_refusal(client, service, caller)
+    if refusal is not None:
+        return answer(False, [refusal], approvers=approvers_of(client))
 
     for override in client.overrides:
         if override.service_code == service.code and override.active_at(at):
@@ -129,10 +147,13 @@ def decide(client: ClientState | None, service: Service, catalog: Catalog, at: d
         code, detail = _REFUSING_STATUS[contract.status]
         return answer(False, [Reason(code, detail)])
 
-    if membership.rank < service.min_rank:
-        upsell = plans_granting(service, catalog)
+    min_rank = rank_needed(service, channel)
+    if membership.rank < min_rank:
+        upsell = plans_granting(service, catalog, min_rank)
         names = ", ".join(p.name for p in upsell) or "no plan on sale"
-        detail = f"needs a membership of rank {service.min_rank} or higher ({names})"
+        detail = f"needs a membership of rank {min_rank} or higher ({names})"
+        if channel_ranked(service, channel):
+            detail = f"through the channel {channel} {detail}"
         return answer(False, [Reason(ReasonCode.TIER_REQUIRED, detail)], upsell)
 
     warnings: list[Reason] = []

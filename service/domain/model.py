@@ -52,6 +52,7 @@ class ReasonCode(StrEnum):
     APPROVAL_REQUIRED = "APPROVAL_REQUIRED"
     ALLOWANCE_OVERAGE = "ALLOWANCE_OVERAGE"
     ALLOWANCE_LOW = "ALLOWANCE_LOW"
+    CONTACT_NOT_AUTHORIZED = "CONTACT_NOT_AUTHORIZED"
 
 
 # Reasons that explain a refusal (as opposed to warnings riding along an allowed answer).
@@ -65,6 +66,7 @@ REFUSING_REASONS = frozenset(
         ReasonCode.CLIENT_INACTIVE,
         ReasonCode.ALLOWANCE_EXHAUSTED,
         ReasonCode.APPROVAL_REQUIRED,
+        ReasonCode.CONTACT_NOT_AUTHORIZED,
     }
 )
 
@@ -109,6 +111,8 @@ class Service:
     name: str
     requires_contract: bool
     min_rank: int
+    # (channel, rank) pairs: through that channel the service needs that rank instead of min_rank.
+    channel_min_rank: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +175,8 @@ class ClientState:
     allowance_legs: tuple[Leg, ...] = ()
     # Views computed from this (immutable) state, with the span they hold for: the hot check reuses them.
     memo: dict[object, object] = field(default_factory=dict, compare=False, hash=False, repr=False)
+    contacts: tuple[Contact, ...] = ()
+    restrict_to_contacts: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,3 +254,40 @@ class Decision:
     # Deadlines of the SLA counted from evaluated_at (service.domain.sla.sla_clock).
     sla_clock: SlaClock | None = None
     allowance: AllowanceView | None = None
+    # With CONTACT_NOT_AUTHORIZED: the client's contacts an agent may call to approve the request.
+    approvers: tuple[Contact, ...] = ()
+
+
+class Channel(StrEnum):
+    PHONE = "phone"
+    EMAIL = "email"
+    WEB = "web"
+    CHAT = "chat"
+    REMOTE = "remote"
+    ONSITE = "onsite"
+
+
+class ContactRole(StrEnum):
+    REQUESTER = "requester"
+    APPROVER = "approver"
+    BILLING = "billing"
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """A named person of a client; e-mail and phone normalised (they are identifiers of the client)."""
+
+    id: str
+    name: str
+    roles: frozenset[str]
+    email: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The person behind a check, as far as it could tell: `identified` when the check named a person
+    (a contact's phone or e-mail, `contact` beside the client, a personal e-mail on the client's domain)."""
+
+    identified: bool = False
+    contact: Contact | None = None

@@ -63,7 +63,8 @@ def _to_plan(row: t.Plan) -> dm.Plan:
 
 
 def _to_service(row: t.Service) -> dm.Service:
-    return dm.Service(row.code, row.name, row.requires_contract, row.min_rank)
+    channel_ranks = tuple(sorted((str(k), int(v)) for k, v in (row.channel_min_rank or {}).items()))
+    return dm.Service(row.code, row.name, row.requires_contract, row.min_rank, channel_ranks)
 
 
 # The read-through queries of the check, built once: building a statement costs more than running it.
@@ -76,6 +77,7 @@ _ext = t.GraceExtension.__table__.c
 _idf = t.ClientIdentifier.__table__.c
 _grn = t.AllowanceGrant.__table__.c
 _leg = t.AllowanceLeg.__table__.c
+_con = t.ClientContact.__table__.c
 
 
 def _text_col(value: Any) -> sa.ColumnElement[Any]:
@@ -87,18 +89,18 @@ def _time_col(value: Any) -> sa.ColumnElement[Any]:
 
 
 def _state_part(part: str, table: Any, texts: tuple[Any, ...], times: tuple[Any, ...], *where: Any) -> sa.Select[Any]:
-    texts = texts + (None,) * (3 - len(texts))
+    texts = texts + (None,) * (4 - len(texts))
     times = times + (None,) * (3 - len(times))
     columns = [sa.literal(part, sa.String()), *map(_text_col, texts), *map(_time_col, times)]
     return sa.select(*columns).select_from(table).where(*where)
 
 
 def _state_query(cid: Any) -> sa.CompoundSelect[Any]:
-    """One row per fact of a client: (part, text a, b, c, time 1, 2, 3); the first part's column
+    """One row per fact of a client: (part, text a, b, c, d, time 1, 2, 3); the first part's column
     types type them all. One statement, so one consistent read without a transaction."""
     return sa.union_all(
-        _state_part("c", t.Client.__table__, (_clients.id, _clients.name, _clients.status), (_clients.created_at,),
-                    _clients.id == cid),
+        _state_part("c", t.Client.__table__, (_clients.id, _clients.name, _clients.status, _clients.restrict_to_contacts),
+                    (_clients.created_at,), _clients.id == cid),
         _state_part("a", t.Acceptance.__table__, (_acc.contract_version, _acc.decision), (_acc.signed_at,),
                     _acc.client_id == cid),
         _state_part("m", t.Membership.__table__, (_mem.plan_code, _mem.status), (_mem.current_period_end, _mem.created_at),
@@ -108,8 +110,10 @@ def _state_query(cid: Any) -> sa.CompoundSelect[Any]:
         _state_part("g", t.GraceExtension.__table__, (_ext.contract_version,), (_ext.until,), _ext.client_id == cid),
         # Removed identifiers are dropped in Python: with `removed_at IS NULL` here PostgreSQL's planner
         # likes to scan the whole partial unique index (every live identifier) next to the client's.
-        _state_part("i", t.ClientIdentifier.__table__, (_idf.kind, _idf.system, _idf.value), (_idf.removed_at,),
-                    _idf.client_id == cid),
+        _state_part("i", t.ClientIdentifier.__table__, (_idf.kind, _idf.system, _idf.value, _idf.contact_id),
+                    (_idf.removed_at,), _idf.client_id == cid),
+        _state_part("k", t.ClientContact.__table__, (_con.id, _con.name, _con.roles), (_con.removed_at,),
+                    _con.client_id == cid),
         # Allowances: the blocks, and the ledger summed per (service, pool, block, period) — a few rows
         # per period however many uses it holds.
         _state_part("b", t.AllowanceGrant.__table__,
@@ -192,7 +196,7 @@ def fetch_client_state(connection: sa.Connection, client_id: str) -> dm.ClientSt
 
 
 def _client_state(raw_rows: list[Any]) -> dm.ClientState | None:
-    rows: list[Any] = [(part, a, b, c, _utc(t1), _utc(t2), _utc(t3)) for part, a, b, c, t1, t2, t3 in raw_rows]
+    rows: list[Any] = [(part, a, b, c, d, _utc(t1), _utc(t2), _utc(t3)) for part, a, b, c, d, t1, t2, t3 in raw_rows]
     client = next((r for r in rows if r[0] == "c"), None)
     if client is None:
         return None
@@ -203,7 +207,9 @@ def _client_state(raw_rows: list[Any]) -> dm.ClientState | None:
     identifiers: set[tuple[str, str, str]] = set()
     grants: list[da.BlockGrant] = []
     legs: list[da.Leg] = []
-    for part, a, b, c, t1, t2, t3 in rows:
+    contacts: dict[str, tuple[str, str]] = {}
+    contact_ids: dict[tuple[str, str], str] = {}
+    for part, a, b, c, d, t1, t2, t3 in rows:
         if part == "a":
             acceptances.append(dm.Acceptance(a, dm.AcceptanceDecision(b), t1))
         elif part == "m":
@@ -214,6 +220,10 @@ def _client_state(raw_rows: list[Any]) -> dm.ClientState | None:
             extensions.append(dm.GraceExtension(a, t1))
         elif part == "i" and t1 is None:
             identifiers.add((a, b, c))
+            if d is not None:  # a contact's e-mail or phone
+                contact_ids[(d, a)] = c
+        elif part == "k" and t1 is None:
+            contacts[a] = (b, c)
         elif part == "b":
             unit, _, amount = c.partition("|")
             grants.append(da.BlockGrant(a, b, da.Unit(unit), int(amount), t1, t2))
@@ -227,13 +237,20 @@ def _client_state(raw_rows: list[Any]) -> dm.ClientState | None:
         id=client[1],
         name=client[2],
         status=dm.ClientStatus(client[3]),
-        created_at=client[4],
+        created_at=client[5],
         acceptances=tuple(acceptances),
         membership=membership,
         overrides=tuple(overrides),
         grace_extensions=tuple(extensions),
         allowance_grants=tuple(grants),
         allowance_legs=tuple(legs),
+        contacts=tuple(
+            dm.Contact(cid, name, frozenset(r for r in roles.split(",") if r), contact_ids.get((cid, "email")),
+                       contact_ids.get((cid, "phone")))
+            for cid, (name, roles) in sorted(contacts.items(), key=lambda item: (item[1][0].casefold(), item[0]))
+        ),
+        # The flag as text: SQLite gives "1"/"0", PostgreSQL "true"/"false".
+        restrict_to_contacts=str(client[4]).lower() in ("1", "true", "t"),
     )
 
 
@@ -433,7 +450,8 @@ class SqlRepository:
             return []
         return self.session.scalars(
             sa.select(t.ClientIdentifier)
-            .where(t.ClientIdentifier.client_id.in_(client_ids), t.ClientIdentifier.removed_at.is_(None))
+            .where(t.ClientIdentifier.client_id.in_(client_ids), t.ClientIdentifier.removed_at.is_(None),
+                   t.ClientIdentifier.contact_id.is_(None))  # the client's own; contacts' are listed with them
             .order_by(t.ClientIdentifier.id)
         ).all()
 

@@ -47,6 +47,8 @@ class Client(Base):
     status: Mapped[str] = mapped_column(sa.String(16), default="active")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # Only named contacts with the role `requester` may ask for contract services (PRODUCT.md).
+    restrict_to_contacts: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
 
 class ClientIdentifier(Base):
@@ -60,6 +62,8 @@ class ClientIdentifier(Base):
     value: Mapped[str] = mapped_column(sa.String(320))
     created_at: Mapped[datetime]
     removed_at: Mapped[datetime | None]
+    # Set when the identifier is a contact's e-mail or phone: one uniqueness rule for both.
+    contact_id: Mapped[str | None] = mapped_column(sa.ForeignKey("client_contacts.id"), index=True)
     __table_args__ = (
         # An identifier belongs to at most one client; removed ones are kept for history.
         sa.Index(
@@ -100,6 +104,8 @@ class Service(Base):
     requires_contract: Mapped[bool]
     min_rank: Mapped[int]
     updated_at: Mapped[datetime]
+    # {channel: rank}: through that channel the service needs that rank instead of min_rank.
+    channel_min_rank: Mapped[dict[str, Any] | None]
 
 
 class ContractVersion(Base):
@@ -599,3 +605,16 @@ class AllowanceLeg(Base):
     grant_id: Mapped[str | None] = mapped_column(sa.String(40))
     period_start: Mapped[datetime]
     units_q: Mapped[int] = mapped_column(sa.BigInteger)
+
+
+class ClientContact(Base):
+    """A named person of a client; its e-mail and phone are client_identifiers rows linked by contact_id."""
+
+    __tablename__ = "client_contacts"
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    client_id: Mapped[str] = mapped_column(sa.ForeignKey("clients.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(300))
+    # Comma-separated roles (requester, approver, billing): one text column reads into the state query.
+    roles: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime]
+    removed_at: Mapped[datetime | None]

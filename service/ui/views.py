@@ -17,7 +17,7 @@ from service.ids import random_hex
 from service.storage.allowances import AllowanceRepository
 from service.storage.sql import SqlRepository
 from service.ui import timeline
-from service.usecases import allowances, campaign, reports
+from service.usecases import allowances, campaign, contacts, reports
 from service.usecases import clients as uc
 from service.usecases.checks import ClientRef, run_check
 
@@ -98,6 +98,7 @@ def card(session: Session, cache: StateCache, client_id: str, now: datetime, deg
     return {
         "client": row,
         "identifiers": uc.identifiers_of(repo, [client_id])[client_id],
+        "people": contacts.contacts_view(session, [client_id])[client_id],
         "contract": contract,
         "days_left": campaign.days_left(contract.grace_until, now) if contract.grace_until else None,
         "membership": membership,

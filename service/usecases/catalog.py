@@ -19,7 +19,8 @@ from service.usecases.calendars import require_calendar
 
 
 def service_dict(row: t.Service) -> dict[str, Any]:
-    return {"code": row.code, "name": row.name, "requires_contract": row.requires_contract, "min_rank": row.min_rank}
+    return {"code": row.code, "name": row.name, "requires_contract": row.requires_contract, "min_rank": row.min_rank,
+            "channel_min_rank": dict(sorted((row.channel_min_rank or {}).items()))}
 
 
 def plan_dict(row: t.Plan, external_prices: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
@@ -41,7 +42,8 @@ def plan_dict(row: t.Plan, external_prices: Sequence[tuple[str, str]] = ()) -> d
 
 
 def put_service(
-    session: Session, *, code: str, name: str, requires_contract: bool, min_rank: int, actor: str, now: datetime
+    session: Session, *, code: str, name: str, requires_contract: bool, min_rank: int, actor: str, now: datetime,
+    channel_min_rank: dict[str, int] | None = None,
 ) -> tuple[t.Service, bool]:
     repo = SqlRepository(session)
     row = repo.get_service(code)
@@ -52,6 +54,7 @@ def put_service(
         session.add(row)
     else:
         row.name, row.requires_contract, row.min_rank, row.updated_at = name, requires_contract, min_rank, now
+    row.channel_min_rank = dict(sorted((channel_min_rank or {}).items())) or None
     after = service_dict(row)
     if before != after:
         audit.record(session, kind="service.put", actor=actor, at=now, scope="catalog", subject=code, before=before, after=after)

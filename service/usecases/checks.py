@@ -12,6 +12,7 @@ from service import identifiers as ids
 from service.cache import Miss, StateCache
 from service.domain import model as dm
 from service.domain.allowance import Q
+from service.domain.contacts import identify
 from service.domain.decision import decide
 from service.errors import InvalidInput
 from service.ids import new_id
@@ -44,6 +45,19 @@ class CheckResult:
     client: MatchedClient | None
     degraded: bool
     normalized_phone: str
+    contact: dm.Contact | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckExtras:
+    """What a check may say beside the client and service: the person asking and the channel."""
+
+    contact: ClientRef | None = None
+    channel: str | None = None
+    units_q: int = Q  # the units the agent means to use, in quarters (allowances)
+
+
+NO_EXTRAS = CheckExtras()
 
 
 def make_ref(
@@ -129,7 +143,7 @@ def run_check(
     at: datetime | None,
     allow_io: bool,
     degraded_policy: str = "last_known",
-    units_q: int = Q,
+    extras: CheckExtras = NO_EXTRAS,
 ) -> CheckResult:
     """Raises cache.Miss when allow_io is False and something must be read from the database."""
     degraded = not cache.db_available
@@ -170,11 +184,19 @@ def run_check(
         state, matched_by = _degraded_lookup(cache, ref, degraded_policy)
 
     when = at or now
-    decision = decide(state, service, catalog, when, units_q)
+    caller: dm.Caller | None = None
+    if state is not None:
+        named = extras.contact
+        caller, matched_by = identify(
+            state, matched_by, (ref.kind, ref.value) if ref.kind else None,
+            (named.kind, named.value) if named is not None and named.kind else None,
+        )
+    decision = decide(state, service, catalog, when, extras.units_q, channel=extras.channel, caller=caller)
     return CheckResult(
         decision_id=new_id("dec"),
         decision=decision,
         client=MatchedClient(state.id, state.name, matched_by) if state else None,
         degraded=degraded,
         normalized_phone=ref.value if ref.kind == "phone" else "",
+        contact=caller.contact if caller is not None else None,
     )

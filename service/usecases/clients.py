@@ -14,6 +14,7 @@ from service.domain import model as dm
 from service.errors import Conflict, InvalidInput, NotFound
 from service.ids import new_id
 from service.storage import tables as t
+from service.storage.contacts import holders
 from service.storage.sql import SqlRepository
 from service.usecases import audit
 
@@ -92,7 +93,8 @@ def normalize_identifiers(
 
 
 def _check_free(repo: SqlRepository, keys: Iterable[IdentifierKey], client_id: str | None) -> None:
-    taken = [k for k, owner in repo.owners_of(list(keys)).items() if owner != client_id]
+    # A contact's e-mail or phone is taken too, even by the same client (one live row per identifier).
+    taken = [k for k, (owner, contact) in holders(repo.session, list(keys)).items() if owner != client_id or contact]
     if taken:
         kind, system, value = taken[0]
         label = f"{system}:{value}" if system else value

@@ -10,12 +10,13 @@ from sqlalchemy.orm import Session
 
 from service.cache import StateCache
 from service.domain import model as dm
+from service.domain.contacts import rank_needed
 from service.domain.decision import plans_granting
 from service.domain.model import Decision
 from service.errors import InvalidInput
 from service.storage import outbox
 from service.usecases import audit
-from service.usecases.checks import CheckResult, ClientRef, make_ref, run_check
+from service.usecases.checks import CheckExtras, CheckResult, ClientRef, make_ref, run_check
 from service.webhooks.zendesk import TicketWebhook
 
 TARGET = "zendesk"
@@ -61,17 +62,22 @@ def _refs(ticket: TicketWebhook, external_system: str, region: str) -> tuple[lis
 def decide_ticket(cache: StateCache, ticket: TicketWebhook, *, external_system: str, region: str, now: datetime,
                   degraded_policy: str) -> TicketDecision:
     refs, ignored = _refs(ticket, external_system, region)
+    # The requester is the person asking: their e-mail (else phone) names the contact, whatever found the client.
+    person = next((ref for label, ref in refs if label != "organization external id"), None)
+    extras = CheckExtras(contact=person, channel=ticket.channel)
     result: CheckResult | None = None
     matched_by = ""
     for label, ref in refs or [("", ClientRef(None))]:
-        result = run_check(cache, ref, ticket.service, now=now, at=None, allow_io=True, degraded_policy=degraded_policy)
+        result = run_check(cache, ref, ticket.service, now=now, at=None, allow_io=True, degraded_policy=degraded_policy,
+                           extras=extras)
         if result.client is not None:
             matched_by = label
             break
     assert result is not None
     catalog = cache.catalog(allow_io=True)
     service = catalog.services[ticket.service]
-    granting = plans_granting(service, catalog) if service.min_rank > 0 else ()
+    needed = rank_needed(service, ticket.channel)
+    granting = plans_granting(service, catalog, needed) if needed > 0 else ()
     return TicketDecision(result, matched_by, tuple(ignored), granting)
 
 
@@ -91,8 +97,15 @@ def note(ticket: TicketWebhook, decided: TicketDecision) -> str:
         lines.append(f"Client: {client.name} ({client.id}), matched by {decided.matched_by}.")
     else:
         lines.append("Client: no client matched the organization external id, e-mail or phone of this ticket.")
+    if decided.result.contact is not None:
+        contact = decided.result.contact
+        lines.append(f"Requester: {contact.name}, a contact of the client ({', '.join(sorted(contact.roles)) or 'no role'}).")
     reasons = "; ".join(f"{r.code.value} ({r.detail})" for r in d.reasons) if d.reasons else "none"
     lines.append(f"Reasons: {reasons}.")
+    if d.approvers:
+        lines.append("Approvers to ask: " + ", ".join(
+            f"{a.name} ({' / '.join(v for v in (a.phone, a.email) if v) or 'no phone or e-mail'})" for a in d.approvers
+        ) + ".")
     if d.membership.plan:
         lines.append(f"Plan: {d.membership.plan}; queue {d.routing.queue}, priority {d.routing.priority}, "
                      f"first response within {d.sla.first_response_minutes} minutes.")

@@ -16,7 +16,10 @@ from service.timebounds import in_bounds
 from service.webhooks import MalformedEvent, SignatureRejected
 
 MAX_SKEW = timedelta(minutes=5)
-FIELDS = ("ticket_id", "requester_email", "requester_phone", "organization_external_id", "service")
+FIELDS = ("ticket_id", "requester_email", "requester_phone", "organization_external_id", "service", "channel")
+# `{{ticket.via}}` renders the ticket's source as a label ("Mail", "Web Form", "Voice", "Chat", ...).
+_VIA_CHANNELS = (("mail", "email"), ("email", "email"), ("voice", "phone"), ("phone", "phone"), ("call", "phone"),
+                 ("chat", "chat"), ("messag", "chat"), ("sms", "chat"))
 
 
 def verify(secret: str, headers: Mapping[str, str], body: bytes, now: datetime) -> None:
@@ -56,6 +59,13 @@ class TicketWebhook:
     requester_phone: str
     organization_external_id: str
     service: str
+    via: str = ""
+
+    @property
+    def channel(self) -> str:
+        """The check's channel for the ticket's source: email, phone or chat when the label says so, else web."""
+        label = self.via.lower()
+        return next((channel for word, channel in _VIA_CHANNELS if word in label), "web")
 
 
 def parse(body: bytes) -> TicketWebhook:
@@ -88,4 +98,5 @@ def parse(body: bytes) -> TicketWebhook:
         requester_phone=values["requester_phone"],
         organization_external_id=values["organization_external_id"],
         service=values["service"] or "advanced_support",
+        via=values["channel"],
     )

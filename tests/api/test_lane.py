@@ -49,7 +49,22 @@ CASES: list[tuple[str, str, str, dict[str, Any], bool]] = [
         {"client": {"email": "office@acme.com"}, "service": "premium_onsite"},
         {"phone": "2125550142", "service": "teleport"},
     ]}}, True),
+    # contacts and channels (issue 18)
+    ("contact-beside", "POST", "/v1/entitlements/check", {"json": {
+        "client": {"phone": "+14155550123"}, "contact": {"email": "eve@restricted.com"}, "service": "advanced_support",
+        "channel": "phone"}}, True),
+    ("contact-phone", "POST", "/v1/entitlements/check", {"json": {"phone": "415 555 0199", "service": "advanced_support",
+                                                                  "channel": "email"}}, True),
+    ("contact-domain", "POST", "/v1/entitlements/check?format=flat",
+     {"json": {"email": "dave@restricted.com", "service": "onsite_support"}}, True),
+    ("get-contact", "GET", "/v1/entitlements/check?service=advanced_support&email=office@restricted.com"
+     "&contact_phone=4155550199&channel=phone&format=flat", {}, True),
+    ("post-bad-channel", "POST", "/v1/entitlements/check", {"json": {"phone": "2125550142", "service": "triage",
+                                                                     "channel": "fax"}}, True),
+    ("post-bad-contact", "POST", "/v1/entitlements/check", {"json": {
+        "client": {"phone": "2125550142"}, "contact": {"phone": "x", "email": "y"}, "service": "triage"}}, True),
     # the unusual: FastAPI's route answers (validation, limits) in both runs
+    ("get-bad-channel", "GET", "/v1/entitlements/check?service=triage&phone=2125550142&channel=fax", {}, False),
     ("get-bad-format", "GET", "/v1/entitlements/check?service=triage&phone=2125550142&format=xml", {}, False),
     ("get-no-service", "GET", "/v1/entitlements/check?phone=2125550142", {}, False),
     ("get-long-phone", "GET", "/v1/entitlements/check?service=triage&phone=" + "1" * 101, {}, False),
@@ -83,6 +98,10 @@ def lane_client(client, monkeypatch):
     publish_contract(client)
     acme = create_client(client, phones=["(212) 555-0142"], emails=["office@acme.com"])
     sign(client, acme["id"])
+    create_client(client, "Restricted Co", phones=["+14155550123"], emails=["office@restricted.com"],
+                  domains=["restricted.com"], restrict_to_contacts=True,
+                  contacts=[{"name": "Ann", "phone": "4155550199", "roles": ["requester"]},
+                            {"name": "Bo", "email": "bo@restricted.com", "roles": ["approver"]}])
     stack_calls: list[str] = []
     original = FastAPI.__call__
 

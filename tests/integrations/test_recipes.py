@@ -248,7 +248,7 @@ def test_zendesk_trigger_and_webhook_fit_the_endpoint(db_url: str) -> None:
     skip_tag = next(c["value"] for c in trigger["conditions"]["all"] if c["field"] == "current_tags")
     # Zendesk renders the placeholders (an organization without external id renders as empty)
     ticket = {"{{ticket.id}}": "9001", "{{ticket.requester.email}}": "someone@acmedental.com",
-              "{{ticket.requester.phone}}": "", "{{ticket.organization.external_id}}": ""}
+              "{{ticket.requester.phone}}": "", "{{ticket.organization.external_id}}": "", "{{ticket.via}}": "Mail"}
     rendered = body_template
     for placeholder, value in ticket.items():
         rendered = rendered.replace(placeholder, value)

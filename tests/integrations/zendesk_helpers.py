@@ -28,3 +28,10 @@ def signed(body: bytes, *, secret: str = SECRET, age: timedelta = timedelta(0), 
     if invocation is not None:
         headers["X-Zendesk-Webhook-Invocation-Id"] = invocation
     return headers
+
+
+def ticket_body_via(ticket_id: str, via: str, **kwargs: str) -> bytes:
+    """ticket_body with the recipe's `channel` placeholder rendered (`{{ticket.via}}`: "Mail", "Voice", ...)."""
+    body = json.loads(ticket_body(ticket_id, **kwargs))
+    body["channel"] = via
+    return json.dumps(body).encode()

@@ -244,3 +244,20 @@ def test_every_field_has_a_label(site, settings):
             assert re.search(r'id="([^"]+)"', tag).group(1) in labelled, tag
         assert '<html lang="en">' in html
     assert fields >= 10
+
+
+def test_the_card_lists_the_contacts_with_their_roles(site, settings):
+    api, browser, ids = site
+    ok(api.patch(f"/v1/clients/{ids['globex']}", json={"restrict_to_contacts": True, "contacts": [
+        {"name": "Ada <Owner>", "phone": "(212) 555-0199", "roles": ["requester", "approver"]},
+        {"name": "Carol Books", "email": "carol@globex.example", "roles": ["billing"]},
+    ]}))
+    sign_in(browser, make_key(settings.database_url, "reader", "clients:read"))
+    card = browser.get(f"/ui/clients/{ids['globex']}").text
+    people = re.search(r'<ul id="people"[^>]*>(.*?)</ul>', card, re.S).group(1)
+    rows = re.findall(r"<li data-contact=[^>]*>(.*?)</li>", people, re.S)
+    assert len(rows) == 2
+    assert "Ada &lt;Owner&gt;" in rows[0] and "approver, requester" in rows[0] and "+12125550199" in rows[0]
+    assert "Carol Books" in rows[1] and "billing" in rows[1] and "carol@globex.example" in rows[1]
+    assert 'id="restricted"' in card
+    assert 'id="people"' not in browser.get(f"/ui/clients/{ids['acme']}").text

@@ -34,7 +34,7 @@ def put_service(
 ) -> dict[str, Any]:
     row, created = uc.put_service(
         session, code=code, name=body.name, requires_contract=body.requires_contract, min_rank=body.min_rank,
-        actor=caller.name, now=now,
+        actor=caller.name, now=now, channel_min_rank={str(k): v for k, v in body.channel_min_rank.items()},
     )
     response.status_code = 201 if created else 200
     return uc.service_dict(row)

@@ -17,13 +17,23 @@ from starlette.concurrency import run_in_threadpool
 from service.api.check_params import LIMITS, PHONE_ALIASES, CheckParams, flat_fields_schema
 from service.api.deps import AppState, admit, presented_key
 from service.api.problems import service_error_body, validation_body
-from service.api.schemas import BatchOut, BatchRequest, CheckRequest, FlatDecision, Problem, decision_out, flat_out
+from service.api.schemas import (
+    BatchOut,
+    BatchRequest,
+    CheckChannel,
+    CheckRequest,
+    FlatDecision,
+    Problem,
+    decision_out,
+    flat_out,
+)
 from service.cache import Miss
 from service.domain.allowance import Q
 from service.errors import Forbidden, InvalidInput, ServiceError
 from service.timebounds import check_bounds
 from service.usecases.allowances import quarters
-from service.usecases.checks import CheckResult, ClientRef, make_ref, run_check
+from service.domain.model import Channel
+from service.usecases.checks import NO_EXTRAS, CheckExtras, CheckResult, ClientRef, make_ref, run_check
 
 router = APIRouter(tags=["entitlements"])
 
@@ -113,7 +123,39 @@ def ref_from_flat(params: Mapping[str, Any], region: str, where: str) -> ClientR
     )
 
 
-def parse_item(item: Any, region: str, where: str = "body") -> tuple[ClientRef, str, datetime | None]:
+CHANNELS = tuple(c.value for c in Channel)
+
+
+def _contact_ref(email: Any, phone: Any, region: str, loc: list[str | int]) -> ClientRef | None:
+    """The person named beside the client (`contact: {email | phone}`); a withheld phone names nobody."""
+    if email is None and phone is None:
+        return None
+    if email is not None and phone is not None:
+        raise InvalidInput("name the contact by one of email, phone", errors=[{"loc": loc, "msg": "exactly one of email, phone"}])
+    ref = make_ref(
+        email=_text(email, [*loc, "email"]) if email is not None else None,
+        phone=_text(phone, [*loc, "phone"]) if phone is not None else None,
+        region=region, loc=tuple(loc),
+    )
+    return ref if ref.kind is not None else None
+
+
+def _channel(value: Any, loc: list[str | int]) -> str | None:
+    if value is None or value == "":
+        return None
+    if value not in CHANNELS:
+        raise InvalidInput(f"unknown channel {str(value)[:40]!r}", errors=[{"loc": loc, "msg": f"one of {', '.join(CHANNELS)}"}])
+    return str(value)
+
+
+def flat_extras(params: Mapping[str, Any], region: str, where: str) -> CheckExtras:
+    """contact_email / contact_phone and channel of a flat or query check."""
+    contact = _contact_ref(params.get("contact_email"), params.get("contact_phone"), region, [where, "contact"])
+    channel = _channel(params.get("channel"), [where, "channel"])
+    return CheckExtras(contact, channel, units_of(params, where))
+
+
+def parse_item(item: Any, region: str, where: str = "body") -> tuple[ClientRef, str, datetime | None, CheckExtras]:
     """One check request, structured (`{"client": {...}}`) or flat (`{"phone": ..., "service": ...}`)."""
     if not isinstance(item, dict):
         raise InvalidInput("a check request is a JSON object", errors=[{"loc": [where], "msg": "object expected"}])
@@ -129,13 +171,16 @@ def parse_item(item: Any, region: str, where: str = "body") -> tuple[ClientRef, 
             external=(c.external_ref.system, c.external_ref.id) if c.external_ref else None,
             region=region, loc=(where, "client"),
         )
-        return ref, request.service, request.at
+        contact = (
+            _contact_ref(request.contact.email, request.contact.phone, region, [where, "contact"]) if request.contact else None
+        )
+        return ref, request.service, request.at, CheckExtras(contact, request.channel, units_of(item, where))
     service = item.get("service")
     if service is None:
         raise InvalidInput("service is required", errors=[{"loc": [where, "service"], "msg": "field required"}])
     ref = ref_from_flat(item, region, where)
     at = _parse_at(_text(item["at"], [where, "at"]) if item.get("at") is not None else None, [where, "at"])
-    return ref, _text(service, [where, "service"]), at
+    return ref, _text(service, [where, "service"]), at, flat_extras(item, region, where)
 
 
 async def _read_body(request: Request) -> dict[str, Any]:
@@ -166,25 +211,26 @@ def body_fields(body: bytes, content_type: str) -> dict[str, Any]:
 
 
 def _decide(
-    state: AppState, ref: ClientRef, service: str, now: datetime, at: datetime | None, allow_io: bool, units_q: int = Q
+    state: AppState, ref: ClientRef, service: str, now: datetime, at: datetime | None, allow_io: bool,
+    extras: CheckExtras = NO_EXTRAS,
 ) -> CheckResult:
     return run_check(
         state.cache, ref, service, now=now, at=at, allow_io=allow_io, degraded_policy=state.settings.degraded_policy,
-        units_q=units_q,
+        extras=extras,
     )
 
 
 async def decide(
-    state: AppState, ref: ClientRef, service: str, now: datetime, at: datetime | None, units_q: int = Q
+    state: AppState, ref: ClientRef, service: str, now: datetime, at: datetime | None, extras: CheckExtras = NO_EXTRAS
 ) -> CheckResult:
     result: CheckResult | None = None
     for _attempt in range(3):  # an e-mail may miss twice (address, then domain)
         try:
-            result = _decide(state, ref, service, now, at, False, units_q)
+            result = _decide(state, ref, service, now, at, False, extras)
             break
         except Miss as miss:
             if state.cache.inline_io:  # SQLite: a local read, cheaper than any hop
-                result = _decide(state, ref, service, now, at, True, units_q)
+                result = _decide(state, ref, service, now, at, True, extras)
                 break
             try:
                 loaded = await state.cache.load_async(miss)
@@ -193,7 +239,7 @@ async def decide(
             if not loaded:
                 break
     if result is None:
-        result = await run_in_threadpool(_decide, state, ref, service, now, at, True, units_q)
+        result = await run_in_threadpool(_decide, state, ref, service, now, at, True, extras)
     state.metrics.count_decision(result.decision.service, result.decision.allowed)
     return result
 
@@ -229,8 +275,8 @@ async def answer_fields(state: AppState, now: datetime, data: dict[str, Any], qu
     """The POST check's answer. Query fields fill in what the body lacks (`?service=` on a Twilio form POST)."""
     if query:
         data = {**{k: v for k, v in query.items() if k != "format"}, **data}
-    ref, service, at = parse_item(data, state.settings.default_region)
-    return payload(await decide(state, ref, service, now, at, units_of(data, "body")), format)
+    ref, service, at, extras = parse_item(data, state.settings.default_region)
+    return payload(await decide(state, ref, service, now, at, extras), format)
 
 
 @router.post(
@@ -282,7 +328,8 @@ async def check_get(
 async def answer_query(state: AppState, now: datetime, params: Mapping[str, str], format: str) -> bytes:
     ref = ref_from_flat(params, state.settings.default_region, "query")
     at = _parse_at(params.get("at"), ["query", "at"])
-    return payload(await decide(state, ref, params["service"], now, at, units_of(params, "query")), format)
+    extras = flat_extras(params, state.settings.default_region, "query")
+    return payload(await decide(state, ref, params["service"], now, at, extras), format)
 
 
 @router.post(
@@ -306,8 +353,8 @@ async def answer_batch(state: AppState, now: datetime, body: BatchRequest) -> by
         results: list[dict[str, Any]] = []
         for index, item in enumerate(body.items):
             try:
-                ref, service, at = parse_item(item, region, f"items.{index}")
-                result = _decide(state, ref, service, now, at, allow_io, units_of(item, f"items.{index}"))
+                ref, service, at, extras = parse_item(item, region, f"items.{index}")
+                result = _decide(state, ref, service, now, at, allow_io, extras)
             except ServiceError as exc:
                 results.append(service_error_body(exc))
                 continue

@@ -32,7 +32,7 @@ from service.errors import InvalidInput
 from service.storage import tables as t
 from service.storage.sql import SqlRepository
 from service.usecases import clients as uc
-from service.usecases import import_job, importer
+from service.usecases import contacts, import_job, importer
 from service.usecases.checks import ClientRef, run_check
 from service.usecases.job_runner import JobRunner
 
@@ -54,7 +54,7 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
 
 def client_out(
     row: t.Client, idents: uc.IdentifierSet, cache: StateCache | None = None, session: Session | None = None,
-    now: Any = None, contract_status: str | None = None,
+    now: Any = None, contract_status: str | None = None, contacts: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": row.id,
@@ -63,6 +63,8 @@ def client_out(
         **idents.as_dict(),
         "created_at": row.created_at,
         "updated_at": row.updated_at,
+        "contacts": contacts or [],
+        "restrict_to_contacts": row.restrict_to_contacts,
     }
     if cache is not None and session is not None and now is not None:
         state = SqlRepository(session).load_client_state(row.id)
@@ -107,6 +109,23 @@ def identifiers_from(body: ClientCreate | ClientPatch, region: str) -> dict[str,
     return result
 
 
+def contacts_from(body: ClientCreate | ClientPatch, region: str) -> list[contacts.ContactInput] | None:
+    """The contacts given, normalised (None = not given); every bad field reported at once."""
+    if body.contacts is None:
+        return None
+    result: list[contacts.ContactInput] = []
+    errors: list[dict[str, Any]] = []
+    for index, c in enumerate(body.contacts):
+        try:
+            result.append(contacts.normalize_contact(c.name, c.email, c.phone, list(c.roles), region=region,
+                                                     loc=("body", "contacts", index)))
+        except InvalidInput as exc:
+            errors += exc.errors or []
+    if errors:
+        raise InvalidInput("some contacts are not valid", errors=errors)
+    return result
+
+
 def merged(sets: dict[str, uc.IdentifierSet | None]) -> uc.IdentifierSet:
     total = uc.IdentifierSet()
     for value in sets.values():
@@ -124,8 +143,12 @@ def merged(sets: dict[str, uc.IdentifierSet | None]) -> uc.IdentifierSet:
 )
 def create_client(body: ClientCreate, session: SessionDep, caller: Writer, settings: SettingsDep, now: NowDep) -> dict[str, Any]:
     idents = merged(identifiers_from(body, settings.default_region))
+    people = contacts_from(body, settings.default_region) or []
+    contacts.check_distinct(people, idents.keys())
     row = uc.create_client(session, name=body.name, identifiers=idents, actor=caller.name, now=now)
-    return client_out(row, idents)
+    if people or body.restrict_to_contacts:
+        contacts.save_contacts(session, row, people, body.restrict_to_contacts, actor=caller.name, now=now)
+    return client_out(row, idents, contacts=contacts.contacts_view(session, [row.id])[row.id])
 
 
 @router.get(
@@ -156,11 +179,12 @@ def search_clients(
     )
     page, next_cursor = keyset.page(rows, limit, lambda r: (r[0].id,))
     idents = uc.identifiers_of(repo, [r.id for r, _s in page])
+    people = contacts.contacts_view(session, [r.id for r, _s in page])
     memberships = repo.current_memberships([r.id for r, _s in page])
     catalog = cache.catalog()
     items = []
     for row, contract_status_value in page:
-        body = client_out(row, idents[row.id])
+        body = client_out(row, idents[row.id], contacts=people[row.id])
         body["contract"] = {"status": contract_status_value, "current_version": None, "signed_version": None,
                             "signed_at": None, "grace_until": None}
         m = memberships.get(row.id)
@@ -190,8 +214,11 @@ def search_clients(
             "required": True,
             "content": {
                 "application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/ClientCreate"}}},
-                "text/csv": {"schema": {"type": "string"}, "example": "name,emails,domains,phones,external_system,external_id\n"
-                             "Acme Dental,office@acme.com,acme.com,(212) 555-0142,halopsa,1042\n"},
+                "text/csv": {"schema": {"type": "string"}, "example": (
+                    "name,emails,domains,phones,external_system,external_id,contacts,restrict_to_contacts\n"
+                    'Acme Dental,office@acme.com,acme.com,(212) 555-0142,halopsa,1042,'
+                    '"Ada Molar|ada@acme.com|(212) 555-0199|requester,approver;Bob Office||(212) 555-0177|approver",true\n'
+                )},
             },
         }
     },
@@ -226,7 +253,8 @@ async def import_clients(
 def get_client(client_id: str, session: ReadSessionDep, caller: Reader, cache: CacheDep, now: NowDep) -> dict[str, Any]:
     repo = SqlRepository(session)
     row = uc.get_client_row(repo, client_id)
-    return client_out(row, uc.identifiers_of(repo, [row.id])[row.id], cache, session, now)
+    return client_out(row, uc.identifiers_of(repo, [row.id])[row.id], cache, session, now,
+                      contacts=contacts.contacts_view(session, [row.id])[row.id])
 
 
 @router.patch("/v1/clients/{client_id}", response_model=ClientOut,
@@ -234,12 +262,17 @@ def get_client(client_id: str, session: ReadSessionDep, caller: Reader, cache: C
 def patch_client(
     client_id: str, body: ClientPatch, session: SessionDep, caller: Writer, settings: SettingsDep, cache: CacheDep, now: NowDep
 ) -> dict[str, Any]:
+    people = contacts_from(body, settings.default_region)
+    if people is not None:
+        contacts.check_distinct(people, [])
     row = uc.update_client(
         session, client_id, name=body.name, status=body.status, identifiers=identifiers_from(body, settings.default_region),
         actor=caller.name, now=now,
     )
+    contacts.save_contacts(session, row, people, body.restrict_to_contacts, actor=caller.name, now=now)
     repo = SqlRepository(session)
-    return client_out(row, uc.identifiers_of(repo, [row.id])[row.id], cache, session, now)
+    return client_out(row, uc.identifiers_of(repo, [row.id])[row.id], cache, session, now,
+                      contacts=contacts.contacts_view(session, [row.id])[row.id])
 
 
 @router.get("/v1/clients/{client_id}/entitlements", response_model=ServiceDecisionPage,
