@@ -12,8 +12,8 @@ from typing import Annotated, Optional
 import typer
 
 from service.campaign_cli import campaign_app
-from service.contract_cli import contract_app
 from service.cli_billing import billing_app
+from service.contract_cli import contract_app
 from service.settings import Settings, get_settings
 
 app = typer.Typer(help="supportgate: support-desk gating service", no_args_is_help=True, add_completion=False)

@@ -1,7 +1,7 @@
 """at most one live membership per client, one contract version per publication moment
 
 Revision ID: 20261201_0003
-Revises: 20261125_0001
+Revises: 20261201_0002
 Create Date: 2026-12-01 14:40:00
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '20261201_0003'
-down_revision = '20261125_0001'
+down_revision = '20261201_0002'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """jobs: background work claimed with a lease, and the uploaded files big imports read
 
 Revision ID: 20261201_0004
-Revises: 20261125_0001
+Revises: 20261201_0003
 Create Date: 2026-12-01 14:40:00
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '20261201_0004'
-down_revision = '20261125_0001'
+down_revision = '20261201_0003'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """campaigns: the rollout campaigns, their recipients and the messages sent (one per campaign, client, step)
 
 Revision ID: 20261201_0006
-Revises: 20261125_0001
+Revises: 20261201_0005
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '20261201_0006'
-down_revision = '20261125_0001'
+down_revision = '20261201_0005'
 branch_labels = None
 depends_on = None
 

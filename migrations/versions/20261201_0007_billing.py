@@ -1,7 +1,7 @@
 """billing: plans' external prices and the last state applied per billing subscription
 
 Revision ID: 20261201_0007
-Revises: 20261201_0004 (after merging h14-jobs; the integrator re-chains)
+Revises: 20261201_0006
 Create Date: 2026-12-01 14:40:00
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '20261201_0007'
-down_revision = '20261201_0004'
+down_revision = '20261201_0006'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """allowances: plan allowances, block grants, the usage ledger and its legs
 
 Revision ID: 20261201_0008
-Revises: 20261125_0001
+Revises: 20261201_0007
 Create Date: 2026-12-01 14:45:00
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '20261201_0008'
-down_revision = '20261125_0001'
+down_revision = '20261201_0007'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """contacts of clients (linked identifiers, restrict_to_contacts) and per-channel ranks of services
 
 Revision ID: 20261201_0009
-Revises: 20261125_0001
+Revises: 20261201_0008
 Create Date: 2026-12-01 14:40:00
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '20261201_0009'
-down_revision = '20261125_0001'
+down_revision = '20261201_0008'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """working calendars (versioned) and business-time SLA targets on plans
 
 Revision ID: 20261201_0010
-Revises: 20261125_0001
+Revises: 20261201_0009
 Create Date: 2026-12-01 15:00:00
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '20261201_0010'
-down_revision = '20261125_0001'
+down_revision = '20261201_0009'
 branch_labels = None
 depends_on = None
 

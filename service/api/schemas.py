@@ -20,8 +20,8 @@ from pydantic import (
 
 from service.api import examples
 from service.domain import model as dm
-from service.timebounds import check_bounds
 from service.domain.allowance import AllowanceView, format_units
+from service.timebounds import check_bounds
 from service.usecases.allowances import view_json
 from service.usecases.checks import CheckResult
 

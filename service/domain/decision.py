@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from service.domain.calendar import BusinessCalendar
 from service.domain.allowance import AllowanceView, OveragePolicy, Q, allowance_view
+from service.domain.calendar import BusinessCalendar
 from service.domain.contacts import approvers_of, channel_ranked, contact_refusal, rank_needed
 from service.domain.contract import contract_view
 from service.domain.model import (

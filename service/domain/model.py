@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from service.domain.calendar import BusinessCalendar
 from service.domain.allowance import AllowanceView, BlockGrant, Leg, PlanAllowance
+from service.domain.calendar import BusinessCalendar
 
 
 class ContractStatus(StrEnum):

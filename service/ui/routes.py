@@ -13,8 +13,8 @@ from service.errors import NotFound, Unauthorized
 from service.ui import campaign_views, views
 from service.ui import session as cookie
 from service.ui.actions import router as actions_router
-from service.ui.campaign_actions import router as campaign_actions_router
 from service.ui.allowance_actions import router as allowance_actions_router
+from service.ui.campaign_actions import router as campaign_actions_router
 from service.ui.web import DONE, READ_SCOPE, VisitDep, card_context, finish, redirect, render, safe_next, sign_in_first
 from service.usecases import campaign, ui_sessions
 from service.usecases.keys import hash_key

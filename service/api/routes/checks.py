@@ -20,7 +20,6 @@ from service.api.problems import service_error_body, validation_body
 from service.api.schemas import (
     BatchOut,
     BatchRequest,
-    CheckChannel,
     CheckRequest,
     FlatDecision,
     Problem,
@@ -29,10 +28,10 @@ from service.api.schemas import (
 )
 from service.cache import Miss
 from service.domain.allowance import Q
+from service.domain.model import Channel
 from service.errors import Forbidden, InvalidInput, ServiceError
 from service.timebounds import check_bounds
 from service.usecases.allowances import quarters
-from service.domain.model import Channel
 from service.usecases.checks import NO_EXTRAS, CheckExtras, CheckResult, ClientRef, make_ref, run_check
 
 router = APIRouter(tags=["entitlements"])
