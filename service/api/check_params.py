@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from annotated_types import MaxLen
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from service.domain.model import Channel
 
@@ -36,9 +36,17 @@ class CheckParams(BaseModel):
     at: str | None = Field(None, max_length=64, description="RFC 3339 with offset: evaluate at another moment",
                            json_schema_extra={"format": "date-time"})
     units: str | None = Field(None, max_length=16, description="units the agent means to use (default 1; hours to the quarter)")
-    channel: Channel | None = Field(None, description="how the request came in; may change the rank a service needs")
+    channel: str | None = Field(None, max_length=16, description="how the request came in; may change the rank a service needs",
+                                json_schema_extra={"enum": [c.value for c in Channel]})
     contact_email: str | None = Field(None, max_length=320, description="the person asking, beside the client identifier")
     contact_phone: str | None = Field(None, max_length=100, description="the person asking, beside the client identifier")
+
+    @field_validator("channel")
+    @classmethod
+    def _known_channel(cls, value: str | None) -> str | None:
+        if value is not None and value not in {c.value for c in Channel}:
+            raise ValueError(f"one of {', '.join(c.value for c in Channel)}")
+        return value
 
 
 def _limit(metadata: list[Any]) -> int | None:

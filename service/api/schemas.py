@@ -390,19 +390,23 @@ def decision_out(result: CheckResult) -> dict[str, Any]:
 
 
 FLAT_MAX_BYTES = 1000
+FLAT_TEXT_FLOOR = 48  # bytes of a free-text field kept while others can still give way
 
 
 def flat_out(result: CheckResult) -> dict[str, str]:
     """The flat string map, kept under 1 kB (Studio, Connect) by shortening the free-text fields."""
     flat = _flat_fields(result)
-    for key in ("client_name", "contact_name", "upsell", "reasons", "allowance_sentence"):
-        if key not in flat:
-            continue
-        over = len(orjson.dumps(flat)) - FLAT_MAX_BYTES
-        if over <= 0:
-            break
-        encoded = flat[key].encode()
-        flat[key] = encoded[: max(0, len(encoded) - over)].decode("utf-8", "ignore")
+    # First every free-text field down to a readable head, then, only if still over, further.
+    for floor in (FLAT_TEXT_FLOOR, 0):
+        for key in ("upsell", "client_name", "contact_name", "reasons", "allowance_sentence"):
+            over = len(orjson.dumps(flat)) - FLAT_MAX_BYTES
+            if over <= 0:
+                return flat
+            if key not in flat:
+                continue
+            encoded = flat[key].encode()
+            keep = max(min(floor, len(encoded)), len(encoded) - over)
+            flat[key] = encoded[:keep].decode("utf-8", "ignore")
     return flat
 
 

@@ -61,7 +61,7 @@ def make_rollout(api: TestClient, db: Database, settings: Settings) -> Rollout:
     now = datetime.now(UTC)
     ok(api.post(f"/v1/clients/{clients['dave']}/acceptances", json={
         "contract_version": "2026.1", "decision": "signed", "method": "paper", "signer_name": "Dave",
-        "signer_email": "dave@example.com", "signed_at": (now - timedelta(minutes=1)).isoformat()}), 201)
+        "signer_email": "dave@example.com", "signed_at": now.isoformat()}), 201)
     ok(api.patch(f"/v1/clients/{clients['erin']}", json={"status": "archived"}))
     return Rollout(api, db, settings, datetime.fromisoformat(published["published_at"]), clients)
 

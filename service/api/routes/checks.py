@@ -177,6 +177,9 @@ def parse_item(item: Any, region: str, where: str = "body") -> tuple[ClientRef, 
     service = item.get("service")
     if service is None:
         raise InvalidInput("service is required", errors=[{"loc": [where, "service"], "msg": "field required"}])
+    for name in LIMITS.keys() & item.keys():  # every declared field's own limit first, as the GET route's model does
+        if item[name] is not None:
+            _text(item[name], [where, name])
     ref = ref_from_flat(item, region, where)
     at = _parse_at(_text(item["at"], [where, "at"]) if item.get("at") is not None else None, [where, "at"])
     return ref, _text(service, [where, "service"]), at, flat_extras(item, region, where)
