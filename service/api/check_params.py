@@ -12,6 +12,8 @@ from typing import Any
 from annotated_types import MaxLen
 from pydantic import BaseModel, ConfigDict, Field
 
+from service.text import SINGLE_LINE
+
 _CALLER = "alias of phone"
 
 
@@ -19,19 +21,20 @@ class CheckParams(BaseModel):
     # Unknown names are ignored: Twilio, Aircall and IVRs post many fields of their own.
     model_config = ConfigDict(extra="ignore")
 
-    service: str = Field(min_length=1, max_length=64, description="the service code asked for")
-    phone: str | None = Field(None, max_length=100, description="caller id in any form: +1…, 00…, 011…, national, tel:/sip: URI")
-    from_: str | None = Field(None, alias="From", max_length=100, description=f"{_CALLER} (Twilio)")
-    caller_: str | None = Field(None, alias="Caller", max_length=100, description=f"{_CALLER} (Twilio)")
-    ani: str | None = Field(None, max_length=100, description=f"{_CALLER} (IVRs)")
-    from_lower: str | None = Field(None, alias="from", max_length=100, description=_CALLER)
-    caller_lower: str | None = Field(None, alias="caller", max_length=100, description=_CALLER)
-    ani_upper: str | None = Field(None, alias="ANI", max_length=100, description=f"{_CALLER} (IVRs)")
-    email: str | None = Field(None, max_length=320)
-    client_id: str | None = Field(None, max_length=64)
-    external_system: str | None = Field(None, max_length=64)
-    external_id: str | None = Field(None, max_length=200)
-    at: str | None = Field(None, max_length=64, description="RFC 3339 with offset: evaluate at another moment",
+    service: str = Field(min_length=1, max_length=64, pattern=SINGLE_LINE, description="the service code asked for")
+    phone: str | None = Field(None, max_length=100, pattern=SINGLE_LINE,
+                              description="caller id in any form: +1…, 00…, 011…, national, tel:/sip: URI")
+    from_: str | None = Field(None, alias="From", max_length=100, pattern=SINGLE_LINE, description=f"{_CALLER} (Twilio)")
+    caller_: str | None = Field(None, alias="Caller", max_length=100, pattern=SINGLE_LINE, description=f"{_CALLER} (Twilio)")
+    ani: str | None = Field(None, max_length=100, pattern=SINGLE_LINE, description=f"{_CALLER} (IVRs)")
+    from_lower: str | None = Field(None, alias="from", max_length=100, pattern=SINGLE_LINE, description=_CALLER)
+    caller_lower: str | None = Field(None, alias="caller", max_length=100, pattern=SINGLE_LINE, description=_CALLER)
+    ani_upper: str | None = Field(None, alias="ANI", max_length=100, pattern=SINGLE_LINE, description=f"{_CALLER} (IVRs)")
+    email: str | None = Field(None, max_length=320, pattern=SINGLE_LINE)
+    client_id: str | None = Field(None, max_length=64, pattern=SINGLE_LINE)
+    external_system: str | None = Field(None, max_length=64, pattern=SINGLE_LINE)
+    external_id: str | None = Field(None, max_length=200, pattern=SINGLE_LINE)
+    at: str | None = Field(None, max_length=64, pattern=SINGLE_LINE, description="RFC 3339 with offset: evaluate at another moment",
                            json_schema_extra={"format": "date-time"})
 
 

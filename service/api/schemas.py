@@ -14,12 +14,14 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StringConstraints,
     WithJsonSchema,
     model_validator,
 )
 
 from service.api import examples
 from service.domain import model as dm
+from service.text import MULTI_LINE, SINGLE_LINE
 from service.timebounds import check_bounds
 from service.usecases.checks import CheckResult
 
@@ -69,6 +71,14 @@ def unstorable_text(value: Any) -> bool:
     return False
 
 
+# Every text a request carries: no control characters (service/text.py), stated in the OpenAPI document.
+Text = Annotated[str, StringConstraints(pattern=SINGLE_LINE)]
+Prose = Annotated[str, StringConstraints(pattern=MULTI_LINE)]  # line breaks and tabs allowed (a reason)
+Email = Annotated[str, StringConstraints(min_length=3, max_length=320, pattern=SINGLE_LINE)]
+Domain = Annotated[str, StringConstraints(min_length=1, max_length=253, pattern=SINGLE_LINE)]
+Phone = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=SINGLE_LINE)]
+
+
 class Strict(BaseModel):
     # strict: a JSON 0 is not `false`, `false` is not 0, 1.0 is not a string — the document's types hold.
     model_config = ConfigDict(extra="forbid", strict=True)
@@ -95,14 +105,14 @@ class Page(BaseModel):
 
 # ---- entitlement checks ------------------------------------------------------------------------
 class ExternalRef(Strict):
-    system: str = Field(min_length=1, max_length=64)
-    id: str = Field(min_length=1, max_length=200)
+    system: Text = Field(min_length=1, max_length=64)
+    id: Text = Field(min_length=1, max_length=200)
 
 
 class ClientSelector(Strict):
-    id: str | None = Field(None, max_length=64)
-    email: str | None = Field(None, max_length=320)
-    phone: str | None = Field(None, max_length=100)
+    id: Text | None = Field(None, max_length=64)
+    email: Text | None = Field(None, max_length=320)
+    phone: Text | None = Field(None, max_length=100)
     external_ref: ExternalRef | None = None
 
 
@@ -117,8 +127,8 @@ class CheckRequest(Strict):
         },
     )
     client: ClientSelector
-    service: str = Field(min_length=1, max_length=64)
-    channel: str | None = Field(None, max_length=64)
+    service: Text = Field(min_length=1, max_length=64)
+    channel: Text | None = Field(None, max_length=64)
     at: Timestamp | None = None
 
 
@@ -153,8 +163,8 @@ class MembershipOut(BaseModel):
 
 
 class RoutingModel(Strict):
-    priority: str = Field(min_length=1, max_length=32)
-    queue: str = Field(min_length=1, max_length=64)
+    priority: Text = Field(min_length=1, max_length=32)
+    queue: Text = Field(min_length=1, max_length=64)
 
 
 class SlaModel(Strict):
@@ -355,19 +365,19 @@ class ClientCreate(Strict):
             ]
         },
     )
-    name: str = Field(min_length=1, max_length=300)
-    emails: list[str] = Field(default_factory=list, max_length=100)
-    domains: list[str] = Field(default_factory=list, max_length=100)
-    phones: list[str] = Field(default_factory=list, max_length=100)
+    name: Text = Field(min_length=1, max_length=300)
+    emails: list[Email] = Field(default_factory=list, max_length=100)
+    domains: list[Domain] = Field(default_factory=list, max_length=100)
+    phones: list[Phone] = Field(default_factory=list, max_length=100)
     external_refs: list[ExternalRef] = Field(default_factory=list, max_length=100)
 
 
 class ClientPatch(Strict):
-    name: str | None = Field(None, min_length=1, max_length=300)
+    name: Text | None = Field(None, min_length=1, max_length=300)
     status: Literal["active", "archived"] | None = None
-    emails: list[str] | None = Field(None, max_length=100)
-    domains: list[str] | None = Field(None, max_length=100)
-    phones: list[str] | None = Field(None, max_length=100)
+    emails: list[Email] | None = Field(None, max_length=100)
+    domains: list[Domain] | None = Field(None, max_length=100)
+    phones: list[Phone] | None = Field(None, max_length=100)
     external_refs: list[ExternalRef] | None = Field(None, max_length=100)
 
 
@@ -422,10 +432,10 @@ class ServiceDecisionPage(BaseModel):
 
 
 class MembershipPut(Strict):
-    plan: str = Field(min_length=1, max_length=64)
+    plan: Text = Field(min_length=1, max_length=64)
     status: Literal["active", "trialing", "past_due", "canceled", "expired"]
     current_period_end: Timestamp | None = None
-    external_ref: str | None = Field(None, max_length=200)
+    external_ref: Text | None = Field(None, max_length=200)
 
 
 class MembershipRecordOut(BaseModel):
@@ -440,11 +450,11 @@ class MembershipRecordOut(BaseModel):
 
 
 class AcceptanceIn(Strict):
-    contract_version: str = Field(min_length=1, max_length=64)
+    contract_version: Text = Field(min_length=1, max_length=64)
     decision: Literal["signed", "declined"]
     method: Literal["paper", "manual", "phone", "click_through", "email", "provider"] = "manual"
-    signer_name: str | None = Field(None, max_length=300)
-    signer_email: str | None = Field(None, max_length=320)
+    signer_name: Text | None = Field(None, max_length=300)
+    signer_email: Text | None = Field(None, max_length=320)
     signed_at: Timestamp
 
 
@@ -469,8 +479,8 @@ class AcceptancePage(Page):
 
 class SignatureRequestIn(Strict):
     provider: Literal["docusign", "dropbox_sign", "pandadoc", "adobe_sign", "standard"]
-    external_id: str = Field(min_length=1, max_length=200)
-    contract_version: str = Field(min_length=1, max_length=64)
+    external_id: Text = Field(min_length=1, max_length=200)
+    contract_version: Text = Field(min_length=1, max_length=64)
 
 
 class SignatureRequestOut(BaseModel):
@@ -500,9 +510,9 @@ class GraceOut(BaseModel):
 
 
 class OverrideIn(Strict):
-    service: str = Field(min_length=1, max_length=64)
+    service: Text = Field(min_length=1, max_length=64)
     expires_at: Timestamp
-    reason: str = Field(min_length=1, max_length=1000)
+    reason: Prose = Field(min_length=1, max_length=1000)
 
 
 class OverrideOut(BaseModel):
@@ -524,7 +534,7 @@ class OverridePage(Page):
 
 # ---- catalog and contracts ---------------------------------------------------------------------
 class ServiceIn(Strict):
-    name: str = Field(min_length=1, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
     requires_contract: bool
     min_rank: int = Field(ge=0, le=1000)
 
@@ -552,7 +562,7 @@ class PlanIn(Strict):
             ]
         },
     )
-    name: str = Field(min_length=1, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
     rank: int = Field(ge=1, le=1000)
     monthly_price: MoneyModel
     routing: RoutingModel
@@ -566,8 +576,8 @@ class PlanPage(Page):
 
 class ContractIn(Strict):
     version: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
-    title: str = Field(min_length=1, max_length=300)
-    document_url: str = Field(min_length=1, max_length=2000, pattern=r"^https?://")
+    title: Text = Field(min_length=1, max_length=300)
+    document_url: str = Field(min_length=1, max_length=2000, pattern=r"^https?://[^\x00-\x20\x7f-\x9f]+$")
     document_sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$")
     grace_days: int = Field(ge=0, le=3650)
     term_days: int | None = Field(None, ge=1, le=36500)

@@ -20,6 +20,7 @@ from service.api.problems import service_error_body, validation_body
 from service.api.schemas import BatchOut, BatchRequest, CheckRequest, FlatDecision, Problem, decision_out, flat_out
 from service.cache import Miss
 from service.errors import Forbidden, InvalidInput, ServiceError
+from service.text import control_character_in
 from service.timebounds import check_bounds
 from service.usecases.checks import CheckResult, ClientRef, make_ref, run_check
 
@@ -85,6 +86,8 @@ def _text(value: Any, loc: list[str | int]) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise InvalidInput(f"{loc[-1]} must be a string", errors=[{"loc": loc, "msg": "string expected"}])
     text = str(value)
+    if control_character_in(text):
+        raise InvalidInput(f"{loc[-1]} holds a control character", errors=[{"loc": loc, "msg": "control character"}])
     limit = LIMITS.get(str(loc[-1]), 320)
     if len(text) > limit:
         raise InvalidInput(f"{loc[-1]} is too long", errors=[{"loc": loc, "msg": f"at most {limit} characters"}])
