@@ -35,7 +35,7 @@ class CheckParams(BaseModel):
     external_system: str | None = Field(None, max_length=64, pattern=SINGLE_LINE)
     external_id: str | None = Field(None, max_length=200, pattern=SINGLE_LINE)
     at: str | None = Field(None, max_length=64, pattern=SINGLE_LINE, description="RFC 3339 with offset: evaluate at another moment",
-                           json_schema_extra={"format": "date-time"})
+                           json_schema_extra={"format": "date-time", "pattern": r"^(19[7-9]\d|2[01]\d\d)-"})
 
 
 def _limit(metadata: list[Any]) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -28,7 +28,9 @@ from service.usecases.checks import CheckResult
 Code = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
 
-_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}:?\d{2})?$")
+# The written year is 1970..2199 (the range check_bounds then checks in UTC): the schema's pattern says the same.
+_YEAR = r"^(19[7-9]\d|2[01]\d\d)-"
+_RFC3339 = re.compile(_YEAR + r"\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}:?\d{2})?$")
 
 
 def _rfc3339(value: Any) -> Any:
@@ -40,6 +42,8 @@ def _rfc3339(value: Any) -> Any:
             return datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
         except ValueError:
             pass
+    if isinstance(value, str) and re.match(r"^\s*[+-]?\d{4,}-", value) and not re.match(_YEAR, value.strip()):
+        return check_bounds(datetime(1, 1, 1, tzinfo=UTC), "timestamp")  # raises: a year out of range
     raise ValueError("RFC 3339 timestamp with an offset expected")
 
 
@@ -52,7 +56,7 @@ Timestamp = Annotated[
     AwareDatetime,
     BeforeValidator(_rfc3339),
     AfterValidator(_bounded),
-    WithJsonSchema({"type": "string", "format": "date-time",
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": _YEAR,
                     "description": "RFC 3339 with an offset, from 1970-01-01 to 2200-01-01 (UTC)"}),
 ]
 
@@ -77,6 +81,16 @@ Prose = Annotated[str, StringConstraints(pattern=MULTI_LINE)]  # line breaks and
 Email = Annotated[str, StringConstraints(min_length=3, max_length=320, pattern=SINGLE_LINE)]
 Domain = Annotated[str, StringConstraints(min_length=1, max_length=253, pattern=SINGLE_LINE)]
 Phone = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=SINGLE_LINE)]
+
+
+def _integral(value: Any) -> Any:
+    """JSON's 2.0 is the integer 2 (JSON Schema says so); 2.5, "2" and true are not."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Int = Annotated[int, BeforeValidator(_integral)]
 
 
 class Strict(BaseModel):
@@ -168,12 +182,12 @@ class RoutingModel(Strict):
 
 
 class SlaModel(Strict):
-    first_response_minutes: int = Field(ge=0, le=10_000_000)
-    onsite_response_hours: int = Field(ge=0, le=1_000_000)
+    first_response_minutes: Int = Field(ge=0, le=10_000_000)
+    onsite_response_hours: Int = Field(ge=0, le=1_000_000)
 
 
 class MoneyModel(Strict):
-    amount_minor: int = Field(ge=0, le=10**12)
+    amount_minor: Int = Field(ge=0, le=10**12)
     currency: str = Field(pattern=r"^[A-Za-z]{3}$")
 
 
@@ -536,7 +550,7 @@ class OverridePage(Page):
 class ServiceIn(Strict):
     name: Text = Field(min_length=1, max_length=200)
     requires_contract: bool
-    min_rank: int = Field(ge=0, le=1000)
+    min_rank: Int = Field(ge=0, le=1000)
 
 
 class ServiceOut(BaseModel):
@@ -563,7 +577,7 @@ class PlanIn(Strict):
         },
     )
     name: Text = Field(min_length=1, max_length=200)
-    rank: int = Field(ge=1, le=1000)
+    rank: Int = Field(ge=1, le=1000)
     monthly_price: MoneyModel
     routing: RoutingModel
     sla: SlaModel
@@ -579,8 +593,8 @@ class ContractIn(Strict):
     title: Text = Field(min_length=1, max_length=300)
     document_url: str = Field(min_length=1, max_length=2000, pattern=r"^https?://[^\x00-\x20\x7f-\x9f]+$")
     document_sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$")
-    grace_days: int = Field(ge=0, le=3650)
-    term_days: int | None = Field(None, ge=1, le=36500)
+    grace_days: Int = Field(ge=0, le=3650)
+    term_days: Int | None = Field(None, ge=1, le=36500)
 
 
 class PublishIn(Strict):
