@@ -594,7 +594,7 @@ class ContractIn(Strict):
     document_url: str = Field(min_length=1, max_length=2000, pattern=r"^https?://[^\x00-\x20\x7f-\x9f]+$")
     document_sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$")
     grace_days: Int = Field(ge=0, le=3650)
-    term_days: Int | None = Field(None, ge=1, le=36500)
+    term_days: Annotated[int, Field(ge=1, le=36500), BeforeValidator(_integral)] | None = None
 
 
 class PublishIn(Strict):
