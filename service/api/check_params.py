@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from service.domain.model import Channel
 
+from service.text import SINGLE_LINE
+
 _CALLER = "alias of phone"
 
 
@@ -21,25 +23,26 @@ class CheckParams(BaseModel):
     # Unknown names are ignored: Twilio, Aircall and IVRs post many fields of their own.
     model_config = ConfigDict(extra="ignore")
 
-    service: str = Field(min_length=1, max_length=64, description="the service code asked for")
-    phone: str | None = Field(None, max_length=100, description="caller id in any form: +1…, 00…, 011…, national, tel:/sip: URI")
-    from_: str | None = Field(None, alias="From", max_length=100, description=f"{_CALLER} (Twilio)")
-    caller_: str | None = Field(None, alias="Caller", max_length=100, description=f"{_CALLER} (Twilio)")
-    ani: str | None = Field(None, max_length=100, description=f"{_CALLER} (IVRs)")
-    from_lower: str | None = Field(None, alias="from", max_length=100, description=_CALLER)
-    caller_lower: str | None = Field(None, alias="caller", max_length=100, description=_CALLER)
-    ani_upper: str | None = Field(None, alias="ANI", max_length=100, description=f"{_CALLER} (IVRs)")
-    email: str | None = Field(None, max_length=320)
-    client_id: str | None = Field(None, max_length=64)
-    external_system: str | None = Field(None, max_length=64)
-    external_id: str | None = Field(None, max_length=200)
-    at: str | None = Field(None, max_length=64, description="RFC 3339 with offset: evaluate at another moment",
-                           json_schema_extra={"format": "date-time"})
-    units: str | None = Field(None, max_length=16, description="units the agent means to use (default 1; hours to the quarter)")
+    service: str = Field(min_length=1, max_length=64, pattern=SINGLE_LINE, description="the service code asked for")
+    phone: str | None = Field(None, max_length=100, pattern=SINGLE_LINE,
+                              description="caller id in any form: +1…, 00…, 011…, national, tel:/sip: URI")
+    from_: str | None = Field(None, alias="From", max_length=100, pattern=SINGLE_LINE, description=f"{_CALLER} (Twilio)")
+    caller_: str | None = Field(None, alias="Caller", max_length=100, pattern=SINGLE_LINE, description=f"{_CALLER} (Twilio)")
+    ani: str | None = Field(None, max_length=100, pattern=SINGLE_LINE, description=f"{_CALLER} (IVRs)")
+    from_lower: str | None = Field(None, alias="from", max_length=100, pattern=SINGLE_LINE, description=_CALLER)
+    caller_lower: str | None = Field(None, alias="caller", max_length=100, pattern=SINGLE_LINE, description=_CALLER)
+    ani_upper: str | None = Field(None, alias="ANI", max_length=100, pattern=SINGLE_LINE, description=f"{_CALLER} (IVRs)")
+    email: str | None = Field(None, max_length=320, pattern=SINGLE_LINE)
+    client_id: str | None = Field(None, max_length=64, pattern=SINGLE_LINE)
+    external_system: str | None = Field(None, max_length=64, pattern=SINGLE_LINE)
+    external_id: str | None = Field(None, max_length=200, pattern=SINGLE_LINE)
+    at: str | None = Field(None, max_length=64, pattern=SINGLE_LINE, description="RFC 3339 with offset: evaluate at another moment",
+                           json_schema_extra={"format": "date-time", "pattern": r"^(19[7-9]\d|2[01]\d\d)-"})
+    units: str | None = Field(None, max_length=16, pattern=SINGLE_LINE, description="units the agent means to use (default 1; hours to the quarter)")
     channel: str | None = Field(None, max_length=16, description="how the request came in; may change the rank a service needs",
                                 json_schema_extra={"enum": [c.value for c in Channel]})
-    contact_email: str | None = Field(None, max_length=320, description="the person asking, beside the client identifier")
-    contact_phone: str | None = Field(None, max_length=100, description="the person asking, beside the client identifier")
+    contact_email: str | None = Field(None, max_length=320, pattern=SINGLE_LINE, description="the person asking, beside the client identifier")
+    contact_phone: str | None = Field(None, max_length=100, pattern=SINGLE_LINE, description="the person asking, beside the client identifier")
 
     @field_validator("channel")
     @classmethod

@@ -6,6 +6,7 @@ client's own lists), so the next page is a keyset query and a cursor of another 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
@@ -82,3 +83,9 @@ class Keyset:
         if after is not None:
             rows = [r for r in rows if (tuple(key(r)) < after if descending else tuple(key(r)) > after)]
         return self.page(rows[: limit + 1], limit, key)
+
+
+def comma_list(values: Sequence[str]) -> str:
+    """The pattern of a comma-separated choice among `values` (or nothing): what the filters accept, stated."""
+    choice = "(" + "|".join(re.escape(v) for v in values) + ")"
+    return f"^({choice}(,{choice})*)?$"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -14,6 +14,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StringConstraints,
     WithJsonSchema,
     model_validator,
 )
@@ -21,6 +22,7 @@ from pydantic import (
 from service.api import examples
 from service.domain import model as dm
 from service.domain.allowance import AllowanceView, format_units
+from service.text import MULTI_LINE, SINGLE_LINE
 from service.timebounds import check_bounds
 from service.usecases.allowances import view_json
 from service.usecases.checks import CheckResult
@@ -28,7 +30,9 @@ from service.usecases.checks import CheckResult
 Code = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
 
-_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}:?\d{2})?$")
+# The written year is 1970..2199 (the range check_bounds then checks in UTC): the schema's pattern says the same.
+_YEAR = r"^(19[7-9]\d|2[01]\d\d)-"
+_RFC3339 = re.compile(_YEAR + r"\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}:?\d{2})?$")
 
 
 def _rfc3339(value: Any) -> Any:
@@ -40,6 +44,8 @@ def _rfc3339(value: Any) -> Any:
             return datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
         except ValueError:
             pass
+    if isinstance(value, str) and re.match(r"^\s*[+-]?\d{4,}-", value) and not re.match(_YEAR, value.strip()):
+        return check_bounds(datetime(1, 1, 1, tzinfo=UTC), "timestamp")  # raises: a year out of range
     raise ValueError("RFC 3339 timestamp with an offset expected")
 
 
@@ -52,7 +58,7 @@ Timestamp = Annotated[
     AwareDatetime,
     BeforeValidator(_rfc3339),
     AfterValidator(_bounded),
-    WithJsonSchema({"type": "string", "format": "date-time",
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": _YEAR,
                     "description": "RFC 3339 with an offset, from 1970-01-01 to 2200-01-01 (UTC)"}),
 ]
 
@@ -69,6 +75,24 @@ def unstorable_text(value: Any) -> bool:
     if isinstance(value, list):
         return any(unstorable_text(v) for v in value)
     return False
+
+
+# Every text a request carries: no control characters (service/text.py), stated in the OpenAPI document.
+Text = Annotated[str, StringConstraints(pattern=SINGLE_LINE)]
+Prose = Annotated[str, StringConstraints(pattern=MULTI_LINE)]  # line breaks and tabs allowed (a reason)
+Email = Annotated[str, StringConstraints(min_length=3, max_length=320, pattern=SINGLE_LINE)]
+Domain = Annotated[str, StringConstraints(min_length=1, max_length=253, pattern=SINGLE_LINE)]
+Phone = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=SINGLE_LINE)]
+
+
+def _integral(value: Any) -> Any:
+    """JSON's 2.0 is the integer 2 (JSON Schema says so); 2.5, "2" and true are not."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Int = Annotated[int, BeforeValidator(_integral)]
 
 
 class Strict(BaseModel):
@@ -97,14 +121,14 @@ class Page(BaseModel):
 
 # ---- entitlement checks ------------------------------------------------------------------------
 class ExternalRef(Strict):
-    system: str = Field(min_length=1, max_length=64)
-    id: str = Field(min_length=1, max_length=200)
+    system: Text = Field(min_length=1, max_length=64)
+    id: Text = Field(min_length=1, max_length=200)
 
 
 class ClientSelector(Strict):
-    id: str | None = Field(None, max_length=64)
-    email: str | None = Field(None, max_length=320)
-    phone: str | None = Field(None, max_length=100)
+    id: Text | None = Field(None, max_length=64)
+    email: Text | None = Field(None, max_length=320)
+    phone: Text | None = Field(None, max_length=100)
     external_ref: ExternalRef | None = None
 
 
@@ -129,7 +153,7 @@ class CheckRequest(Strict):
         },
     )
     client: ClientSelector
-    service: str = Field(min_length=1, max_length=64)
+    service: Text = Field(min_length=1, max_length=64)
     channel: CheckChannel | None = None
     at: Timestamp | None = None
     units: int | float | None = Field(None, gt=0, le=1_000_000, description="units the agent means to use (default 1)")
@@ -167,17 +191,17 @@ class MembershipOut(BaseModel):
 
 
 class RoutingModel(Strict):
-    priority: str = Field(min_length=1, max_length=32)
-    queue: str = Field(min_length=1, max_length=64)
+    priority: Text = Field(min_length=1, max_length=32)
+    queue: Text = Field(min_length=1, max_length=64)
 
 
 class SlaModel(Strict):
-    first_response_minutes: int = Field(ge=0, le=10_000_000)
-    onsite_response_hours: int = Field(ge=0, le=1_000_000)
-    first_response_business_minutes: int | None = Field(
+    first_response_minutes: Int = Field(ge=0, le=10_000_000)
+    onsite_response_hours: Int = Field(ge=0, le=1_000_000)
+    first_response_business_minutes: Int | None = Field(
         None, ge=0, le=100_000, description="first response in business minutes on the plan's calendar (instead of calendar time)"
     )
-    onsite_response_business_hours: int | None = Field(
+    onsite_response_business_hours: Int | None = Field(
         None, ge=0, le=2_000, description="on-site response in business hours on the plan's calendar (instead of calendar time)"
     )
 
@@ -202,7 +226,7 @@ class DecisionSlaOut(BaseModel):
 
 
 class MoneyModel(Strict):
-    amount_minor: int = Field(ge=0, le=10**12)
+    amount_minor: Int = Field(ge=0, le=10**12)
     currency: str = Field(pattern=r"^[A-Za-z]{3}$")
 
 
@@ -474,21 +498,21 @@ class ClientCreate(Strict):
             ]
         },
     )
-    name: str = Field(min_length=1, max_length=300)
-    emails: list[str] = Field(default_factory=list, max_length=100)
-    domains: list[str] = Field(default_factory=list, max_length=100)
-    phones: list[str] = Field(default_factory=list, max_length=100)
+    name: Text = Field(min_length=1, max_length=300)
+    emails: list[Email] = Field(default_factory=list, max_length=100)
+    domains: list[Domain] = Field(default_factory=list, max_length=100)
+    phones: list[Phone] = Field(default_factory=list, max_length=100)
     external_refs: list[ExternalRef] = Field(default_factory=list, max_length=100)
     contacts: list[ContactIn] = Field(default_factory=list, max_length=100)
     restrict_to_contacts: bool = False
 
 
 class ClientPatch(Strict):
-    name: str | None = Field(None, min_length=1, max_length=300)
+    name: Text | None = Field(None, min_length=1, max_length=300)
     status: Literal["active", "archived"] | None = None
-    emails: list[str] | None = Field(None, max_length=100)
-    domains: list[str] | None = Field(None, max_length=100)
-    phones: list[str] | None = Field(None, max_length=100)
+    emails: list[Email] | None = Field(None, max_length=100)
+    domains: list[Domain] | None = Field(None, max_length=100)
+    phones: list[Phone] | None = Field(None, max_length=100)
     external_refs: list[ExternalRef] | None = Field(None, max_length=100)
     contacts: list[ContactIn] | None = Field(None, max_length=100, description="replaces the client's contacts")
     restrict_to_contacts: bool | None = None
@@ -547,10 +571,10 @@ class ServiceDecisionPage(BaseModel):
 
 
 class MembershipPut(Strict):
-    plan: str = Field(min_length=1, max_length=64)
+    plan: Text = Field(min_length=1, max_length=64)
     status: Literal["active", "trialing", "past_due", "canceled", "expired"]
     current_period_end: Timestamp | None = None
-    external_ref: str | None = Field(None, max_length=200)
+    external_ref: Text | None = Field(None, max_length=200)
 
 
 class MembershipRecordOut(BaseModel):
@@ -565,11 +589,11 @@ class MembershipRecordOut(BaseModel):
 
 
 class AcceptanceIn(Strict):
-    contract_version: str = Field(min_length=1, max_length=64)
+    contract_version: Text = Field(min_length=1, max_length=64)
     decision: Literal["signed", "declined"]
     method: Literal["paper", "manual", "phone", "click_through", "email", "provider"] = "manual"
-    signer_name: str | None = Field(None, max_length=300)
-    signer_email: str | None = Field(None, max_length=320)
+    signer_name: Text | None = Field(None, max_length=300)
+    signer_email: Text | None = Field(None, max_length=320)
     signed_at: Timestamp
 
 
@@ -594,8 +618,8 @@ class AcceptancePage(Page):
 
 class SignatureRequestIn(Strict):
     provider: Literal["docusign", "dropbox_sign", "pandadoc", "adobe_sign", "standard"]
-    external_id: str = Field(min_length=1, max_length=200)
-    contract_version: str = Field(min_length=1, max_length=64)
+    external_id: Text = Field(min_length=1, max_length=200)
+    contract_version: Text = Field(min_length=1, max_length=64)
 
 
 class SignatureRequestOut(BaseModel):
@@ -625,9 +649,9 @@ class GraceOut(BaseModel):
 
 
 class OverrideIn(Strict):
-    service: str = Field(min_length=1, max_length=64)
+    service: Text = Field(min_length=1, max_length=64)
     expires_at: Timestamp
-    reason: str = Field(min_length=1, max_length=1000)
+    reason: Prose = Field(min_length=1, max_length=1000)
 
 
 class OverrideOut(BaseModel):
@@ -649,10 +673,10 @@ class OverridePage(Page):
 
 # ---- catalog and contracts ---------------------------------------------------------------------
 class ServiceIn(Strict):
-    name: str = Field(min_length=1, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
     requires_contract: bool
-    min_rank: int = Field(ge=0, le=1000)
-    channel_min_rank: dict[CheckChannel, Annotated[int, Field(ge=0, le=1000)]] = Field(
+    min_rank: Int = Field(ge=0, le=1000)
+    channel_min_rank: dict[CheckChannel, Annotated[Int, Field(ge=0, le=1000)]] = Field(
         default_factory=dict, description="through that channel the service needs that rank instead of min_rank"
     )
 
@@ -681,8 +705,8 @@ class PlanIn(Strict):
             ]
         },
     )
-    name: str = Field(min_length=1, max_length=200)
-    rank: int = Field(ge=1, le=1000)
+    name: Text = Field(min_length=1, max_length=200)
+    rank: Int = Field(ge=1, le=1000)
     monthly_price: MoneyModel
     routing: RoutingModel
     sla: SlaModel
@@ -700,11 +724,11 @@ class PlanPage(Page):
 
 class ContractIn(Strict):
     version: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
-    title: str = Field(min_length=1, max_length=300)
-    document_url: str = Field(min_length=1, max_length=2000, pattern=r"^https?://")
+    title: Text = Field(min_length=1, max_length=300)
+    document_url: str = Field(min_length=1, max_length=2000, pattern=r"^https?://[^\x00-\x20\x7f-\x9f]+$")
     document_sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$")
-    grace_days: int = Field(ge=0, le=3650)
-    term_days: int | None = Field(None, ge=1, le=36500)
+    grace_days: Int = Field(ge=0, le=3650)
+    term_days: Annotated[int, Field(ge=1, le=36500), BeforeValidator(_integral)] | None = None
 
 
 class PublishIn(Strict):

@@ -19,6 +19,7 @@ from starlette.datastructures import FormData
 from service.api.deps import NowDep, SessionDep
 from service.domain.contract import current_version
 from service.errors import InvalidInput, NotFound, ServiceError
+from service.text import control_character_in
 from service.timebounds import check_bounds
 from service.ui import session as cookie
 from service.ui.web import WRITE_SCOPE, Visit, VisitDep, card_with_error, redirect, render, sign_in_first
@@ -30,6 +31,8 @@ MAX_OVERRIDE_HOURS = 24 * 90
 
 def _text(form: FormData, name: str, *, required: str | None = None, max_length: int = 300) -> str:
     value = str(form.get(name) or "").strip()
+    if control_character_in(value, multi_line=name == "reason"):
+        raise InvalidInput(f"{name.replace('_', ' ')} holds a control character")
     if required and not value:
         raise InvalidInput(required)
     if len(value) > max_length:

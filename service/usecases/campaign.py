@@ -93,7 +93,7 @@ def clients_to_chase(
     idents = identifiers_of(repo, [row.id for row, *_ in page])
     items = []
     for row, status, extension, _sql_deadline in page:
-        # The exact deadline comes from the domain rule (SQL keeps only milliseconds on SQLite).
+        # The deadline shown comes from the domain rule itself; its SQL form (rules_sql) orders and filters.
         state = dm.ClientState(
             id=row.id, name=row.name, status=dm.ClientStatus(row.status), created_at=row.created_at,
             grace_extensions=(dm.GraceExtension(version.version, extension),) if extension else (),

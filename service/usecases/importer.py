@@ -21,6 +21,7 @@ from service.ids import new_id
 from service.storage import contacts as contact_store
 from service.storage import tables as t
 from service.storage.sql import SqlRepository, bulk_insert
+from service.text import control_character_in
 from service.usecases import audit
 from service.usecases.clients import IdentifierKey, IdentifierSet, normalize_identifiers
 from service.usecases.contacts import ContactInput, check_distinct, identifier_rows, normalize_contact
@@ -200,6 +201,10 @@ def prepare_rows(
             continue
         if len(row.name) > 300:
             found.append({"row": row.row, "detail": "name is longer than 300 characters"})
+            continue
+        texts = [row.name, *row.emails, *row.domains, *row.phones, *(part for ref in row.external_refs for part in ref)]
+        if any(control_character_in(str(text)) for text in texts):
+            result.errors.append({"row": row.row, "detail": "a value holds a control character"})
             continue
         try:
             idents = normalize_identifiers(

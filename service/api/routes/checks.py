@@ -30,6 +30,7 @@ from service.cache import Miss
 from service.domain.allowance import Q
 from service.domain.model import Channel
 from service.errors import Forbidden, InvalidInput, ServiceError
+from service.text import control_character_in
 from service.timebounds import check_bounds
 from service.usecases.allowances import quarters
 from service.usecases.checks import NO_EXTRAS, CheckExtras, CheckResult, ClientRef, make_ref, run_check
@@ -96,6 +97,8 @@ def _text(value: Any, loc: list[str | int]) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise InvalidInput(f"{loc[-1]} must be a string", errors=[{"loc": loc, "msg": "string expected"}])
     text = str(value)
+    if control_character_in(text):
+        raise InvalidInput(f"{loc[-1]} holds a control character", errors=[{"loc": loc, "msg": "control character"}])
     limit = LIMITS.get(str(loc[-1]), 320)
     if len(text) > limit:
         raise InvalidInput(f"{loc[-1]} is too long", errors=[{"loc": loc, "msg": f"at most {limit} characters"}])

@@ -12,7 +12,7 @@ from starlette import status
 from starlette.concurrency import run_in_threadpool
 
 from service.api.deps import CacheDep, NowDep, Reader, ReadSessionDep, SessionDep, SettingsDep, StateDep, Writer
-from service.api.paging import Cursor, Keyset, Limit
+from service.api.paging import Cursor, Keyset, Limit, comma_list
 from service.api.routes.jobs import ImportQueued
 from service.api.schemas import (
     ClientCreate,
@@ -26,6 +26,7 @@ from service.api.schemas import (
     decision_out,
 )
 from service.cache import StateCache
+from service.domain import model as dm
 from service.domain.contract import contract_view
 from service.domain.decision import membership_grants, membership_view
 from service.errors import InvalidInput
@@ -162,7 +163,8 @@ def search_clients(
     cache: CacheDep,
     now: NowDep,
     q: str | None = Query(None, max_length=200),
-    contract_status: str | None = Query(None, max_length=200, description="comma-separated contract statuses"),
+    contract_status: str | None = Query(None, max_length=200, pattern=comma_list([s.value for s in dm.ContractStatus]),
+                                        description="comma-separated contract statuses"),
     plan: str | None = Query(None, max_length=64),
     status_: str | None = Query(None, alias="status", pattern="^(active|archived)$"),
     limit: int = Limit,
@@ -188,7 +190,6 @@ def search_clients(
         body["contract"] = {"status": contract_status_value, "current_version": None, "signed_version": None,
                             "signed_at": None, "grace_until": None}
         m = memberships.get(row.id)
-        from service.domain import model as dm
 
         dm_membership = dm.Membership(m.plan_code, dm.MembershipStatus(m.status), m.current_period_end) if m else None
         view = membership_view(dm_membership, membership_grants(dm_membership, catalog, now))

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from service.api.deps import CacheDep, NowDep, Reader, ReadSessionDep
-from service.api.paging import Cursor, Limit
+from service.api.paging import Cursor, Limit, comma_list
 from service.api.routes.clients import READ_ERRORS
 from service.api.schemas import ClientToChasePage, CoverageOut, Timestamp
 from service.usecases import campaign, reports
@@ -42,7 +42,8 @@ def clients_to_chase(
     caller: Reader,
     cache: CacheDep,
     now: NowDep,
-    status: str | None = Query(None, max_length=200, description="comma-separated: pending, unsigned, declined, expired (default all)"),
+    status: str | None = Query(None, max_length=200, pattern=comma_list(campaign.TO_CHASE),
+                               description="comma-separated: pending, unsigned, declined, expired (default all)"),
     deadline_before: Timestamp | None = Query(None, description="grace deadline strictly before this time"),
     deadline_after: Timestamp | None = Query(None, description="grace deadline at or after this time"),
     limit: int = Limit,
