@@ -199,3 +199,12 @@ def test_a_pdf_is_embedded_and_downloadable(client: TestClient) -> None:
     assert served.status_code == 200 and served.content == pdf and served.headers["content-type"] == "application/pdf"
     download = client.get(f"/sign/{token}/document?download=1", headers={"Authorization": ""})
     assert download.headers["content-disposition"].startswith("attachment")
+
+
+def test_without_an_uploaded_document_the_page_points_to_the_versions_url(client: TestClient) -> None:
+    ok(client.post("/v1/contracts", json={"version": "2026.1", "title": "Contract", "document_url": "https://example.com/c.pdf",
+                                          "document_sha256": "a" * 64, "grace_days": 30}), 201)
+    ok(client.post("/v1/contracts/2026.1/publish", json={}))
+    acme = create_client(client, "Acme Dental")
+    body = page(client, token_of(new_link(client, acme["id"]))).text
+    assert 'href="https://example.com/c.pdf"' in body and "a" * 64 in body
