@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -119,6 +120,8 @@ def make_settings(db_url: str, **overrides: Any) -> Settings:
         "bootstrap_admin_key": ADMIN_KEY,
         "cache_staleness_seconds": 0.2,
         "log_level": "WARNING",
+        # The embedded job runner delivers queued mail: into a temporary folder, never the worktree's ./mail.
+        "mail_dir": str(Path(tempfile.gettempdir()) / "supportgate-test-mail"),
     }
     values.update(overrides)
     return Settings(**values)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,6 +24,8 @@ log = logging.getLogger("supportgate.mail")
 
 # A claimed row is left alone by other workers this long (much longer than one SMTP conversation).
 LEASE = timedelta(minutes=5)
+# A round stops starting new sends after this (one SMTP attempt times out after 30 s), well inside LEASE.
+SEND_BUDGET = timedelta(minutes=3)
 MAX_RETRY_DELAY = timedelta(hours=1)
 GIVE_UP_AFTER = timedelta(days=3)
 # Headers a caller may not set: they are the message's identity, written from the row.
@@ -142,6 +145,17 @@ def _record(db: Database, settings: Settings, mail_id: str, now: datetime, error
         session.commit()
 
 
+def _release(db: Database, mail_ids: list[str], now: datetime) -> None:
+    """Hand unsent claimed rows back at once (due now), before their lease could let another worker send them too."""
+    with db.writer() as session:
+        for mail_id in mail_ids:
+            row = store.get(session, mail_id)
+            if row is not None and row.status == store.SENDING:
+                row.status = store.RETRYING if row.attempts else store.QUEUED
+                row.next_attempt_at = now
+        session.commit()
+
+
 def deliver_due_mail(db: Database, settings: Settings, now: datetime, limit: int = 100,
                      transport: MailTransport | None = None) -> int:
     """One round: claim the due messages, hand each to the transport once, record each outcome.
@@ -151,7 +165,12 @@ def deliver_due_mail(db: Database, settings: Settings, now: datetime, limit: int
     claimed = _claim(db, settings, now, limit)
     if not claimed:
         return 0
-    for item in claimed:
+    started = time.monotonic()
+    for index, item in enumerate(claimed):
+        if time.monotonic() - started > SEND_BUDGET.total_seconds():
+            # A slow server: stop well inside the lease, so no row is sent by two workers.
+            _release(db, [rest.id for rest in claimed[index:]], now)
+            return index
         error: Exception | None = None
         try:
             transport.send(item.message)

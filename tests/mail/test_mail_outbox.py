@@ -15,6 +15,7 @@ from service.mail.transport import MailDirTransport, SmtpTransport, build_transp
 from service.settings import Settings
 from service.storage import mail as store
 from service.storage.database import Database
+from service.usecases import mail as mail_uc
 from service.usecases.job_kinds import mail_job
 from service.usecases.job_runner import JobRunner
 from service.usecases.mail import deliver_due_mail, mail_status, queue_mail, retry_delay
@@ -211,3 +212,15 @@ def test_header_injection_is_refused_and_an_unbuildable_row_does_not_block_the_o
         session.commit()
     assert deliver_due_mail(db, settings_for(db_url, None, tmp_path), T0 + timedelta(seconds=2)) == 1
     assert (row(db, broken).status, row(db, fine).status) == ("failed", "sent")
+
+
+def test_a_slow_round_hands_back_what_it_did_not_send(db: Database, db_url: str, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = [queue(db, f"<slow{n}@test>", at=T0 + timedelta(seconds=n)) for n in range(3)]
+    monkeypatch.setattr(mail_uc, "SEND_BUDGET", timedelta(seconds=0.2))
+    handler = ScriptedHandler(delay=0.3)
+    with smtp_server(handler) as url:
+        assert deliver_due_mail(db, settings_for(db_url, url, tmp_path), T0 + timedelta(seconds=5)) == 1
+    assert [row(db, i).status for i in ids] == ["sent", "queued", "queued"]
+    assert all(row(db, i).next_attempt_at == T0 + timedelta(seconds=5) for i in ids[1:])  # due again at once
+    assert [m["Message-ID"] for m in handler.received] == ["<slow0@test>"]
