@@ -6,10 +6,11 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parseaddr
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from jinja2 import ChainableUndefined, TemplateError, TemplateSyntaxError
+from jinja2 import ChainableUndefined, Template, TemplateError, TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 
 from service.domain.campaign import INITIAL, is_reminder
@@ -65,11 +66,17 @@ def check_templates(templates: Templates) -> None:
                                errors=[{"loc": ["body", field], "msg": str(exc)[:300]}]) from None
 
 
+@lru_cache(maxsize=64)
+def _compiled(html: bool, source: str) -> Template:
+    # Compiling costs milliseconds; a campaign renders the same few sources for every client.
+    return (_HTML if html else _TEXT).from_string(source)
+
+
 def render(templates: Templates, values: dict[str, Any]) -> Letter:
     """The letter for one client and step; a subject is one line."""
-    subject = _TEXT.from_string(templates.subject or DEFAULT_SUBJECT).render(values)
-    text = _TEXT.from_string(templates.text or DEFAULT_TEXT).render(values)
-    html = _HTML.from_string(templates.html or DEFAULT_HTML).render(values)
+    subject = _compiled(False, templates.subject or DEFAULT_SUBJECT).render(values)
+    text = _compiled(False, templates.text or DEFAULT_TEXT).render(values)
+    html = _compiled(True, templates.html or DEFAULT_HTML).render(values)
     return Letter(" ".join(subject.split())[:300], text, html)
 
 
