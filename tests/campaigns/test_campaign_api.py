@@ -95,3 +95,17 @@ def test_one_live_campaign_per_version_and_header_safe_addresses(rollout: Rollou
     assert all(m["From"] == "Support Team <support@example.com>" and m["Reply-To"] == "help@example.com"
                for m in handler.received)
     assert "Support Team" in handler.received[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+
+def test_a_template_that_fails_only_for_one_client_is_a_422_in_preview_and_skips_that_client(
+    rollout: Rollout, handler: ScriptedHandler,
+) -> None:
+    template = "{% if client_name.startswith('Ann') %}{{ 1 // 0 }}{% endif %}Hello {{ client_name }}"
+    campaign = start_campaign(rollout.api, text_template=template)
+    assert rollout.api.post(f"/v1/campaigns/{campaign['id']}/preview", json={"client_id": rollout.clients["ann"]}).status_code == 422
+    assert ok(rollout.api.post(f"/v1/campaigns/{campaign['id']}/preview", json={"client_id": rollout.clients["bob"]}))["text"] \
+        == "Hello Bob's Bakery"
+    rollout.tick(datetime.now(UTC))
+    assert to(handler.received) == ["bob@example.com"]  # Ann's step was not written, nothing half-done
+    with rollout.db.reader() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(t.SigningLink)) == 1
