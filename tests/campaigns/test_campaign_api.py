@@ -109,3 +109,11 @@ def test_a_template_that_fails_only_for_one_client_is_a_422_in_preview_and_skips
     assert to(handler.received) == ["bob@example.com"]  # Ann's step was not written, nothing half-done
     with rollout.db.reader() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(t.SigningLink)) == 1
+
+
+def test_reminders_follow_the_client_when_its_first_address_is_removed(rollout: Rollout, handler: ScriptedHandler) -> None:
+    start_campaign(rollout.api)
+    rollout.tick(datetime.now(UTC))
+    ok(rollout.api.patch(f"/v1/clients/{rollout.clients['ann']}", json={"emails": ["ann.new@example.com"]}))
+    rollout.tick(rollout.deadline - timedelta(days=14) + timedelta(minutes=1))
+    assert sorted(str(m["To"]) for m in handler.received if m["List-Unsubscribe"]) == ["ann.new@example.com", "bob@example.com"]
