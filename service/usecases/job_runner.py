@@ -8,12 +8,14 @@ the lease has run out the job is queued again (that attempt counted) or failed a
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
 import socket
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
@@ -64,6 +66,7 @@ class JobRunner:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.on_progress = on_progress
         self.beside_requests = beside_requests
+        self._loop_clock: int | None = None
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -74,10 +77,15 @@ class JobRunner:
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> None:
-        if self.beside_requests and sys.getswitchinterval() > SWITCH_INTERVAL:
-            # A busy handler thread keeps the interpreter lock for a whole switch interval (5 ms by
-            # default) whenever the request loop asks for it: every answer would wait that long.
-            sys.setswitchinterval(SWITCH_INTERVAL)
+        if self.beside_requests:
+            if sys.getswitchinterval() > SWITCH_INTERVAL:
+                # A busy handler thread keeps the interpreter lock for a whole switch interval (5 ms by
+                # default) whenever the request loop asks for it: every answer would wait that long.
+                sys.setswitchinterval(SWITCH_INTERVAL)
+            # start() runs on the request loop's thread (the app's lifespan): its CPU clock tells
+            # handlers when the loop is busy (JobContext.pace).
+            with contextlib.suppress(AttributeError, OSError):
+                self._loop_clock = time.pthread_getcpuclockid(threading.get_ident())
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="supportgate-jobs", daemon=True)
         self._heartbeat = threading.Thread(target=self._renew_loop, name="supportgate-jobs-lease", daemon=True)
@@ -196,7 +204,7 @@ class JobRunner:
         progress = (lambda done, total: report(job_id, done, total)) if report is not None else None
         ctx = JobContext(job_id=job_id, kind=kind, attempt=attempt, settings=self.settings, db=self.db,
                          worker_id=self.worker_id, clock=self.clock, on_progress=progress,
-                         beside_requests=self.beside_requests)
+                         loop_clock=self._loop_clock)
         try:
             if handler is None:
                 raise LookupError(f"no handler for job kind {kind!r} in this runner")

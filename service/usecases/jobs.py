@@ -26,7 +26,8 @@ JobHandler = Callable[["JobContext", dict[str, Any]], dict[str, Any] | None]
 # A handler's CPU-heavy loop pauses after this much work, between these bounds (see JobContext.pace).
 PACE_WORK = 0.002
 PACE_MIN = 0.0001
-PACE_MAX = 0.01
+PACE_MAX = 0.008
+LOOP_BUSY = 0.1
 
 _handlers: dict[str, JobHandler] = {}
 _periodic: dict[str, Callable[[Settings], float]] = {}
@@ -82,28 +83,30 @@ class JobContext:
     worker_id: str
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     on_progress: Callable[[int, int | None], None] | None = None
-    # The runner shares this process with a request loop (the embedded runner of `serve`): pace() pauses.
-    beside_requests: bool = False
+    # The CPU clock of the request loop's thread when this runner shares its process with one (the
+    # embedded runner of `serve`): pace() then pauses while the loop is busy.
+    loop_clock: int | None = None
     _worked_since: float = field(default_factory=time.perf_counter)
+    _loop_seen: tuple[float, float] | None = None
     _pause: float = PACE_MIN
 
     def pace(self) -> None:
-        """Call often from CPU-heavy loops. After PACE_WORK seconds of work the handler pauses, giving
-        the interpreter lock to the request loop of the process; a pause that came back late means
-        the loop was busy, so the next pause is longer (up to PACE_MAX), otherwise shorter. Alone, a
-        job loses a few per cent; beside live traffic it takes what the requests leave. A runner
-        of its own (`supportgate worker`, the CLI) never pauses: the operating system shares the CPU."""
-        if not self.beside_requests:
+        """Call often from CPU-heavy loops. Beside a request loop (which shares the interpreter lock
+        with this thread), after PACE_WORK seconds of work: if the loop used more than LOOP_BUSY of
+        the CPU since the last look, pause, twice as long as the last pause (up to PACE_MAX); if not,
+        the shortest pause. So a job takes what the requests leave, and runs at almost full speed
+        alone. A runner of its own (`supportgate worker`, the CLI) never pauses."""
+        if self.loop_clock is None:
             return
         now = time.perf_counter()
         if now - self._worked_since < PACE_WORK:
             return
-        pause = self._pause
-        time.sleep(pause)
-        after = time.perf_counter()
-        late = (after - now) - pause
-        self._pause = min(pause * 2, PACE_MAX) if late > max(pause, PACE_MIN) else max(pause / 2, PACE_MIN)
-        self._worked_since = after
+        loop_cpu = time.clock_gettime(self.loop_clock)
+        seen, self._loop_seen = self._loop_seen, (now, loop_cpu)
+        busy = seen is not None and (loop_cpu - seen[1]) > LOOP_BUSY * (now - seen[0])
+        self._pause = min(self._pause * 2, PACE_MAX) if busy else PACE_MIN
+        time.sleep(self._pause)
+        self._worked_since = time.perf_counter()
 
     def now(self) -> datetime:
         return self.clock()
