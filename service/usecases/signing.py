@@ -155,6 +155,7 @@ class Receipt:
     consent_text: str
     decline_reason: str | None
     link_id: str
+    button_text: str
 
     @classmethod
     def of(cls, acceptance: t.Acceptance, evidence: t.ClickThroughEvidence, client_name: str) -> Receipt:
@@ -164,7 +165,7 @@ class Receipt:
             signer_title=evidence.signer_title, signer_email=acceptance.signer_email, signed_at=acceptance.signed_at,
             ip=evidence.ip, user_agent=evidence.user_agent, consent_version=evidence.consent_version,
             consent_text=CONSENT_TEXT if evidence.consent_version == CONSENT_VERSION else "",
-            decline_reason=evidence.decline_reason, link_id=evidence.signing_link_id,
+            decline_reason=evidence.decline_reason, link_id=evidence.signing_link_id, button_text=evidence.button_text,
         )
 
 
@@ -175,6 +176,16 @@ def receipt(session: Session, token: str) -> Receipt:
     if evidence is None or acceptance is None:
         raise NotFound("this link has not been answered yet: there is no receipt")
     client = SqlRepository(session).get_client(link.client_id)
+    return Receipt.of(acceptance, evidence, client.name if client else "")
+
+
+def evidence_of(session: Session, acceptance_id: str) -> Receipt:
+    """The click-through evidence of an acceptance (for a technician or a dispute)."""
+    evidence = store.evidence(session, acceptance_id)
+    acceptance = session.get(t.Acceptance, acceptance_id)
+    if evidence is None or acceptance is None:
+        raise NotFound(f"acceptance {acceptance_id!r} was not given through a signing link (no click-through evidence)")
+    client = SqlRepository(session).get_client(acceptance.client_id)
     return Receipt.of(acceptance, evidence, client.name if client else "")
 
 
@@ -202,7 +213,8 @@ def _queue_copy(session: Session, receipt: Receipt, version: t.ContractVersion, 
         lines += ["", "The document you were shown:", "", plain_text(document.content_type, document.body)]
     else:
         lines += ["", f"The document: {receipt_url.rsplit('/', 1)[0]}/document"]
-    subject = f"{'Signed' if signed else 'Declined'}: {version.title} ({version.version})"
+    # One line, whatever the title holds (a line break in a subject is refused by queue_mail).
+    subject = " ".join(f"{'Signed' if signed else 'Declined'}: {version.title} ({version.version})".split())[:1000]
     queue_mail(session, to=receipt.signer_email, subject=subject, text="\n".join(lines) + "\n", html=None,
                message_id=f"<receipt.{receipt.acceptance_id}@supportgate>", ref_kind="acceptance",
                ref_id=receipt.acceptance_id, now=now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,9 +29,12 @@ class ScriptedHandler:
     script: list[str] = field(default_factory=list)
     received: list[EmailMessage] = field(default_factory=list)
     attempts: int = 0
+    delay: float = 0.0  # seconds before each answer to DATA (a slow server)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.attempts += 1
+        if self.delay:
+            await asyncio.sleep(self.delay)
         reply = self.script.pop(0) if self.script else "250 OK"
         if reply.startswith("250"):
             parsed = message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)

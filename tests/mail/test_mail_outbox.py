@@ -8,11 +8,14 @@ from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
+from service.errors import InvalidInput
 from service.mail.transport import MailDirTransport, SmtpTransport, build_transport
 from service.settings import Settings
 from service.storage import mail as store
 from service.storage.database import Database
+from service.usecases import mail as mail_uc
 from service.usecases.job_kinds import mail_job
 from service.usecases.job_runner import JobRunner
 from service.usecases.mail import deliver_due_mail, mail_status, queue_mail, retry_delay
@@ -192,3 +195,32 @@ def test_the_periodic_job_delivers_due_mail_off_the_request_loop(db: Database, d
     assert [m["Message-ID"] for m in handler.received] == ["<job@test>"]
     with db.reader() as session:
         assert mail_status(session, ["<job@test>"]) == {"<job@test>": "sent"}
+
+
+def test_header_injection_is_refused_and_an_unbuildable_row_does_not_block_the_others(db: Database, db_url: str,
+                                                                                         tmp_path: Path) -> None:
+    with db.writer() as session:
+        for bad in ({"subject": "Hi\r\nBcc: all@example.com"}, {"headers": {"Reply-To": "a@b.example\nBcc: x@y.example"}},
+                    {"to": "nobody"}):
+            fields = {"to": "ann@example.com", "subject": "Hi", "headers": None, **bad}
+            with pytest.raises(InvalidInput):
+                queue_mail(session, text="t", html=None, message_id="<bad@test>", now=T0, **fields)  # type: ignore[arg-type]
+        session.rollback()
+    broken, fine = queue(db, "<broken@test>"), queue(db, "<fine@test>", at=T0 + timedelta(seconds=1))
+    with db.writer() as session:  # written around the check, as an older release might have
+        session.execute(sa.update(store.t.MailOutbox).where(store.t.MailOutbox.id == broken).values(headers={"X-Bad": "a\nb"}))
+        session.commit()
+    assert deliver_due_mail(db, settings_for(db_url, None, tmp_path), T0 + timedelta(seconds=2)) == 1
+    assert (row(db, broken).status, row(db, fine).status) == ("failed", "sent")
+
+
+def test_a_slow_round_hands_back_what_it_did_not_send(db: Database, db_url: str, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = [queue(db, f"<slow{n}@test>", at=T0 + timedelta(seconds=n)) for n in range(3)]
+    monkeypatch.setattr(mail_uc, "SEND_BUDGET", timedelta(seconds=0.2))
+    handler = ScriptedHandler(delay=0.3)
+    with smtp_server(handler) as url:
+        assert deliver_due_mail(db, settings_for(db_url, url, tmp_path), T0 + timedelta(seconds=5)) == 1
+    assert [row(db, i).status for i in ids] == ["sent", "queued", "queued"]
+    assert all(row(db, i).next_attempt_at == T0 + timedelta(seconds=5) for i in ids[1:])  # due again at once
+    assert [m["Message-ID"] for m in handler.received] == ["<slow0@test>"]

@@ -117,6 +117,10 @@ def test_accepting_records_the_evidence_and_the_check_turns_signed_at_once(
     assert before <= datetime.fromisoformat(receipt["signed_at"]) <= datetime.now(UTC)
     [recorded] = acceptances(client, acme["id"])
     assert (recorded["method"], recorded["decision"], recorded["contract_version"]) == ("click_through", "signed", "2026.1")
+    evidence = ok(client.get(f"/v1/acceptances/{recorded['id']}/evidence"))
+    assert {k: evidence[k] for k in receipt if k in evidence} == {k: receipt[k] for k in receipt if k in evidence}
+    assert evidence["button_text"] == "Accept and sign" and "electronically" in evidence["consent_text"]
+    assert evidence["link_id"] == link["id"]
     html_receipt = client.get(f"/sign/{token}/receipt", headers={"Authorization": ""})
     assert html_receipt.status_code == 200 and "the contract is signed" in html_receipt.text
     # The link is spent: the page and the form answer 410 and change nothing.
@@ -143,6 +147,8 @@ def test_declining_with_a_reason(client: TestClient, acme: dict[str, Any]) -> No
     answer = submit(client, token, decision="decline", reason="We use another provider")
     assert answer.status_code == 303
     assert check(client, id=acme["id"])["contract"]["status"] == "declined"
+    paper = sign(client, acme["id"])
+    assert client.get(f"/v1/acceptances/{paper['id']}/evidence").status_code == 404  # not a click-through
     receipt = ok(client.get(f"/sign/{token}/receipt", headers={"Accept": "application/json", "Authorization": ""}))
     assert (receipt["decision"], receipt["decline_reason"], receipt["signer_name"]) == ("declined", "We use another provider", None)
 
@@ -193,3 +199,12 @@ def test_a_pdf_is_embedded_and_downloadable(client: TestClient) -> None:
     assert served.status_code == 200 and served.content == pdf and served.headers["content-type"] == "application/pdf"
     download = client.get(f"/sign/{token}/document?download=1", headers={"Authorization": ""})
     assert download.headers["content-disposition"].startswith("attachment")
+
+
+def test_without_an_uploaded_document_the_page_points_to_the_versions_url(client: TestClient) -> None:
+    ok(client.post("/v1/contracts", json={"version": "2026.1", "title": "Contract", "document_url": "https://example.com/c.pdf",
+                                          "document_sha256": "a" * 64, "grace_days": 30}), 201)
+    ok(client.post("/v1/contracts/2026.1/publish", json={}))
+    acme = create_client(client, "Acme Dental")
+    body = page(client, token_of(new_link(client, acme["id"]))).text
+    assert 'href="https://example.com/c.pdf"' in body and "a" * 64 in body

@@ -63,8 +63,10 @@ class MinuteBuckets:
             tokens, updated = self._buckets.get(name, (float(self.per_minute), now))
             tokens = min(float(self.per_minute), tokens + (now - updated) * rate)
             if len(self._buckets) >= self.max_entries:
-                # Full buckets carry no information: dropping them forgets nobody who is being limited.
-                self._buckets = {k: v for k, v in self._buckets.items() if v[0] + (now - v[1]) * rate < self.per_minute}
+                # Under a flood of addresses keep only those being refused now (a forgotten one starts full again).
+                self._buckets = {k: v for k, v in self._buckets.items() if v[0] + (now - v[1]) * rate < 1}
+                if len(self._buckets) >= self.max_entries:
+                    self._buckets.clear()
             if tokens >= 1:
                 self._buckets[name] = (tokens - 1, now)
                 return 0.0

@@ -15,6 +15,7 @@ from service.api.paging import Cursor, Keyset, Limit
 from service.api.routes.clients import READ_ERRORS, WRITE_ERRORS
 from service.api.schemas import Problem
 from service.usecases import contract_documents as docs
+from service.usecases import signing as signing_uc
 from service.usecases import signing_links as uc
 
 router = APIRouter(tags=["signing links"])
@@ -134,3 +135,35 @@ def list_links(client_id: str, session: ReadSessionDep, caller: Reader, now: Now
 )
 def revoke_link(link_id: str, session: SessionDep, caller: Writer, now: NowDep) -> SigningLinkOut:
     return SigningLinkOut.from_domain(uc.revoke_signing_link(session, link_id, actor=caller.name, now=now))
+
+
+class ClickThroughEvidenceOut(BaseModel):
+    acceptance_id: str
+    client_name: str
+    contract_version: str
+    decision: str
+    signer_name: str | None
+    signer_title: str | None
+    signer_email: str | None
+    signed_at: datetime = Field(description="server time (UTC) of the click")
+    ip: str
+    user_agent: str
+    document_sha256: str = Field(description="SHA-256 of the exact document bytes shown")
+    consent_version: str
+    consent_text: str = Field(description="the consent wording of that version")
+    button_text: str
+    decline_reason: str | None
+    link_id: str
+
+    @classmethod
+    def from_domain(cls, receipt: signing_uc.Receipt) -> ClickThroughEvidenceOut:
+        return cls(**{name: getattr(receipt, name) for name in cls.model_fields})
+
+
+@router.get(
+    "/v1/acceptances/{acceptance_id}/evidence", response_model=ClickThroughEvidenceOut,
+    summary="The click-through evidence of an acceptance given through a signing link",
+    responses={**READ_ERRORS, 404: {"model": Problem, "description": "No such acceptance, or not given through a signing link"}},
+)
+def acceptance_evidence(acceptance_id: str, session: ReadSessionDep, caller: Reader) -> ClickThroughEvidenceOut:
+    return ClickThroughEvidenceOut.from_domain(signing_uc.evidence_of(session, acceptance_id))
