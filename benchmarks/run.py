@@ -295,6 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--import-rows", type=int, default=20_000)
     parser.add_argument("--load-import-rows", type=int, default=50_000, help="rows of the CSV imported in import-load")
     parser.add_argument("--load-seconds", type=int, default=25, help="import-load: length of the check load beside the import")
+    parser.add_argument("--worker-nice", type=int, default=10, help="import-load --jobs-in worker: the worker's nice value")
     parser.add_argument("--jobs-in", choices=("embedded", "worker"), default="embedded",
                         help="import-load: jobs in the service's own runner thread, or in a `supportgate worker` process")
     parser.add_argument("--webhook-deliveries", type=int, default=30_000, help="distinct signed deliveries to play")
@@ -386,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
             service.start()
             worker = None
             if args.jobs_in == "worker":
-                worker = subprocess.Popen([sys.executable, "-m", "service.cli", "worker"], cwd=ROOT,
+                worker = subprocess.Popen([sys.executable, "-m", "service.cli", "worker", "--nice", str(args.worker_nice)], cwd=ROOT,
                                           env={**os.environ, **jobs_env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             try:
                 report["scenarios"]["import-load"] = figures = import_under_load(

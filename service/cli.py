@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 from datetime import UTC, datetime, timedelta
@@ -272,6 +273,7 @@ def db_copy(
 @app.command()
 def worker(
     kind: Annotated[Optional[list[str]], typer.Option(help="only these job kinds (default: every kind)")] = None,  # noqa: UP045
+    nice: Annotated[int, typer.Option(help="lower this process's CPU priority by this much (beside a server on one host)")] = 0,
 ) -> None:
     """Run background jobs in this process alone (for SUPPORTGATE_JOBS_EMBEDDED=false deployments); stops on SIGTERM."""
     import signal
@@ -281,6 +283,8 @@ def worker(
 
     settings = get_settings()
     configure_logging(settings.log_level)
+    if nice:
+        os.nice(nice)
     db = _database(settings)
     runner = JobRunner(db, settings, kinds=kind or None)
     stopping = threading.Event()

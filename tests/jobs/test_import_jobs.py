@@ -136,3 +136,18 @@ def test_a_binary_file_given_to_a_job_fails_it_clearly_and_the_runner_goes_on(db
         "failed", 1, "the CSV is not UTF-8 (is it a binary file?)")
     assert (rows[bad_json].status, rows[bad_json].error) == ("failed", "the body is neither a JSON array nor text/csv")
     assert rows[good].status == "succeeded" and rows[good].result is not None and rows[good].result["created"] == 3
+
+
+def test_without_the_embedded_runner_a_job_waits_for_a_worker(db_url: str) -> None:
+    settings = make_settings(db_url, import_sync_max_rows=10, job_poll_seconds=0.05, jobs_embedded=False)
+    with TestClient(create_app(settings), headers={"Authorization": f"Bearer {ADMIN_KEY}"}) as client:
+        location = client.post("/v1/clients/import", content=csv_rows(15), headers={"Content-Type": "text/csv"}).headers["location"]
+        time.sleep(0.3)
+        assert ok(client.get(location))["status"] == "queued"
+        db = Database.connect(db_url, pool_size=1)
+        try:
+            assert JobRunner(db, settings).run_once() is True  # what `supportgate worker` does
+        finally:
+            db.dispose()
+        job = ok(client.get(location))
+    assert (job["status"], job["result"]["created"]) == ("succeeded", 15)
