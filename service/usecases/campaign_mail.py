@@ -6,10 +6,11 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parseaddr
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from jinja2 import ChainableUndefined, TemplateError, TemplateSyntaxError
+from jinja2 import ChainableUndefined, Template, TemplateError, TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 
 from service.domain.campaign import INITIAL, is_reminder
@@ -17,6 +18,8 @@ from service.errors import InvalidInput
 from service.usecases.campaign_letters import DEFAULT_HTML, DEFAULT_SUBJECT, DEFAULT_TEXT
 
 VARIABLES = ("client_name", "contract_title", "contract_version", "signing_url", "grace_until", "days_left", "sender_name")
+
+RENDER_ERRORS = (TemplateError, ArithmeticError, TypeError, ValueError, LookupError, AttributeError, RecursionError)
 
 # Undefined names (and attributes of them) render as "": a typo in a template never stops a campaign.
 _TEXT = SandboxedEnvironment(undefined=ChainableUndefined, autoescape=False, keep_trailing_newline=True)
@@ -60,16 +63,26 @@ def check_templates(templates: Templates) -> None:
                                errors=[{"loc": ["body", field], "msg": f"line {exc.lineno}: {exc.message}"}]) from None
         try:
             template.render(sample_values())
-        except (TemplateError, ArithmeticError, TypeError, ValueError, LookupError) as exc:
+        except RENDER_ERRORS as exc:
             raise InvalidInput(f"{field} fails to render: {exc}",
                                errors=[{"loc": ["body", field], "msg": str(exc)[:300]}]) from None
 
 
+@lru_cache(maxsize=64)
+def _compiled(html: bool, source: str) -> Template:
+    # Compiling costs milliseconds; a campaign renders the same few sources for every client.
+    return (_HTML if html else _TEXT).from_string(source)
+
+
 def render(templates: Templates, values: dict[str, Any]) -> Letter:
     """The letter for one client and step; a subject is one line."""
-    subject = _TEXT.from_string(templates.subject or DEFAULT_SUBJECT).render(values)
-    text = _TEXT.from_string(templates.text or DEFAULT_TEXT).render(values)
-    html = _HTML.from_string(templates.html or DEFAULT_HTML).render(values)
+    try:
+        subject = _compiled(False, templates.subject or DEFAULT_SUBJECT).render(values)
+        text = _compiled(False, templates.text or DEFAULT_TEXT).render(values)
+        html = _compiled(True, templates.html or DEFAULT_HTML).render(values)
+    except RENDER_ERRORS as exc:
+        # A template that compiles can still fail on one client's values (the scheduler logs and skips it).
+        raise InvalidInput(f"the campaign's template fails for this client: {exc}"[:500]) from None
     return Letter(" ".join(subject.split())[:300], text, html)
 
 

@@ -135,8 +135,11 @@ def _write_one(
             return "none"
         version = repo.get_version(row.contract_version)
         assert version is not None
-        # A recipient keeps the address its first message went to.
-        address = recipient.email if recipient is not None else email
+        # A recipient keeps the address its first message went to while the client still has it.
+        live = store.client_emails(session, client_id)
+        address = recipient.email if recipient is not None and recipient.email in live else email
+        if recipient is not None and recipient.email != address:
+            recipient.email = address
         written = send_step(session, row, version, state, address, step, catalog, settings, now)
         session.commit()
         return "written" if written else "none"

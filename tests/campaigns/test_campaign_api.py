@@ -95,3 +95,25 @@ def test_one_live_campaign_per_version_and_header_safe_addresses(rollout: Rollou
     assert all(m["From"] == "Support Team <support@example.com>" and m["Reply-To"] == "help@example.com"
                for m in handler.received)
     assert "Support Team" in handler.received[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+
+def test_a_template_that_fails_only_for_one_client_is_a_422_in_preview_and_skips_that_client(
+    rollout: Rollout, handler: ScriptedHandler,
+) -> None:
+    template = "{% if client_name.startswith('Ann') %}{{ 1 // 0 }}{% endif %}Hello {{ client_name }}"
+    campaign = start_campaign(rollout.api, text_template=template)
+    assert rollout.api.post(f"/v1/campaigns/{campaign['id']}/preview", json={"client_id": rollout.clients["ann"]}).status_code == 422
+    assert ok(rollout.api.post(f"/v1/campaigns/{campaign['id']}/preview", json={"client_id": rollout.clients["bob"]}))["text"] \
+        == "Hello Bob's Bakery"
+    rollout.tick(datetime.now(UTC))
+    assert to(handler.received) == ["bob@example.com"]  # Ann's step was not written, nothing half-done
+    with rollout.db.reader() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(t.SigningLink)) == 1
+
+
+def test_reminders_follow_the_client_when_its_first_address_is_removed(rollout: Rollout, handler: ScriptedHandler) -> None:
+    start_campaign(rollout.api)
+    rollout.tick(datetime.now(UTC))
+    ok(rollout.api.patch(f"/v1/clients/{rollout.clients['ann']}", json={"emails": ["ann.new@example.com"]}))
+    rollout.tick(rollout.deadline - timedelta(days=14) + timedelta(minutes=1))
+    assert sorted(str(m["To"]) for m in handler.received if m["List-Unsubscribe"]) == ["ann.new@example.com", "bob@example.com"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -206,3 +207,29 @@ def test_two_scheduler_processes_on_one_database_send_each_step_once(rollout: Ro
     rollout.tick(due)
     ids = [m["Message-ID"] for m in handler.received]
     assert len(ids) == 64 and len(set(ids)) == 64
+
+
+def test_two_scheduler_threads_with_their_own_engines_write_each_step_once(rollout: Rollout, handler: ScriptedHandler) -> None:
+    for n in range(10):
+        ok(rollout.api.post("/v1/clients", json={"name": f"Extra {n:02d}", "emails": [f"extra{n}@example.com"]}), 201)
+    start_campaign(rollout.api)
+    now = datetime.now(UTC)
+    barrier = threading.Barrier(2)
+    results: list[int] = []
+
+    def replica() -> None:
+        db = Database.connect(rollout.db.url, pool_size=2)
+        try:
+            barrier.wait()
+            results.append(run_pass(db, rollout.settings, now))
+        finally:
+            db.dispose()
+
+    threads = [threading.Thread(target=replica) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sum(results) == 12
+    rollout.tick(now)
+    assert len(handler.received) == 12 and len({m["Message-ID"] for m in handler.received}) == 12
