@@ -20,6 +20,9 @@ CLIENT_OUT: dict[str, Any] = {
     "membership": {"plan": None, "rank": 0, "status": None, "current_period_end": None},
     "created_at": "2026-11-24T10:00:00+00:00",
     "updated_at": "2026-11-24T10:00:00+00:00",
+    "contacts": [{"id": "ct_agrbd7tbg4frynlpzqgq4vz", "name": "Dr. Ada Molar", "email": "ada@acmedental.com",
+                  "phone": "+12125550199", "roles": ["approver", "requester"]}],
+    "restrict_to_contacts": True,
 }
 IMPORT_RESULT_OUT: dict[str, Any] = {
     "created": 120,
@@ -84,7 +87,8 @@ OVERRIDE_OUT: dict[str, Any] = {
     "revoked_at": None,
     "active": True,
 }
-SERVICE_OUT: dict[str, Any] = {"code": "priority_support", "name": "Priority support", "requires_contract": True, "min_rank": 1}
+SERVICE_OUT: dict[str, Any] = {"code": "priority_support", "name": "Priority support", "requires_contract": True, "min_rank": 1,
+                               "channel_min_rank": {"phone": 2}}
 PLAN_OUT: dict[str, Any] = {
     "code": "gold",
     "name": "Gold",
@@ -138,4 +142,5 @@ FLAT_DECISION: dict[str, Any] = {
     "degraded": "false",
     "decision_id": "dec_agrbd7t2ovlh5qe5kwoi6eq",
     "evaluated_at": "2026-11-24T10:00:00+00:00",
+    "contact_name": "",
 }

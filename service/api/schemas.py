@@ -274,6 +274,8 @@ class DecisionOut(BaseModel):
                     "degraded": False,
                     "evaluated_at": "2026-11-24T10:00:00+00:00",
                     "normalized_phone": "+12125550142",
+                    "contact": None,
+                    "approvers": [],
                 }
             ]
         }

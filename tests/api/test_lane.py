@@ -63,6 +63,12 @@ CASES: list[tuple[str, str, str, dict[str, Any], bool]] = [
                                                                      "channel": "fax"}}, True),
     ("post-bad-contact", "POST", "/v1/entitlements/check", {"json": {
         "client": {"phone": "2125550142"}, "contact": {"phone": "x", "email": "y"}, "service": "triage"}}, True),
+    ("batch-contacts", "POST", "/v1/entitlements/check-batch", {"json": {"items": [
+        {"phone": "4155550199", "service": "advanced_support", "channel": "phone"},
+        {"client": {"email": "office@restricted.com"}, "contact": {"email": "bo@restricted.com"}, "service": "onsite_support"},
+        {"email": "zed@restricted.com", "service": "triage", "channel": "chat"},
+        {"phone": "2125550142", "service": "triage", "channel": "fax"},
+    ]}}, True),
     # the unusual: FastAPI's route answers (validation, limits) in both runs
     ("get-bad-channel", "GET", "/v1/entitlements/check?service=triage&phone=2125550142&channel=fax", {}, False),
     ("get-bad-format", "GET", "/v1/entitlements/check?service=triage&phone=2125550142&format=xml", {}, False),
