@@ -21,9 +21,9 @@ import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 
 from service.domain import model as dm
+from service.storage.changes import pending_changes
 from service.storage.database import Database, is_sqlite
 from service.storage.sql import AsyncReads, SqlRepository, fetch_client_state, fetch_state_by_identifier
-from service.usecases.audit import pending_changes
 
 log = logging.getLogger("supportgate.cache")
 

@@ -9,6 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.storage import changes
+
 
 def normalize_url(url: str) -> str:
     """Accept plain `postgresql://` / `postgres://` URLs and use the pinned psycopg 3 driver."""
@@ -70,13 +72,11 @@ class Database:
         url = normalize_url(url)
         write_engine = create_db_engine(url, pool_size=pool_size, immediate=True)
         read_engine = create_db_engine(url, pool_size=pool_size) if is_sqlite(url) else write_engine
-        return cls(
-            url=url,
-            write_engine=write_engine,
-            read_engine=read_engine,
-            writer=sessionmaker(write_engine, expire_on_commit=False),
-            reader=sessionmaker(read_engine, expire_on_commit=False),
-        )
+        writer = sessionmaker(write_engine, expire_on_commit=False)
+        reader = sessionmaker(read_engine, expire_on_commit=False)
+        for sessions in (writer, reader):
+            changes.install(sessions)  # what each write invalidates is derived from the rows it flushes
+        return cls(url=url, write_engine=write_engine, read_engine=read_engine, writer=writer, reader=reader)
 
     def dispose(self) -> None:
         self.write_engine.dispose()

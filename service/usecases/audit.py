@@ -7,11 +7,11 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
+from service.storage import changes
 from service.storage import tables as t
 from service.storage.sql import bulk_insert
 
 Scope = Literal["client", "catalog", "keys", "none"]
-CHANGES_KEY = "supportgate.changes"
 
 
 def record(
@@ -36,8 +36,7 @@ def record(
         after=after,
         created_at=at,
     )
-    session.add(event)
-    session.info.setdefault(CHANGES_KEY, []).append((scope, client_id))
+    session.add(event)  # the flush hook (service.storage.changes) derives what it invalidates
     return event
 
 
@@ -51,9 +50,4 @@ def record_many(session: Session, events: list[dict[str, Any]]) -> None:
          "actor": e["actor"], "before": e.get("before"), "after": e.get("after"), "created_at": e["at"]}
         for e in events
     ])
-    session.info.setdefault(CHANGES_KEY, []).extend((e["scope"], e.get("client_id")) for e in events)
-
-
-def pending_changes(session: Session) -> list[tuple[str, str | None]]:
-    changes: list[tuple[str, str | None]] = session.info.pop(CHANGES_KEY, [])
-    return changes
+    changes.report(session, ((e["scope"], e.get("client_id")) for e in events if e["scope"] != "none"))
