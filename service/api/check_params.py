@@ -13,10 +13,10 @@ from annotated_types import MaxLen
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from service.domain.model import Channel
-
 from service.text import SINGLE_LINE
 
 _CALLER = "alias of phone"
+_PERSON = "the person asking, beside the client identifier"
 
 
 class CheckParams(BaseModel):
@@ -38,11 +38,12 @@ class CheckParams(BaseModel):
     external_id: str | None = Field(None, max_length=200, pattern=SINGLE_LINE)
     at: str | None = Field(None, max_length=64, pattern=SINGLE_LINE, description="RFC 3339 with offset: evaluate at another moment",
                            json_schema_extra={"format": "date-time", "pattern": r"^(19[7-9]\d|2[01]\d\d)-"})
-    units: str | None = Field(None, max_length=16, pattern=SINGLE_LINE, description="units the agent means to use (default 1; hours to the quarter)")
+    units: str | None = Field(None, max_length=16, pattern=SINGLE_LINE,
+                              description="units the agent means to use (default 1; hours to the quarter)")
     channel: str | None = Field(None, max_length=16, description="how the request came in; may change the rank a service needs",
                                 json_schema_extra={"enum": [c.value for c in Channel]})
-    contact_email: str | None = Field(None, max_length=320, pattern=SINGLE_LINE, description="the person asking, beside the client identifier")
-    contact_phone: str | None = Field(None, max_length=100, pattern=SINGLE_LINE, description="the person asking, beside the client identifier")
+    contact_email: str | None = Field(None, max_length=320, pattern=SINGLE_LINE, description=_PERSON)
+    contact_phone: str | None = Field(None, max_length=100, pattern=SINGLE_LINE, description=_PERSON)
 
     @field_validator("channel")
     @classmethod

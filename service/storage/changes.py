@@ -24,10 +24,18 @@ Scope = Literal["client", "catalog", "keys", "none"]
 Change = tuple[str, str | None]
 CHANGES_KEY = "supportgate.changes"
 
-CATALOG_TABLES = frozenset({"plans", "services", "contract_versions", "calendars", "calendar_versions"})
+CATALOG_TABLES = frozenset({
+    "plans", "services", "contract_versions", "calendars", "calendar_versions", "plan_allowances", "plan_external_prices",
+})
 KEY_TABLES = frozenset({"api_keys"})
-# Tables that hold no decision input: the change feed itself, inboxes, outboxes and work queues.
-NOT_STATE = frozenset({"events", "webhook_events", "outbox"})
+# Tables that hold no decision input: the change feed itself, inboxes, outboxes, work queues, and the
+# records beside a decision (a campaign's steps, a link, a document, evidence) whose effect on it is
+# written elsewhere (the acceptance, the membership) and invalidates from there.
+NOT_STATE = frozenset({
+    "events", "webhook_events", "outbox", "mail_outbox", "jobs", "job_files", "ui_sessions",
+    "campaigns", "campaign_recipients", "campaign_messages", "signing_links", "contract_documents", "click_through_evidence",
+    "billing_subscriptions",
+})
 
 
 def classify(table: str, columns: Iterable[str]) -> str:

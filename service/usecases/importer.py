@@ -204,7 +204,7 @@ def prepare_rows(
             continue
         texts = [row.name, *row.emails, *row.domains, *row.phones, *(part for ref in row.external_refs for part in ref)]
         if any(control_character_in(str(text)) for text in texts):
-            result.errors.append({"row": row.row, "detail": "a value holds a control character"})
+            found.append({"row": row.row, "detail": "a value holds a control character"})
             continue
         try:
             idents = normalize_identifiers(

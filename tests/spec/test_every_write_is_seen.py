@@ -56,6 +56,16 @@ def override(w: World) -> str:
     return ok(w.here.post(f"/v1/clients/{w.client_id}/overrides", json=body), 201)["id"]  # type: ignore[no-any-return]
 
 
+def grant(w: World) -> str:
+    body = {"service": "advanced_support", "unit": "incidents", "amount": 5, "reason": "prepaid block"}
+    return ok(w.here.post(f"/v1/clients/{w.client_id}/allowance-grants", json=body), 201)["id"]  # type: ignore[no-any-return]
+
+
+def use(w: World) -> str:
+    body = {"service": "advanced_support", "units": 1, "idempotency_key": "ticket-1"}
+    return ok(w.here.post(f"/v1/clients/{w.client_id}/usage", json=body), 201)["usage_id"]  # type: ignore[no-any-return]
+
+
 # (setup, write, probe on the decision after the write) for each write that changes a decision input.
 CASES: dict[str, tuple[Callable[[World], Any], Callable[[World, Any], Any], Callable[[TestClient], bool]]] = {
     "POST /v1/clients": (
@@ -128,6 +138,21 @@ CASES: dict[str, tuple[Callable[[World], Any], Callable[[World, Any], Any], Call
         lambda w, _: ok(w.here.put("/v1/calendars/nyc", json={"name": "NY", "time_zone": "America/Chicago"})),
         lambda api: decision(api, "triage")["sla"]["calendar"] == {"code": "nyc", "version": 2},
     ),
+    "POST /v1/clients/{client_id}/allowance-grants": (
+        lambda w: None,
+        lambda w, _: grant(w),
+        lambda api: decision(api)["allowance"] is not None,
+    ),
+    "POST /v1/clients/{client_id}/usage": (
+        grant,
+        lambda w, _: use(w),
+        lambda api: (decision(api)["allowance"] or {}).get("used") == 1,
+    ),
+    "POST /v1/usage/{usage_id}/reverse": (
+        lambda w: (grant(w), use(w))[1],
+        lambda w, usage_id: ok(w.here.post(f"/v1/usage/{usage_id}/reverse", json={"reason": "booked twice"}), 201),
+        lambda api: (decision(api)["allowance"] or {}).get("used") == 0,
+    ),
     "POST /v1/webhooks/standard": (
         lambda w: None,
         lambda w, _: ok(w.here.post("/v1/webhooks/standard", content=(raw := p.standard_body(
@@ -148,6 +173,18 @@ NO_DECISION_INPUT = {
     "POST /v1/webhooks/pandadoc": "applies acceptances through the same use case as /v1/webhooks/standard",
     "POST /v1/webhooks/adobe-sign": "applies acceptances through the same use case as /v1/webhooks/standard",
     "POST /v1/webhooks/events/{event_id}/replay": "processes a stored event through the same use case as the webhooks",
+    "POST /v1/webhooks/stripe": "puts memberships through the same use case as PUT .../membership (tests/billing check the answer)",
+    "POST /v1/billing/sync": "queues a job that corrects memberships through the same use case as PUT .../membership",
+    "POST /sign/{token}": "records the acceptance through the same use case as POST .../acceptances (tests/signing check the answer)",
+    "POST /u/{token}": "mutes a campaign's reminders; never the contract requirement",
+    "POST /v1/clients/{client_id}/signing-links": "a link; the decision moves when it is used",
+    "DELETE /v1/signing-links/{link_id}": "revokes a link; the decision moves only when one is used",
+    "PUT /v1/contracts/{version}/document": "a draft's document changes nothing until the draft is published",
+    "POST /v1/campaigns": "a campaign mails clients; it changes no decision input",
+    "POST /v1/campaigns/{campaign_id}/start": "a campaign mails clients; it changes no decision input",
+    "POST /v1/campaigns/{campaign_id}/pause": "a campaign mails clients; it changes no decision input",
+    "POST /v1/campaigns/{campaign_id}/resume": "a campaign mails clients; it changes no decision input",
+    "POST /v1/campaigns/{campaign_id}/preview": "renders a letter; writes nothing",
 }
 
 
