@@ -26,10 +26,12 @@ lint: install
 
 # The PostgreSQL leg runs whenever a server answers at SUPPORTGATE_TEST_POSTGRES_URL
 # (default postgresql://postgres@127.0.0.1:5432/postgres); .ci/run makes it mandatory.
+# TEST_WORKERS: pytest-xdist processes (most tests wait on servers and databases more than they compute).
+TEST_WORKERS ?= 3
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy service
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 	$(MAKE) fuzz
 
 # Contract fuzzing: schemathesis against a live server, every operation of its OpenAPI document.

@@ -25,8 +25,9 @@ HOSTILE = {
     "+SUM(1,2)": ["+1@plus.example"],
     "-2+3": ["-1@minus.example"],
     "@SUM(A1)": ["@at.example"],
-    "\tTabbed": ["tab@ok.example"],
 }
+# A name or address holding a tab or CR never gets in (control characters are refused at every door);
+# csv_cell's handling of them is covered by the property test below.
 
 
 @pytest.fixture

@@ -24,7 +24,10 @@ def test_calendar_edges_are_a_422_not_an_overflow(text: str) -> None:
 def test_inside_the_range_comes_back_in_utc() -> None:
     local = datetime(2026, 12, 1, 10, 0, tzinfo=timezone(timedelta(hours=2)))
     assert check_bounds(local, "at") == datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
-    assert check_bounds(MIN_ACCEPTED, "at") == MIN_ACCEPTED and check_bounds(MAX_ACCEPTED, "at") == MAX_ACCEPTED
+    last = MAX_ACCEPTED - timedelta(microseconds=1)
+    assert check_bounds(MIN_ACCEPTED, "at") == MIN_ACCEPTED and check_bounds(last, "at") == last
+    with pytest.raises(OutOfBounds):  # the range is half-open: [1970-01-01, 2200-01-01)
+        check_bounds(MAX_ACCEPTED, "at")
 
 
 @given(st.datetimes(timezones=offsets))
