@@ -198,10 +198,8 @@ def record_use(
     except sa.exc.IntegrityError:
         # Unreachable while the client's row is held (the unique index is the last line): ask again.
         raise Conflict("this idempotency_key is being recorded by another request; send it again") from None
-    audit.record_many(session, [{
-        "kind": "allowance.use", "actor": actor, "at": now, "scope": "client", "client_id": client_id, "subject": service,
-        "after": {k: answer[k] for k in ("usage_id", "units", "overage_units", "idempotency_key", "ticket_ref", "at")},
-    }])
+    audit.record(session, kind="allowance.use", actor=actor, at=now, scope="client", client_id=client_id, subject=service,
+                 after={k: answer[k] for k in ("usage_id", "units", "overage_units", "idempotency_key", "ticket_ref", "at")})
     return answer, True
 
 
