@@ -157,6 +157,8 @@ def record_use(
     state = repo.locked_state(client_id)  # from here on, this client's ledger is ours until commit
     if state is None:
         raise NotFound(f"no client {client_id!r}")
+    # A statement of its own, after the lock: on PostgreSQL it reads a fresh snapshot, so it sees a use
+    # of the same key committed while this request waited (a join in the locking statement would not).
     existing = repo.usage_by_key(client_id, idempotency_key)
     if existing is not None:
         recorded_service, kind, recorded = existing
