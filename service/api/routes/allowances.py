@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
@@ -11,7 +12,6 @@ import orjson
 from fastapi import APIRouter, Query, Response
 from sqlalchemy.orm import Session
 from starlette import status
-from starlette.concurrency import run_in_threadpool
 
 from service.api.allowance_schemas import GrantIn, GrantOut, GrantPage, LedgerPage, ReverseIn, UsageIn, UsageOut
 from service.api.deps import AppState, Caller, NowDep, Reader, ReadSessionDep, StateDep, Writer, require
@@ -26,6 +26,7 @@ from service.usecases.clients import get_client_row
 
 router = APIRouter(tags=["allowances"])
 T = TypeVar("T")
+LEDGER_WRITERS = 4
 UsageWriter = Annotated[Caller, require("clients:write", "entitlements:check")]
 
 
@@ -52,16 +53,17 @@ async def in_ledger(state: AppState, work: Callable[[Session], T]) -> T:
 
     SQLite has one writer at a time, and a writer that finds the lock taken sleeps in SQLite's busy
     handler (1, 2, 5 … 100 ms); thirty-two writer threads also fight over the GIL with the event
-    loop at every SQLite call. So on SQLite this process's ledger writes queue on the event loop
-    and one at a time goes to a worker thread (other processes still meet SQLite's own lock)."""
-    if not state.cache.inline_io:
-        return await run_in_threadpool(ledger_unit_of_work, state, work)
-    lock = state.extras.get("ledger_lock")
-    if not isinstance(lock, asyncio.Lock):
-        lock = state.extras.setdefault("ledger_lock", asyncio.Lock())
-        assert isinstance(lock, asyncio.Lock)
-    async with lock:
-        return await run_in_threadpool(ledger_unit_of_work, state, work)
+    loop at every SQLite call. So on SQLite this process's ledger writes go to one thread of their
+    own, which takes the next the moment it has committed one, with no hop through the event loop
+    in between (other processes still meet SQLite's own lock)."""
+    writer = state.extras.get("ledger_writer")
+    if not isinstance(writer, ThreadPoolExecutor):
+        # PostgreSQL: a few writers (uses of different clients run side by side; more threads than
+        # that only take turns at the GIL).
+        size = 1 if state.cache.inline_io else LEDGER_WRITERS
+        writer = state.extras.setdefault("ledger_writer", ThreadPoolExecutor(size, thread_name_prefix="supportgate-ledger"))
+        assert isinstance(writer, ThreadPoolExecutor)
+    return await asyncio.get_running_loop().run_in_executor(writer, ledger_unit_of_work, state, work)
 
 
 USE_ERRORS: dict[int | str, dict[str, Any]] = {
