@@ -174,7 +174,7 @@ class ClientState:
     allowance_grants: tuple[BlockGrant, ...] = ()
     allowance_legs: tuple[Leg, ...] = ()
     # Views computed from this (immutable) state, with the span they hold for: the hot check reuses them.
-    memo: dict[object, object] = field(default_factory=dict, compare=False, hash=False, repr=False)
+    memo: dict[object, object] = field(default_factory=dict, init=False, compare=False, hash=False, repr=False)
     contacts: tuple[Contact, ...] = ()
     restrict_to_contacts: bool = False
 

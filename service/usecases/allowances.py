@@ -157,6 +157,8 @@ def record_use(
     state = repo.locked_state(client_id)  # from here on, this client's ledger is ours until commit
     if state is None:
         raise NotFound(f"no client {client_id!r}")
+    # A statement of its own, after the lock: on PostgreSQL it reads a fresh snapshot, so it sees a use
+    # of the same key committed while this request waited (a join in the locking statement would not).
     existing = repo.usage_by_key(client_id, idempotency_key)
     if existing is not None:
         recorded_service, kind, recorded = existing
@@ -198,10 +200,8 @@ def record_use(
     except sa.exc.IntegrityError:
         # Unreachable while the client's row is held (the unique index is the last line): ask again.
         raise Conflict("this idempotency_key is being recorded by another request; send it again") from None
-    audit.record_many(session, [{
-        "kind": "allowance.use", "actor": actor, "at": now, "scope": "client", "client_id": client_id, "subject": service,
-        "after": {k: answer[k] for k in ("usage_id", "units", "overage_units", "idempotency_key", "ticket_ref", "at")},
-    }])
+    audit.record(session, kind="allowance.use", actor=actor, at=now, scope="client", client_id=client_id, subject=service,
+                 after={k: answer[k] for k in ("usage_id", "units", "overage_units", "idempotency_key", "ticket_ref", "at")})
     return answer, True
 
 
