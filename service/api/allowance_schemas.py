@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.api.schemas import AllowanceOut, Page, PlanAllowanceIn, PlanAllowanceOut, Strict, Timestamp
+from service.api.schemas import AllowanceOut, Page, PlanAllowanceIn, PlanAllowanceOut, PositiveQuantity, Strict, Timestamp
 
 Units = int | float
 UnitName = Literal["incidents", "hours", "visits"]
@@ -17,7 +17,7 @@ __all__ = ["AllowanceOut", "PlanAllowanceIn", "PlanAllowanceOut"]
 class GrantIn(Strict):
     service: str = Field(min_length=1, max_length=64)
     unit: UnitName
-    amount: Units = Field(gt=0, le=1_000_000)
+    amount: PositiveQuantity
     expires_at: Timestamp | None = None
     reason: str = Field(min_length=1, max_length=1000)
 
@@ -46,7 +46,7 @@ class UsageIn(Strict):
         {"service": "remote_support", "units": 1.5, "idempotency_key": "ticket-4711-visit-1", "ticket_ref": "4711"}
     ]})
     service: str = Field(min_length=1, max_length=64)
-    units: Units = Field(gt=0, le=1_000_000, description="hours to the quarter (0.25); incidents and visits whole")
+    units: PositiveQuantity = Field(description="hours to the quarter (0.25); incidents and visits whole")
     idempotency_key: str = Field(min_length=1, max_length=200, description="the ticket or call id: the same key records once")
     ticket_ref: str | None = Field(None, max_length=200)
     at: Timestamp | None = Field(None, description="when the work was done (its period counts it); default now")

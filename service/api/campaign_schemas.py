@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from service.api.schemas import Page, Strict
+from service.api.schemas import Int, Page, Strict
 from service.storage import tables as t
 from service.usecases.campaigns import COUNT_NAMES, RecipientView, StepView
 
@@ -18,7 +18,7 @@ Address = Field(None, min_length=3, max_length=320)
 class CampaignIn(Strict):
     contract_version: str = Field(min_length=1, max_length=64)
     name: str | None = Field(None, min_length=1, max_length=200)
-    reminder_days: list[int] | None = Field(None, max_length=20, description="days before each client's own deadline")
+    reminder_days: list[Int] | None = Field(None, max_length=20, description="days before each client's own deadline")
     include_declined: bool = False
     from_address: str | None = Address
     reply_to: str | None = Address

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import orjson
+from annotated_types import Ge, Le
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -678,7 +679,7 @@ class ServiceIn(Strict):
     name: Text = Field(min_length=1, max_length=200)
     requires_contract: bool
     min_rank: Int = Field(ge=0, le=1000)
-    channel_min_rank: dict[CheckChannel, Annotated[Int, Field(ge=0, le=1000)]] = Field(
+    channel_min_rank: dict[CheckChannel, Annotated[int, Ge(0), Le(1000), BeforeValidator(_integral)]] = Field(
         default_factory=dict, description="through that channel the service needs that rank instead of min_rank"
     )
 
@@ -849,14 +850,22 @@ class BillingSyncOut(BaseModel):
     dry_run: bool = False
     job_id: str | None = None
 # ---- allowances (the plan's part; the rest is in allowance_schemas) ---------------------------------
+# A quantity of units (hours to the quarter): an int or a float. Pydantic cannot state bounds on a union
+# in the document, so the schema is given as JSON Schema says it (minimum / exclusiveMinimum, maximum).
+Quantity = Annotated[int | float, Field(ge=0, le=1_000_000), WithJsonSchema({"type": "number", "minimum": 0, "maximum": 1_000_000})]
+PositiveQuantity = Annotated[
+    int | float, Field(gt=0, le=1_000_000), WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "maximum": 1_000_000})
+]
+
+
 class PlanAllowanceIn(Strict):
     service: str = Field(min_length=1, max_length=64)
     unit: Literal["incidents", "hours", "visits"]
-    amount: int | float = Field(ge=0, le=1_000_000, description="units included per period (hours to the quarter)")
+    amount: Quantity = Field(description="units included per period (hours to the quarter)")
     period: Literal["month", "quarter", "year"]
-    rollover_max: int | float = Field(0, ge=0, le=1_000_000, description="unused included units carried over, at most")
+    rollover_max: Quantity = Field(0, description="unused included units carried over, at most")
     overage: Literal["refuse", "allow", "approval"] = "refuse"
-    warn_at_pct: int = Field(80, ge=0, le=100)
+    warn_at_pct: Int = Field(80, ge=0, le=100)
 
 
 class PlanAllowanceOut(BaseModel):

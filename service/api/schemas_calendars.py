@@ -8,7 +8,7 @@ from zoneinfo import available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from service.api.schemas import Page, Strict
+from service.api.schemas import Int, Page, Strict
 
 CLOCK = r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$"
 _ZONES = frozenset(available_timezones())
@@ -21,7 +21,7 @@ CALENDAR_EXAMPLE: dict[str, Any] = {
 
 
 class IntervalModel(Strict):
-    weekday: int = Field(ge=0, le=6, description="Monday 0 … Sunday 6")
+    weekday: Int = Field(ge=0, le=6, description="Monday 0 … Sunday 6")
     start: str = Field(pattern=CLOCK, description='local wall time "HH:MM"')
     end: str = Field(pattern=CLOCK, description='local wall time "HH:MM" after start; "24:00" is midnight')
 

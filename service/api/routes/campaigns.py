@@ -110,7 +110,7 @@ _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name
 <h1>{title}</h1><p>{text}</p>{form}</body></html>"""
 
 
-@router.get("/u/{token}", response_class=HTMLResponse, include_in_schema=False)
+@router.get("/u/{token}", response_class=HTMLResponse, summary="The unsubscribe page: a button that POSTs (a GET never mutes)")
 def unsubscribe_page(token: str = TokenPath) -> HTMLResponse:
     # RFC 8058: a GET (a link scanner) must not unsubscribe; the page offers the button.
     form = (f'<form method="post" action="/u/{escape(token)}"><input type="hidden" name="List-Unsubscribe" '

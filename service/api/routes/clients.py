@@ -32,6 +32,7 @@ from service.domain.decision import membership_grants, membership_view
 from service.errors import InvalidInput
 from service.storage import tables as t
 from service.storage.sql import SqlRepository
+from service.text import SINGLE_LINE
 from service.usecases import clients as uc
 from service.usecases import contacts, import_job, importer
 from service.usecases.checks import ClientRef, run_check
@@ -162,7 +163,7 @@ def search_clients(
     settings: SettingsDep,
     cache: CacheDep,
     now: NowDep,
-    q: str | None = Query(None, max_length=200),
+    q: str | None = Query(None, max_length=200, pattern=SINGLE_LINE),
     contract_status: str | None = Query(None, max_length=200, pattern=comma_list([s.value for s in dm.ContractStatus]),
                                         description="comma-separated contract statuses"),
     plan: str | None = Query(None, max_length=64),

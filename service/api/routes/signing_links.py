@@ -13,7 +13,7 @@ from starlette import status
 from service.api.deps import Admin, CatalogReader, NowDep, Reader, ReadSessionDep, SessionDep, SettingsDep, Writer
 from service.api.paging import Cursor, Keyset, Limit
 from service.api.routes.clients import READ_ERRORS, WRITE_ERRORS
-from service.api.schemas import Problem
+from service.api.schemas import Int, Problem
 from service.usecases import contract_documents as docs
 from service.usecases import signing as signing_uc
 from service.usecases import signing_links as uc
@@ -27,7 +27,7 @@ class SigningLinkIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     email: str = Field(min_length=3, max_length=254)
     contract_version: str | None = Field(None, min_length=1, max_length=64, description="default: the current version")
-    expires_in_days: int = Field(30, ge=1, le=uc.MAX_EXPIRES_IN_DAYS)
+    expires_in_days: Int = Field(30, ge=1, le=uc.MAX_EXPIRES_IN_DAYS)
 
 
 class SigningLinkOut(BaseModel):
