@@ -32,7 +32,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 LUA = ROOT / "benchmarks" / "check.lua"
-SCENARIOS = ("hot", "cold", "get", "batch", "import", "coverage", "webhook", "import-load")
+SCENARIOS = ("hot", "cold", "get", "batch", "import", "coverage", "webhook", "import-load", "webhook-load")
 
 
 # ---- parsing and summarising (unit-tested: tests/benchmarks) ------------------------------------
@@ -299,6 +299,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs-in", choices=("embedded", "worker"), default="embedded",
                         help="import-load: jobs in the service's own runner thread, or in a `supportgate worker` process")
     parser.add_argument("--webhook-deliveries", type=int, default=30_000, help="distinct signed deliveries to play")
+    parser.add_argument("--burst-deliveries", type=int, default=2_000, help="webhook-load: signed deliveries in the burst")
+    parser.add_argument("--burst-senders", type=int, default=4, help="webhook-load: deliveries sent at a time")
     parser.add_argument("--label", default="", help="added to the result file's name")
     args = parser.parse_args(argv)
     scenarios = [s for s in args.scenarios.split(",") if s]
@@ -398,6 +400,17 @@ def main(argv: list[str] | None = None) -> int:
                     worker.wait(timeout=30)
             figures["jobs_in"] = args.jobs_in
             print_figures(figures)
+        if "webhook-load" in scenarios:
+            from benchmarks import webhook_load
+
+            service.stop()
+            service = Server("service", "service.api.app:create_app",
+                             {**service_env, "SUPPORTGATE_STANDARD_WEBHOOK_SECRET": WEBHOOK_SECRET}, args.workers)
+            service.start()
+            deliveries = write_deliveries(work / "burst.txt", args.clients, args.burst_deliveries)
+            report["scenarios"]["webhook-load"] = figures = webhook_load.check_during_burst(
+                load, service, hot, deliveries, args.burst_deliveries, args.burst_senders, args.load_seconds)
+            webhook_load.print_figures(figures)
     finally:
         service.stop()
         baseline.stop()
