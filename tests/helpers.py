@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -75,3 +77,20 @@ def codes(decision: dict[str, Any]) -> list[str]:
 
 def in_days(days: float) -> datetime:
     return now() + timedelta(days=days)
+
+
+def simultaneously(calls: list[Callable[[], Any]], timeout: float = 120) -> list[Any]:
+    """Run every call at once (a barrier releases the threads together) and keep the answers in order."""
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def run(index: int) -> None:
+        barrier.wait()
+        results[index] = calls[index]()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    return results

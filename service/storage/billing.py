@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service.storage import tables as t
+from service.storage.conflicts import add_unless_taken
 
 
 class BillingRepository:
@@ -82,10 +83,4 @@ class BillingRepository:
 
     def insert_subscription(self, row: t.BillingSubscription) -> bool:
         """Record a subscription seen for the first time unless another transaction just did (False)."""
-        try:
-            with self.session.begin_nested():
-                self.session.add(row)
-                self.session.flush()
-        except IntegrityError:
-            return False
-        return True
+        return add_unless_taken(self.session, row)

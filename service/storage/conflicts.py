@@ -81,3 +81,15 @@ def as_conflict(exc: BaseException) -> Conflict | None:
     if is_foreign_key_violation(exc):
         return Conflict("a record this change refers to does not exist (or was changed at the same moment)")
     return None
+
+
+def add_unless_taken(session: sa.orm.Session, row: object) -> bool:
+    """Insert `row` in a savepoint; False (and nothing written) when a unique key says another transaction
+    just inserted the same thing, so the caller can read that one instead of failing."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except sa.exc.IntegrityError:
+        return False
+    return True

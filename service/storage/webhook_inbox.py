@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service.storage import tables as t
+from service.storage.conflicts import add_unless_taken
 
 
 class InboxRepository:
@@ -30,13 +30,7 @@ class InboxRepository:
         """
         if self.by_key(row.provider, row.event_key) is not None:
             return False
-        try:
-            with self.session.begin_nested():
-                self.session.add(row)
-                self.session.flush()
-        except IntegrityError:
-            return False
-        return True
+        return add_unless_taken(self.session, row)
 
     def lock(self, event_id: str) -> t.WebhookEvent | None:
         """The row, locked for this transaction (SQLite writers hold the database lock anyway)."""
@@ -52,13 +46,7 @@ class InboxRepository:
 
     def insert_signature_request(self, row: t.SignatureRequest) -> bool:
         """Register an envelope unless another transaction just did (False then)."""
-        try:
-            with self.session.begin_nested():
-                self.session.add(row)
-                self.session.flush()
-        except IntegrityError:
-            return False
-        return True
+        return add_unless_taken(self.session, row)
 
     def get(self, event_id: str) -> t.WebhookEvent | None:
         return self.session.get(t.WebhookEvent, event_id)

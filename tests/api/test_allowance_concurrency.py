@@ -6,7 +6,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
@@ -14,6 +13,7 @@ import uvicorn
 
 from service.api.app import create_app
 from tests.conftest import ADMIN_KEY, make_settings
+from tests.helpers import simultaneously
 from tests.integrations.server import free_port
 
 N = 32
@@ -48,21 +48,6 @@ def replicas(db_url: str) -> Iterator[list[str]]:
     for _server, thread in servers:
         thread.join(timeout=10)
 
-
-def simultaneously(calls: list[Any]) -> list[Any]:
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(index: int) -> None:
-        barrier.wait()
-        results[index] = calls[index]()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return results
 
 
 def _member_with_five_left(base: str) -> tuple[httpx.Client, str]:

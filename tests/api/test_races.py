@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -12,26 +10,10 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from service.storage import tables as t
-from tests.helpers import SHA, create_client, in_days, iso, ok, publish_contract, put_plans
+from tests.helpers import SHA, create_client, in_days, iso, ok, publish_contract, put_plans, simultaneously
 
 N = 32
 
-
-def simultaneously(calls: list[Callable[[], Any]]) -> list[Any]:
-    """Run every call at once (a barrier releases the threads together) and keep the answers in order."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(index: int) -> None:
-        barrier.wait()
-        results[index] = calls[index]()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    return results
 
 
 def statuses(responses: list[Any]) -> Counter[int]:

@@ -11,8 +11,7 @@ from fastapi.testclient import TestClient
 
 from service.storage import tables as t
 from tests.billing.conftest import deliver, event, subscription
-from tests.helpers import create_client, ok
-from tests.webhooks.test_concurrency import simultaneously
+from tests.helpers import create_client, ok, simultaneously
 
 pytestmark = pytest.mark.storage
 N = 12

@@ -2,35 +2,18 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
-from tests.helpers import ok
+from tests.helpers import ok, simultaneously
 from tests.webhooks import providers as p
 from tests.webhooks.conftest import contract_status, counts
 
 N = 30
 
-
-def simultaneously(calls: list[Any]) -> list[Any]:
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(index: int) -> None:
-        barrier.wait()
-        results[index] = calls[index]()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return results
 
 
 def test_thirty_copies_of_one_event_make_one_acceptance(wh, acme):
