@@ -285,6 +285,10 @@ class StateCache:
                 catalog = SqlRepository(session).load_catalog(self.policy)
             if generation == self._generation:
                 self._catalog = catalog
+            else:
+                # A change landed during the read: not fresh enough to keep, but newer than any last-known
+                # catalog, so a degraded answer never falls back to an older one (as client states do).
+                self._last_catalog = catalog
         return catalog
 
     def stale_catalog(self) -> dm.Catalog | None:

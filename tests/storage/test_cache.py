@@ -51,3 +51,36 @@ def test_a_moved_phone_resolves_to_its_new_owner_even_after_eviction(db_url):
     finally:
         cache.stop()
         db.dispose()
+
+
+def test_a_catalog_read_that_raced_a_change_still_becomes_the_last_known_one(db_url, monkeypatch):
+    """Degraded answers use the newest catalog this process has read, even one read while a change
+    landed: falling back to an older one would drop a plan the client's membership names."""
+    from service.storage.sql import SqlRepository
+    from service.usecases import catalog as catalog_uc
+
+    settings = make_settings(db_url)
+    db = Database.connect(db_url, pool_size=2)
+    cache = StateCache(db, policy_from(settings), max_clients=10, staleness=60)  # no poller during the test
+    cache.start()
+    try:
+        now = datetime.now(UTC)
+        cache.catalog()  # the catalog without plans
+        cache.apply([("catalog", None)])  # ... kept as last-known when a change drops it
+        assert "gold" not in cache.stale_catalog().plans
+        write(db, lambda s: catalog_uc.put_plan(s, catalog_uc.PlanInput(
+            code="gold", name="Gold", rank=2, amount_minor=100, currency="USD", priority="high", queue="priority",
+            first_response_minutes=30, onsite_response_hours=8, active=True), actor="t", now=now))
+        real_load = SqlRepository.load_catalog
+
+        def load_while_a_client_changes(self, policy):
+            loaded = real_load(self, policy)
+            cache.apply([("client", "cl_other")])  # another client's change lands during the read
+            return loaded
+
+        monkeypatch.setattr(SqlRepository, "load_catalog", load_while_a_client_changes)
+        assert "gold" in cache.catalog().plans  # answered from the fresh read ...
+        assert "gold" in cache.stale_catalog().plans  # ... and that read is what an outage falls back to
+    finally:
+        cache.stop()
+        db.dispose()
