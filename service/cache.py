@@ -119,6 +119,8 @@ class StateCache:
         self._last_catalog: dm.Catalog | None = None  # kept through invalidation, for degraded answers
         # Bumped on every invalidation: a load that started before one must not be stored.
         self._generation = 0
+        # Bumped by catalog changes only: a client's change must not keep a fresh catalog read from being kept.
+        self._catalog_generation = 0
         self._last_seq = 0
         self._gaps: dict[int, float] = {}
         self.db_available = True
@@ -182,6 +184,7 @@ class StateCache:
                 self.clients.pop(client_id)
                 client_changed = True
             elif scope == "catalog":
+                self._catalog_generation += 1
                 if self._catalog is not None:
                     self._last_catalog = self._catalog
                 self._catalog = None
@@ -280,10 +283,10 @@ class StateCache:
         if catalog is None:
             if not allow_io:
                 raise Miss("catalog")
-            generation = self._generation
+            generation = self._catalog_generation
             with self.db.reader() as session:
                 catalog = SqlRepository(session).load_catalog(self.policy)
-            if generation == self._generation:
+            if generation == self._catalog_generation:
                 self._catalog = catalog
             else:
                 # A change landed during the read: not fresh enough to keep, but newer than any last-known

@@ -54,8 +54,8 @@ def test_a_moved_phone_resolves_to_its_new_owner_even_after_eviction(db_url):
 
 
 def test_a_catalog_read_that_raced_a_change_still_becomes_the_last_known_one(db_url, monkeypatch):
-    """Degraded answers use the newest catalog this process has read, even one read while a change
-    landed: falling back to an older one would drop a plan the client's membership names."""
+    """A client's change never keeps a fresh catalog read from being kept; and degraded answers use the
+    newest catalog read, even one a catalog change raced: an older one would drop the member's plan."""
     from service.storage.sql import SqlRepository
     from service.usecases import catalog as catalog_uc
 
@@ -79,8 +79,18 @@ def test_a_catalog_read_that_raced_a_change_still_becomes_the_last_known_one(db_
             return loaded
 
         monkeypatch.setattr(SqlRepository, "load_catalog", load_while_a_client_changes)
-        assert "gold" in cache.catalog().plans  # answered from the fresh read ...
-        assert "gold" in cache.stale_catalog().plans  # ... and that read is what an outage falls back to
+        assert "gold" in cache.catalog().plans  # a client's change does not stop the fresh read being kept
+        assert "gold" in cache.catalog(allow_io=False).plans
+
+        def load_while_the_catalog_changes(self, policy):
+            loaded = real_load(self, policy)
+            cache.apply([("catalog", None)])  # the catalog itself changed during the read
+            return loaded
+
+        monkeypatch.setattr(SqlRepository, "load_catalog", load_while_the_catalog_changes)
+        cache.apply([("catalog", None)])
+        assert "gold" in cache.catalog().plans  # answered from the read ...
+        assert "gold" in cache.stale_catalog().plans  # ... which is what an outage falls back to, never an older one
     finally:
         cache.stop()
         db.dispose()
