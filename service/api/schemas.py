@@ -23,7 +23,7 @@ from pydantic import (
 from service.api import examples
 from service.domain import model as dm
 from service.domain.allowance import AllowanceView, format_units
-from service.text import MULTI_LINE, SINGLE_LINE
+from service.text import MULTI_LINE, SINGLE_LINE, unstorable_text
 from service.timebounds import check_bounds
 from service.usecases.allowances import view_json
 from service.usecases.checks import CheckResult
@@ -62,20 +62,6 @@ Timestamp = Annotated[
     WithJsonSchema({"type": "string", "format": "date-time", "pattern": _YEAR,
                     "description": "RFC 3339 with an offset, from 1970-01-01 to 2200-01-01 (UTC)"}),
 ]
-
-
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
-
-def unstorable_text(value: Any) -> bool:
-    """A NUL or an unpaired surrogate anywhere inside: PostgreSQL cannot store it (SQLite would)."""
-    if isinstance(value, str):
-        return _UNSTORABLE.search(value) is not None
-    if isinstance(value, dict):
-        return any(unstorable_text(k) or unstorable_text(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(unstorable_text(v) for v in value)
-    return False
 
 
 # Every text a request carries: no control characters (service/text.py), stated in the OpenAPI document.

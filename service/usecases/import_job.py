@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import gc
 import io
-import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -22,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from service.errors import InvalidInput
 from service.storage import jobs as store
+from service.text import UNSTORABLE, unstorable_text
 from service.usecases import importer
 from service.usecases.jobs import JobContext, enqueue, job_handler
 
@@ -29,22 +29,10 @@ IMPORT_KIND = "clients.import"
 CSV_TYPES = ("text/csv", "application/csv", "text/plain")
 PROGRESS_EVERY = 2000
 SCAN_CHARS = 65536
-# The same rule as api.schemas.unstorable_text: PostgreSQL cannot store a NUL or an unpaired surrogate.
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def is_csv(content_type: str) -> bool:
     return content_type.split(";")[0].strip().lower() in CSV_TYPES
-
-
-def _unstorable(value: Any) -> bool:
-    if isinstance(value, str):
-        return _UNSTORABLE.search(value) is not None
-    if isinstance(value, dict):
-        return any(_unstorable(k) or _unstorable(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_unstorable(v) for v in value)
-    return False
 
 
 def _csv_text(raw: bytes, pace: Callable[[], None] | None = None) -> str:
@@ -54,7 +42,7 @@ def _csv_text(raw: bytes, pace: Callable[[], None] | None = None) -> str:
         raise InvalidInput("the CSV is not UTF-8 (is it a binary file?)") from None
     # In slices: one search over megabytes holds the interpreter lock from start to end.
     for start in range(0, len(text), SCAN_CHARS):
-        if _UNSTORABLE.search(text, start, start + SCAN_CHARS):
+        if UNSTORABLE.search(text, start, start + SCAN_CHARS):
             raise InvalidInput("text must not hold NUL characters or unpaired surrogates")
         if pace is not None:
             pace()
@@ -68,7 +56,7 @@ def _json_items(raw: bytes) -> list[Any]:
         raise InvalidInput("the body is neither a JSON array nor text/csv") from None
     if not isinstance(data, list):
         raise InvalidInput("the JSON body must be an array of clients")
-    if _unstorable(data):
+    if unstorable_text(data):
         raise InvalidInput("text must not hold NUL characters or unpaired surrogates")
     return data
 
