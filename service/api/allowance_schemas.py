@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.api.schemas import AllowanceOut, Page, PlanAllowanceIn, PlanAllowanceOut, PositiveQuantity, Strict, Timestamp
+from service.text import MULTI_LINE, SINGLE_LINE
 
 Units = int | float
 UnitName = Literal["incidents", "hours", "visits"]
@@ -15,11 +16,11 @@ __all__ = ["AllowanceOut", "PlanAllowanceIn", "PlanAllowanceOut"]
 
 
 class GrantIn(Strict):
-    service: str = Field(min_length=1, max_length=64)
+    service: str = Field(pattern=SINGLE_LINE, min_length=1, max_length=64)
     unit: UnitName
     amount: PositiveQuantity
     expires_at: Timestamp | None = None
-    reason: str = Field(min_length=1, max_length=1000)
+    reason: str = Field(pattern=MULTI_LINE, min_length=1, max_length=1000)
 
 
 class GrantOut(BaseModel):
@@ -45,10 +46,11 @@ class UsageIn(Strict):
     model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [
         {"service": "remote_support", "units": 1.5, "idempotency_key": "ticket-4711-visit-1", "ticket_ref": "4711"}
     ]})
-    service: str = Field(min_length=1, max_length=64)
+    service: str = Field(pattern=SINGLE_LINE, min_length=1, max_length=64)
     units: PositiveQuantity = Field(description="hours to the quarter (0.25); incidents and visits whole")
-    idempotency_key: str = Field(min_length=1, max_length=200, description="the ticket or call id: the same key records once")
-    ticket_ref: str | None = Field(None, max_length=200)
+    idempotency_key: str = Field(pattern=SINGLE_LINE, min_length=1, max_length=200,
+                                 description="the ticket or call id: the same key records once")
+    ticket_ref: str | None = Field(None, pattern=SINGLE_LINE, max_length=200)
     at: Timestamp | None = Field(None, description="when the work was done (its period counts it); default now")
 
 
@@ -67,7 +69,7 @@ class UsageOut(BaseModel):
 
 
 class ReverseIn(Strict):
-    reason: str = Field(min_length=1, max_length=1000)
+    reason: str = Field(pattern=MULTI_LINE, min_length=1, max_length=1000)
 
 
 class LedgerEntryOut(BaseModel):

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from service.api.schemas import Int, Page, Strict
 from service.storage import tables as t
+from service.text import MULTI_LINE, SINGLE_LINE
 from service.usecases.campaigns import COUNT_NAMES, RecipientView, StepView
 
 TEMPLATE_MAX = 100_000
@@ -16,19 +17,19 @@ Address = Field(None, min_length=3, max_length=320)
 
 
 class CampaignIn(Strict):
-    contract_version: str = Field(min_length=1, max_length=64)
-    name: str | None = Field(None, min_length=1, max_length=200)
+    contract_version: str = Field(pattern=SINGLE_LINE, min_length=1, max_length=64)
+    name: str | None = Field(None, pattern=SINGLE_LINE, min_length=1, max_length=200)
     reminder_days: list[Int] | None = Field(None, max_length=20, description="days before each client's own deadline")
     include_declined: bool = False
     from_address: str | None = Address
     reply_to: str | None = Address
-    subject_template: str | None = Field(None, min_length=1, max_length=2000)
-    text_template: str | None = Field(None, min_length=1, max_length=TEMPLATE_MAX)
-    html_template: str | None = Field(None, min_length=1, max_length=TEMPLATE_MAX)
+    subject_template: str | None = Field(None, pattern=SINGLE_LINE, min_length=1, max_length=2000)
+    text_template: str | None = Field(None, pattern=MULTI_LINE, min_length=1, max_length=TEMPLATE_MAX)
+    html_template: str | None = Field(None, pattern=MULTI_LINE, min_length=1, max_length=TEMPLATE_MAX)
 
 
 class PreviewIn(Strict):
-    client_id: str = Field(min_length=1, max_length=40)
+    client_id: str = Field(pattern=SINGLE_LINE, min_length=1, max_length=40)
 
 
 class Counts(BaseModel):

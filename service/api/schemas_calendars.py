@@ -9,6 +9,7 @@ from zoneinfo import available_timezones
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from service.api.schemas import Int, Page, Strict
+from service.text import SINGLE_LINE
 
 CLOCK = r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$"
 _ZONES = frozenset(available_timezones())
@@ -28,13 +29,13 @@ class IntervalModel(Strict):
 
 class HolidaysModel(Strict):
     country: str = Field(pattern=r"^[A-Za-z]{2,3}$", description="ISO 3166-1 code the `holidays` data knows")
-    subdivision: str | None = Field(None, min_length=1, max_length=10)
+    subdivision: str | None = Field(None, pattern=SINGLE_LINE, min_length=1, max_length=10)
 
 
 class CalendarIn(Strict):
     model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [CALENDAR_EXAMPLE]})
-    name: str = Field(min_length=1, max_length=200)
-    time_zone: str = Field(min_length=1, max_length=64, description="an IANA time zone, e.g. America/New_York")
+    name: str = Field(pattern=SINGLE_LINE, min_length=1, max_length=200)
+    time_zone: str = Field(pattern=SINGLE_LINE, min_length=1, max_length=64, description="an IANA time zone, e.g. America/New_York")
     intervals: list[IntervalModel] = Field(default_factory=list, max_length=100, description="none: open 24/7")
     holidays: HolidaysModel | None = None
     closed_dates: list[date] = Field(default_factory=list, max_length=1000)

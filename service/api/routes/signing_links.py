@@ -14,6 +14,7 @@ from service.api.deps import Admin, CatalogReader, NowDep, Reader, ReadSessionDe
 from service.api.paging import Cursor, Keyset, Limit
 from service.api.routes.clients import READ_ERRORS, WRITE_ERRORS
 from service.api.schemas import Int, Problem
+from service.text import SINGLE_LINE
 from service.usecases import contract_documents as docs
 from service.usecases import signing as signing_uc
 from service.usecases import signing_links as uc
@@ -25,8 +26,8 @@ LINKS = Keyset("signing-links", datetime, str)
 
 class SigningLinkIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    email: str = Field(min_length=3, max_length=254)
-    contract_version: str | None = Field(None, min_length=1, max_length=64, description="default: the current version")
+    email: str = Field(pattern=SINGLE_LINE, min_length=3, max_length=254)
+    contract_version: str | None = Field(None, pattern=SINGLE_LINE, min_length=1, max_length=64, description="default: the current version")
     expires_in_days: Int = Field(30, ge=1, le=uc.MAX_EXPIRES_IN_DAYS)
 
 
