@@ -133,7 +133,9 @@ def _ledger(allowance: da.PlanAllowance, grants: list[da.BlockGrant], uses: list
 
 @settings(max_examples=200, deadline=None)
 @given(allowances, blocks, uses_strategy, days)
-def test_remaining_identity_and_rollover_bound(allowance, grants, uses, day) -> None:
+def test_remaining_identity_and_rollover_bound(
+    allowance: da.PlanAllowance, grants: list[da.BlockGrant], uses: list[tuple[int, int]], day: int,
+) -> None:
     legs = _ledger(allowance, grants, uses)
     at = T0 + timedelta(days=day)
     view = da.allowance_view("remote", allowance, grants, legs, at, SINCE)
@@ -147,7 +149,9 @@ def test_remaining_identity_and_rollover_bound(allowance, grants, uses, day) -> 
 
 @settings(max_examples=200, deadline=None)
 @given(allowances, blocks, uses_strategy, st.integers(min_value=1, max_value=12), days)
-def test_a_use_takes_exactly_its_units_and_its_reversal_restores_them(allowance, grants, uses, units_q, day) -> None:
+def test_a_use_takes_exactly_its_units_and_its_reversal_restores_them(
+    allowance: da.PlanAllowance, grants: list[da.BlockGrant], uses: list[tuple[int, int]], units_q: int, day: int,
+) -> None:
     legs = _ledger(allowance, grants, uses)
     at = T0 + timedelta(days=day)
     before = da.allowance_view("remote", allowance, grants, legs, at, SINCE)
@@ -167,7 +171,7 @@ def test_a_use_takes_exactly_its_units_and_its_reversal_restores_them(allowance,
 
 @settings(max_examples=200, deadline=None)
 @given(st.decimals(min_value=Decimal("0.01"), max_value=Decimal("1000"), places=2))
-def test_only_quarter_hours_are_accepted(value) -> None:
+def test_only_quarter_hours_are_accepted(value: Decimal) -> None:
     if (value * 4) % 1 == 0:
         assert da.to_quarters(value, da.Unit.HOURS) == int(value * 4)
         assert Decimal(str(da.from_quarters(da.to_quarters(value, da.Unit.HOURS)))) == value

@@ -32,8 +32,8 @@ def office(tz: str = NY, *, hours: tuple[tuple[int, int], ...] = ((8 * 60, 17 * 
     )
 
 
-def local(tz: str, *args: int) -> datetime:
-    return datetime(*args, tzinfo=ZoneInfo(tz))  # type: ignore[misc]
+def local(tz: str, year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=ZoneInfo(tz))
 
 
 # ---- worked examples -----------------------------------------------------------------------------

@@ -22,8 +22,11 @@ def catalog_with(version: dm.ContractVersion) -> dm.Catalog:
     return dm.Catalog(services={}, plans={}, versions=(version,), policy=POLICY)
 
 
+Scenario = tuple[dm.ClientState, dm.Catalog, rules.CampaignRules]
+
+
 @st.composite
-def scenarios(draw: st.DrawFn) -> tuple[dm.ClientState, dm.Catalog, rules.CampaignRules]:
+def scenarios(draw: st.DrawFn) -> Scenario:
     published = T0 + draw(offsets)
     version = dm.ContractVersion("2026.1", draw(st.integers(0, 60)), draw(st.none() | st.integers(1, 400)), published)
     created = published + draw(offsets)
@@ -54,7 +57,7 @@ def run(client: dm.ClientState, catalog: dm.Catalog, campaign: rules.CampaignRul
 
 @settings(max_examples=300, deadline=None)
 @given(scenarios(), st.integers(1, 48).map(lambda h: timedelta(hours=h)))
-def test_each_step_at_most_once_the_first_message_first_and_no_reminder_from_before_the_start(scenario, every):  # type: ignore[no-untyped-def]
+def test_each_step_at_most_once_the_first_message_first_and_no_reminder_from_before_the_start(scenario: Scenario, every: timedelta) -> None:
     client, catalog, campaign = scenario
     version = catalog.versions[0]
     deadline = grace_deadline(client, version, POLICY)
@@ -76,7 +79,7 @@ def test_each_step_at_most_once_the_first_message_first_and_no_reminder_from_bef
 
 @settings(max_examples=300, deadline=None)
 @given(scenarios())
-def test_with_hourly_passes_every_reminder_after_the_start_goes_out_within_the_hour(scenario):  # type: ignore[no-untyped-def]
+def test_with_hourly_passes_every_reminder_after_the_start_goes_out_within_the_hour(scenario: Scenario) -> None:
     client, catalog, campaign = scenario
     version = catalog.versions[0]
     deadline = grace_deadline(client, version, POLICY)
@@ -99,7 +102,9 @@ def test_with_hourly_passes_every_reminder_after_the_start_goes_out_within_the_h
 
 @settings(max_examples=200, deadline=None)
 @given(scenarios(), st.integers(0, 60 * 24).map(lambda h: timedelta(hours=h)), st.sampled_from(list(dm.AcceptanceDecision)))
-def test_an_answer_by_any_route_stops_every_further_step(scenario, after_start, decision):  # type: ignore[no-untyped-def]
+def test_an_answer_by_any_route_stops_every_further_step(
+    scenario: Scenario, after_start: timedelta, decision: dm.AcceptanceDecision,
+) -> None:
     client, catalog, campaign = scenario
     answered_at = campaign.started_at + after_start
     answered = dm.ClientState(
@@ -117,7 +122,7 @@ def test_an_answer_by_any_route_stops_every_further_step(scenario, after_start, 
 
 @settings(max_examples=200, deadline=None)
 @given(scenarios())
-def test_unsubscribing_mutes_reminders_never_the_first_message(scenario):  # type: ignore[no-untyped-def]
+def test_unsubscribing_mutes_reminders_never_the_first_message(scenario: Scenario) -> None:
     client, catalog, campaign = scenario
     deadline = grace_deadline(client, catalog.versions[0], POLICY)
     muted = run(client, catalog, campaign, every=timedelta(hours=6), until=deadline + timedelta(days=1), unsubscribed=True)
@@ -127,7 +132,7 @@ def test_unsubscribing_mutes_reminders_never_the_first_message(scenario):  # typ
 
 @settings(max_examples=200, deadline=None)
 @given(scenarios(), st.booleans())
-def test_archived_clients_and_clients_without_an_email_are_never_written_to(scenario, archived):  # type: ignore[no-untyped-def]
+def test_archived_clients_and_clients_without_an_email_are_never_written_to(scenario: Scenario, archived: bool) -> None:
     client, catalog, campaign = scenario
     gone = dm.ClientState(id=client.id, name=client.name, status=dm.ClientStatus.ARCHIVED, created_at=client.created_at)
     for hours in range(0, 90 * 24, 11):
@@ -140,7 +145,7 @@ def test_archived_clients_and_clients_without_an_email_are_never_written_to(scen
 
 @settings(max_examples=200, deadline=None)
 @given(scenarios(), st.integers(1, 30 * 24).map(lambda h: timedelta(hours=h)))
-def test_a_decline_is_chased_only_when_asked_and_only_if_it_came_before_the_start(scenario, gap):  # type: ignore[no-untyped-def]
+def test_a_decline_is_chased_only_when_asked_and_only_if_it_came_before_the_start(scenario: Scenario, gap: timedelta) -> None:
     client, catalog, campaign = scenario
     published = catalog.versions[0].published_at
     assert published is not None
@@ -184,7 +189,7 @@ def test_days_left_rounds_up_and_never_goes_negative() -> None:
 
 @settings(max_examples=100, deadline=None)
 @given(scenarios())
-def test_after_a_bounce_nothing_more_goes_out(scenario):  # type: ignore[no-untyped-def]
+def test_after_a_bounce_nothing_more_goes_out(scenario: Scenario) -> None:
     client, catalog, campaign = scenario
     sent = {rules.INITIAL: max(campaign.started_at, client.created_at)}
     for hours in range(0, 90 * 24, 13):

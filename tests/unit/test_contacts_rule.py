@@ -5,6 +5,8 @@ any roles) x service (requiring the contract or not, any rank) x the rest of the
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -14,6 +16,7 @@ from service.domain.decision import decide
 from service.domain.model import (
     Caller,
     Channel,
+    ClientState,
     ClientStatus,
     Contact,
     ContactRole,
@@ -34,49 +37,49 @@ ROLES = [r.value for r in ContactRole]
 CHANNELS = [c.value for c in Channel]
 
 
-def acme(restricted: bool = True, **changes: object) -> object:
+def acme(restricted: bool = True, **changes: Any) -> ClientState:
     return client(contacts=(ADA, BOB, CAROL), restrict_to_contacts=restricted,
                   acceptances=(signed("2026.1", T0 + DAY),), **changes)
 
 
 # ---- examples ------------------------------------------------------------------------------------
-def test_a_stranger_is_refused_contract_services_with_the_approvers_but_gets_triage():
+def test_a_stranger_is_refused_contract_services_with_the_approvers_but_gets_triage() -> None:
     state = acme()
     stranger = Caller(identified=True)
-    refused = decide(state, ADVANCED, catalog(V2), T0 + 2 * DAY, caller=stranger)  # type: ignore[arg-type]
+    refused = decide(state, ADVANCED, catalog(V2), T0 + 2 * DAY, caller=stranger)
     assert not refused.allowed and codes(refused) == ["CONTACT_NOT_AUTHORIZED"]
     assert [a.name for a in refused.approvers] == ["Ada", "bob"]  # by name, case-insensitively
-    assert decide(state, TRIAGE, catalog(V2), T0 + 2 * DAY, caller=stranger).allowed  # type: ignore[arg-type]
+    assert decide(state, TRIAGE, catalog(V2), T0 + 2 * DAY, caller=stranger).allowed
 
 
-def test_an_override_does_not_let_a_stranger_through():
+def test_an_override_does_not_let_a_stranger_through() -> None:
     state = acme(overrides=(Override("advanced_support", T0, T0 + 10 * DAY),))
-    refused = decide(state, ADVANCED, catalog(V2), T0 + 2 * DAY, caller=Caller(identified=True))  # type: ignore[arg-type]
+    refused = decide(state, ADVANCED, catalog(V2), T0 + 2 * DAY, caller=Caller(identified=True))
     assert codes(refused) == ["CONTACT_NOT_AUTHORIZED"]
 
 
-def test_identify_names_the_contact_or_the_stranger():
+def test_identify_names_the_contact_or_the_stranger() -> None:
     state = acme()
-    assert identify(state, "phone", ("phone", "+12125550199"), None) == (Caller(True, ADA), "contact")  # type: ignore[arg-type]
-    assert identify(state, "phone", ("phone", "+12125550142"), None) == (Caller(False), "phone")  # type: ignore[arg-type]
-    assert identify(state, "domain", ("email", "dave@acme.com"), None) == (Caller(True), "domain")  # type: ignore[arg-type]
-    assert identify(state, "email", ("email", "office@acme.com"), ("email", "carol@acme.com")) == (  # type: ignore[arg-type]
+    assert identify(state, "phone", ("phone", "+12125550199"), None) == (Caller(True, ADA), "contact")
+    assert identify(state, "phone", ("phone", "+12125550142"), None) == (Caller(False), "phone")
+    assert identify(state, "domain", ("email", "dave@acme.com"), None) == (Caller(True), "domain")
+    assert identify(state, "email", ("email", "office@acme.com"), ("email", "carol@acme.com")) == (
         Caller(True, CAROL), "email")
-    assert identify(state, "id", ("id", "cl_1"), ("phone", "+33100000000")) == (Caller(True), "id")  # type: ignore[arg-type]
+    assert identify(state, "id", ("id", "cl_1"), ("phone", "+33100000000")) == (Caller(True), "id")
 
 
-def test_a_channel_of_its_own_rank_is_named_in_the_refusal():
+def test_a_channel_of_its_own_rank_is_named_in_the_refusal() -> None:
     phone_gold = Service("priority_support", "Priority", True, 1, (("phone", 2),))
     silver = acme(restricted=False, membership=Membership("silver", MembershipStatus.ACTIVE, None))
-    by_phone = decide(silver, phone_gold, catalog(V2), T0 + 2 * DAY, channel="phone")  # type: ignore[arg-type]
+    by_phone = decide(silver, phone_gold, catalog(V2), T0 + 2 * DAY, channel="phone")
     assert codes(by_phone) == ["TIER_REQUIRED"] and "channel phone" in by_phone.reasons[0].detail
     assert [p.code for p in by_phone.upsell] == ["gold"]
-    assert decide(silver, phone_gold, catalog(V2), T0 + 2 * DAY, channel="email").allowed  # type: ignore[arg-type]
-    assert decide(silver, phone_gold, catalog(V2), T0 + 2 * DAY).allowed  # type: ignore[arg-type]
+    assert decide(silver, phone_gold, catalog(V2), T0 + 2 * DAY, channel="email").allowed
+    assert decide(silver, phone_gold, catalog(V2), T0 + 2 * DAY).allowed
     # A channel that lowers the rank opens the service through it.
     email_free = Service("priority_support", "Priority", True, 2, (("email", 0),))
-    assert decide(silver, email_free, catalog(V2), T0 + 2 * DAY, channel="email").allowed  # type: ignore[arg-type]
-    assert not decide(silver, email_free, catalog(V2), T0 + 2 * DAY, channel="chat").allowed  # type: ignore[arg-type]
+    assert decide(silver, email_free, catalog(V2), T0 + 2 * DAY, channel="email").allowed
+    assert not decide(silver, email_free, catalog(V2), T0 + 2 * DAY, channel="chat").allowed
 
 
 # ---- properties ----------------------------------------------------------------------------------
@@ -112,7 +115,9 @@ moments_st = st.sampled_from([T0 + 2 * DAY, T0 + 60 * DAY])  # in grace, after i
 
 @settings(max_examples=400, deadline=None)
 @given(states_st, services_st, callers_st, st.none() | st.sampled_from(CHANNELS), moments_st)
-def test_the_caller_only_ever_adds_contact_not_authorized(state, service, caller, channel, at):
+def test_the_caller_only_ever_adds_contact_not_authorized(
+    state: ClientState, service: Service, caller: Caller | None, channel: str | None, at: datetime,
+) -> None:
     cat = catalog(V2)
     with_caller = decide(state, service, cat, at, channel=channel, caller=caller)
     without = decide(state, service, cat, at, channel=channel)
@@ -138,7 +143,7 @@ def test_the_caller_only_ever_adds_contact_not_authorized(state, service, caller
 
 @settings(max_examples=300, deadline=None)
 @given(states_st, services_st, st.none() | st.sampled_from(CHANNELS), moments_st)
-def test_a_channel_needs_exactly_its_own_rank(state, service, channel, at):
+def test_a_channel_needs_exactly_its_own_rank(state: ClientState, service: Service, channel: str | None, at: datetime) -> None:
     cat = catalog(V2)
     through = decide(state, service, cat, at, channel=channel)
     plain = decide(state, replace(service, min_rank=rank_needed(service, channel), channel_min_rank=()), cat, at)
@@ -166,9 +171,11 @@ keys_st = st.one_of(
 
 @settings(max_examples=300, deadline=None)
 @given(people_st, st.sampled_from(["email", "phone", "domain", "id", "external_ref"]), keys_st, st.none() | keys_st)
-def test_identify_names_exactly_the_contact_holding_the_identifier(people, matched_by, ref, contact):
+def test_identify_names_exactly_the_contact_holding_the_identifier(
+    people: list[Contact], matched_by: str, ref: tuple[str, str], contact: tuple[str, str] | None,
+) -> None:
     state = client(contacts=tuple(people))
-    caller, final = identify(state, matched_by, ref, contact)  # type: ignore[arg-type]
+    caller, final = identify(state, matched_by, ref, contact)
     holder = {(k, v): c for c in people for k, v in (("email", c.email), ("phone", c.phone)) if v}
     ref_is_contact = matched_by in ("email", "phone") and ref[0] == matched_by and ref in holder
     named = contact if contact is not None and contact != ref else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -20,6 +21,7 @@ from service.domain.model import (
     ClientStatus,
     ContractStatus,
     ContractVersion,
+    Decision,
     GraceExtension,
     Membership,
     MembershipStatus,
@@ -56,10 +58,10 @@ def catalog(*versions: ContractVersion, term_days: int | None = None) -> Catalog
     return Catalog(services=SERVICES, plans=PLANS, versions=versions, policy=Policy())
 
 
-def client(**changes: object) -> ClientState:
-    base: dict[str, object] = {"id": "cl_1", "name": "Acme", "status": ClientStatus.ACTIVE, "created_at": T0 - 400 * DAY}
+def client(**changes: Any) -> ClientState:
+    base: dict[str, Any] = {"id": "cl_1", "name": "Acme", "status": ClientStatus.ACTIVE, "created_at": T0 - 400 * DAY}
     base.update(changes)
-    return ClientState(**base)  # type: ignore[arg-type]
+    return ClientState(**base)
 
 
 def signed(version: str, at: datetime) -> Acceptance:
@@ -70,21 +72,21 @@ def declined(version: str, at: datetime) -> Acceptance:
     return Acceptance(version, AcceptanceDecision.DECLINED, at)
 
 
-def codes(decision) -> list[str]:  # type: ignore[no-untyped-def]
+def codes(decision: Decision) -> list[str]:
     return [r.code.value for r in decision.reasons]
 
 
 # ---- contract status table -----------------------------------------------------------------------
-def test_not_configured_when_no_version_is_published():
+def test_not_configured_when_no_version_is_published() -> None:
     view = contract_view(client(), catalog(), T0)
     assert view.status is ContractStatus.NOT_CONFIGURED
 
 
-def test_signed_current_version():
+def test_signed_current_version() -> None:
     assert contract_view(client(acceptances=(signed("2026.1", T0 + DAY),)), catalog(V2), T0 + 2 * DAY).status is ContractStatus.SIGNED
 
 
-def test_pending_before_and_unsigned_after_the_grace_deadline():
+def test_pending_before_and_unsigned_after_the_grace_deadline() -> None:
     c = client()
     assert contract_view(c, catalog(V2), T0 + 29 * DAY).status is ContractStatus.PENDING
     view = contract_view(c, catalog(V2), T0 + 30 * DAY)
@@ -92,7 +94,7 @@ def test_pending_before_and_unsigned_after_the_grace_deadline():
     assert view.grace_until == T0 + 30 * DAY
 
 
-def test_new_clients_get_their_own_grace_from_creation():
+def test_new_clients_get_their_own_grace_from_creation() -> None:
     late = client(created_at=T0 + 100 * DAY)
     view = contract_view(late, catalog(V2), T0 + 110 * DAY)
     assert view.status is ContractStatus.PENDING
@@ -100,7 +102,7 @@ def test_new_clients_get_their_own_grace_from_creation():
     assert contract_view(late, catalog(V2), T0 + 114 * DAY).status is ContractStatus.UNSIGNED
 
 
-def test_grace_extension_for_one_client():
+def test_grace_extension_for_one_client() -> None:
     c = client(grace_extensions=(GraceExtension("2026.1", T0 + 60 * DAY),))
     assert contract_view(c, catalog(V2), T0 + 45 * DAY).status is ContractStatus.PENDING
     assert contract_view(c, catalog(V2), T0 + 60 * DAY).status is ContractStatus.UNSIGNED
@@ -109,7 +111,7 @@ def test_grace_extension_for_one_client():
     assert contract_view(old, catalog(V1, V2), T0 + 45 * DAY).status is ContractStatus.UNSIGNED
 
 
-def test_signed_an_older_version_is_pending_then_unsigned_and_says_which_version():
+def test_signed_an_older_version_is_pending_then_unsigned_and_says_which_version() -> None:
     c = client(acceptances=(signed("2025.1", T0 - 300 * DAY),))
     pending = contract_view(c, catalog(V1, V2), T0 + DAY)
     assert pending.status is ContractStatus.PENDING and pending.signed_version == "2025.1"
@@ -118,7 +120,7 @@ def test_signed_an_older_version_is_pending_then_unsigned_and_says_which_version
     assert unsigned.signed_version == "2025.1" and unsigned.current_version == "2026.1"
 
 
-def test_declined_and_a_later_signature_wins():
+def test_declined_and_a_later_signature_wins() -> None:
     c = client(acceptances=(declined("2026.1", T0 + DAY),))
     assert contract_view(c, catalog(V2), T0 + 2 * DAY).status is ContractStatus.DECLINED
     c2 = client(acceptances=(declined("2026.1", T0 + DAY), signed("2026.1", T0 + 2 * DAY)))
@@ -128,20 +130,20 @@ def test_declined_and_a_later_signature_wins():
     assert contract_view(c3, catalog(V2), T0 + 3 * DAY).status is ContractStatus.DECLINED
 
 
-def test_expired_after_the_term():
+def test_expired_after_the_term() -> None:
     c = client(acceptances=(signed("2026.1", T0 + DAY),))
     cat = catalog(V2, term_days=365)
     assert contract_view(c, cat, T0 + 365 * DAY).status is ContractStatus.SIGNED
     assert contract_view(c, cat, T0 + 366 * DAY).status is ContractStatus.EXPIRED
 
 
-def test_what_if_in_the_past_ignores_later_answers():
+def test_what_if_in_the_past_ignores_later_answers() -> None:
     c = client(acceptances=(signed("2026.1", T0 + 40 * DAY),))
     assert contract_view(c, catalog(V2), T0 + 35 * DAY).status is ContractStatus.UNSIGNED
     assert contract_view(c, catalog(V2), T0 + 41 * DAY).status is ContractStatus.SIGNED
 
 
-def test_a_version_published_in_the_future_is_not_current_yet():
+def test_a_version_published_in_the_future_is_not_current_yet() -> None:
     future = ContractVersion("2027.1", 30, None, T0 + 100 * DAY)
     c = client(acceptances=(signed("2026.1", T0 + DAY),))
     assert contract_view(c, catalog(V2, future), T0 + 50 * DAY).current_version == "2026.1"
@@ -149,7 +151,7 @@ def test_a_version_published_in_the_future_is_not_current_yet():
 
 
 # ---- the decision --------------------------------------------------------------------------------
-def test_unknown_client_gets_only_open_services():
+def test_unknown_client_gets_only_open_services() -> None:
     cat = catalog(V2)
     assert decide(None, SERVICES["triage"], cat, T0).allowed
     refused = decide(None, SERVICES["advanced_support"], cat, T0)
@@ -157,7 +159,7 @@ def test_unknown_client_gets_only_open_services():
     assert not decide(None, SERVICES["ranked_no_contract"], cat, T0).allowed
 
 
-def test_archived_client_is_treated_like_an_unknown_one():
+def test_archived_client_is_treated_like_an_unknown_one() -> None:
     c = client(status=ClientStatus.ARCHIVED, acceptances=(signed("2026.1", T0),),
                membership=Membership("gold", MembershipStatus.ACTIVE, T0 + 30 * DAY))
     d = decide(c, SERVICES["advanced_support"], catalog(V2), T0 + DAY)
@@ -165,7 +167,7 @@ def test_archived_client_is_treated_like_an_unknown_one():
     assert decide(c, SERVICES["triage"], catalog(V2), T0 + DAY).allowed
 
 
-def test_override_lets_through_until_it_expires_or_is_revoked():
+def test_override_lets_through_until_it_expires_or_is_revoked() -> None:
     o = Override("advanced_support", T0, T0 + DAY)
     no_grace = catalog(ContractVersion("2026.1", 0, None, T0))
     c = client(overrides=(o,))
@@ -176,14 +178,14 @@ def test_override_lets_through_until_it_expires_or_is_revoked():
     assert codes(d) == ["CONTRACT_UNSIGNED"]
 
 
-def test_override_is_per_service():
+def test_override_is_per_service() -> None:
     c = client(overrides=(Override("priority_support", T0, T0 + DAY),))
     cat = catalog(ContractVersion("2026.1", 0, None, T0))
     assert codes(decide(c, SERVICES["advanced_support"], cat, T0 + timedelta(hours=1))) == ["CONTRACT_UNSIGNED"]
     assert codes(decide(c, SERVICES["priority_support"], cat, T0 + timedelta(hours=1))) == ["OVERRIDE"]
 
 
-def test_contract_refusals():
+def test_contract_refusals() -> None:
     cat = catalog(V2, term_days=10)
     unsigned = decide(client(), SERVICES["advanced_support"], cat, T0 + 31 * DAY)
     assert not unsigned.allowed and codes(unsigned) == ["CONTRACT_UNSIGNED"]
@@ -195,7 +197,7 @@ def test_contract_refusals():
     assert decide(client(acceptances=(declined("2026.1", T0),)), SERVICES["triage"], cat, T0 + DAY).allowed
 
 
-def test_tier_required_lists_active_plans_lowest_rank_first():
+def test_tier_required_lists_active_plans_lowest_rank_first() -> None:
     c = client(acceptances=(signed("2026.1", T0),))
     d = decide(c, SERVICES["priority_support"], catalog(V2), T0 + DAY)
     assert not d.allowed and codes(d) == ["TIER_REQUIRED"]
@@ -204,14 +206,14 @@ def test_tier_required_lists_active_plans_lowest_rank_first():
     assert [p.code for p in d2.upsell] == ["gold"]
 
 
-def test_member_gets_plan_routing_and_sla():
+def test_member_gets_plan_routing_and_sla() -> None:
     c = client(acceptances=(signed("2026.1", T0),), membership=Membership("gold", MembershipStatus.ACTIVE, T0 + 30 * DAY))
     d = decide(c, SERVICES["priority_onsite"], catalog(V2), T0 + DAY)
     assert d.allowed and codes(d) == []
     assert d.routing == GOLD.routing and d.sla == GOLD.sla and d.membership.rank == 2
 
 
-def test_membership_statuses_and_period_end():
+def test_membership_statuses_and_period_end() -> None:
     cat = catalog(V2)
     signed_ = (signed("2026.1", T0),)
     at = T0 + DAY
@@ -223,7 +225,7 @@ def test_membership_statuses_and_period_end():
     assert decide(ended, SERVICES["priority_support"], cat, at).membership.rank == 0
 
 
-def test_past_due_keeps_rank_through_dunning_grace_with_a_warning():
+def test_past_due_keeps_rank_through_dunning_grace_with_a_warning() -> None:
     c = client(acceptances=(signed("2026.1", T0),), membership=Membership("silver", MembershipStatus.PAST_DUE, T0 + DAY))
     inside = decide(c, SERVICES["priority_support"], catalog(V2), T0 + 7 * DAY)
     assert inside.allowed and codes(inside) == ["MEMBERSHIP_PAST_DUE"]
@@ -231,7 +233,7 @@ def test_past_due_keeps_rank_through_dunning_grace_with_a_warning():
     assert not after.allowed and codes(after) == ["TIER_REQUIRED"]
 
 
-def test_warnings_ride_along():
+def test_warnings_ride_along() -> None:
     pending = decide(client(), SERVICES["advanced_support"], catalog(V2), T0 + DAY)
     assert pending.allowed and codes(pending) == ["CONTRACT_PENDING"]
     assert pending.reasons[0].detail.endswith((T0 + 30 * DAY).isoformat())
@@ -239,7 +241,7 @@ def test_warnings_ride_along():
     assert nothing.allowed and codes(nothing) == ["CONTRACT_NOT_CONFIGURED"]
 
 
-def test_the_domain_imports_only_the_standard_library():
+def test_the_domain_imports_only_the_standard_library() -> None:
     import sys
 
     folder = Path(__file__).resolve().parents[2] / "service" / "domain"
@@ -282,13 +284,15 @@ services = st.sampled_from(list(SERVICES.values()))
 
 @settings(max_examples=400, deadline=None)
 @given(clients, services, catalogs, times)
-def test_triage_is_always_allowed(state, _service, cat, at):
+def test_triage_is_always_allowed(state: ClientState | None, _service: Service, cat: Catalog, at: datetime) -> None:
     assert decide(state, SERVICES["triage"], cat, at).allowed
 
 
 @settings(max_examples=400, deadline=None)
 @given(clients, services, catalogs, times)
-def test_a_refusal_always_names_a_refusing_reason_and_an_allowance_none(state, service, cat, at):
+def test_a_refusal_always_names_a_refusing_reason_and_an_allowance_none(
+    state: ClientState | None, service: Service, cat: Catalog, at: datetime,
+) -> None:
     d = decide(state, service, cat, at)
     refusing = [r for r in d.reasons if r.code in REFUSING_REASONS]
     if not d.allowed:
@@ -302,7 +306,7 @@ def test_a_refusal_always_names_a_refusing_reason_and_an_allowance_none(state, s
 
 @settings(max_examples=300, deadline=None)
 @given(clients.filter(lambda c: c is not None), catalogs, times, st.integers(min_value=1, max_value=10_000))
-def test_waiting_never_turns_unsigned_into_signed(state, cat, at, days_later):
+def test_waiting_never_turns_unsigned_into_signed(state: ClientState, cat: Catalog, at: datetime, days_later: int) -> None:
     before = contract_view(state, cat, at)
     if before.status is ContractStatus.UNSIGNED:
         later = contract_view(state, cat, at + days_later * DAY)
@@ -318,7 +322,7 @@ def test_waiting_never_turns_unsigned_into_signed(state, cat, at, days_later):
 
 @settings(max_examples=300, deadline=None)
 @given(clients, services, catalogs, times)
-def test_a_higher_rank_never_loses_a_service(state, service, cat, at):
+def test_a_higher_rank_never_loses_a_service(state: ClientState | None, service: Service, cat: Catalog, at: datetime) -> None:
     if state is None or state.status is ClientStatus.ARCHIVED:
         return
     from dataclasses import replace

@@ -3,7 +3,7 @@
 from service.ratelimit import RateLimiter, retry_after_header
 
 
-def test_a_burst_then_the_sustained_rate_and_the_wait_it_announces():
+def test_a_burst_then_the_sustained_rate_and_the_wait_it_announces() -> None:
     limiter = RateLimiter(per_second=2, burst=3)
     assert [limiter.acquire("ivr", now=100.0) for _ in range(3)] == [0.0, 0.0, 0.0]
     wait = limiter.acquire("ivr", now=100.0)
@@ -15,6 +15,6 @@ def test_a_burst_then_the_sustained_rate_and_the_wait_it_announces():
     assert limiter.acquire("ivr", now=200.0) > 0
 
 
-def test_zero_turns_it_off():
+def test_zero_turns_it_off() -> None:
     limiter = RateLimiter(per_second=0, burst=1)
     assert not limiter.enabled and all(limiter.acquire("k", now=1.0) == 0.0 for _ in range(1000))

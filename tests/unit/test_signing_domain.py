@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from service.domain.signing import MAX_NAME, SigningForm, form_problems, text_changes
 
 LINE_BREAKS = "\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"  # what str.splitlines() splits on
-lines = st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters=LINE_BREAKS), max_size=12),
+lines = st.lists(st.text(alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters=LINE_BREAKS), max_size=12),
                  max_size=15)
 names = st.text(min_size=1, max_size=MAX_NAME).filter(lambda s: s.strip() != "")
 
