@@ -15,7 +15,7 @@ from tests.conftest import ADMIN_KEY, make_settings
 from tests.helpers import create_client, publish_contract, put_plans
 
 
-def test_every_request_leaves_one_line_in_order_by_shutdown(db_url):
+def test_every_request_leaves_one_line_in_order_by_shutdown(db_url: str) -> None:
     configure_logging("INFO")
     handler = next(h for h in logging.getLogger("supportgate").handlers if isinstance(h, JsonStreamHandler))
     stream = io.StringIO()

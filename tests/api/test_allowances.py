@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
+import httpx
 from fastapi.testclient import TestClient
 
 from tests.helpers import codes, create_client, ok, put_plans
@@ -25,7 +26,9 @@ def member(client: TestClient, allowance: dict[str, Any], name: str = "Acme Dent
     return str(acme["id"])
 
 
-def use(client: TestClient, cid: str, units: float = 1, key: str = "t-1", at: datetime | None = DEC, **extra: Any) -> Any:
+def use(
+    client: TestClient, cid: str, units: float | str = 1, key: str = "t-1", at: datetime | None = DEC, **extra: Any,
+) -> httpx.Response:
     body: dict[str, Any] = {"service": "remote_support", "units": units, "idempotency_key": key, **extra}
     if at is not None:
         body["at"] = at.isoformat()
@@ -34,11 +37,11 @@ def use(client: TestClient, cid: str, units: float = 1, key: str = "t-1", at: da
 
 def check(client: TestClient, cid: str, at: datetime = DEC, **extra: Any) -> dict[str, Any]:
     body = {"client": {"id": cid}, "service": "remote_support", "at": at.isoformat(), **extra}
-    return ok(client.post("/v1/entitlements/check", json=body))  # type: ignore[no-any-return]
+    return cast(dict[str, Any], ok(client.post("/v1/entitlements/check", json=body)))
 
 
 def ledger(client: TestClient, cid: str) -> list[dict[str, Any]]:
-    return ok(client.get(f"/v1/clients/{cid}/usage?limit=500"))["items"]  # type: ignore[no-any-return]
+    return cast(list[dict[str, Any]], ok(client.get(f"/v1/clients/{cid}/usage?limit=500"))["items"])
 
 
 def test_plan_allowances_are_stored_and_validated(client: TestClient) -> None:
@@ -106,7 +109,7 @@ def test_units_on_the_check_and_fractional_hours(client: TestClient) -> None:
     assert not check(client, cid, units=2.75)["allowed"]
     assert check(client, cid, units=2.5)["allowed"]
     for bad in (0.1, 0, -1, "x"):
-        assert use(client, cid, units=bad, key=f"bad-{bad}").status_code == 422  # type: ignore[arg-type]
+        assert use(client, cid, units=bad, key=f"bad-{bad}").status_code == 422
     problem = client.post("/v1/entitlements/check", json={"client": {"id": cid}, "service": "remote_support", "units": 0.3})
     assert problem.status_code == 422
     assert ok(use(client, cid, units=2.5, key="h2"), 201)["allowance"]["state"] == "exhausted"

@@ -3,6 +3,7 @@
 import base64
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -14,7 +15,7 @@ from service.usecases.keys import create_key, hash_key
 from tests.conftest import make_settings
 
 
-def make_key(db_url, name, scopes, expires_at=None):
+def make_key(db_url: str, name: str, scopes: list[str], expires_at: datetime | None = None) -> str:
     db = Database.connect(db_url, pool_size=1)
     try:
         with db.writer() as session:
@@ -27,7 +28,7 @@ def make_key(db_url, name, scopes, expires_at=None):
     return secret
 
 
-def test_401_without_or_with_an_unknown_key_403_without_the_scope(db_url):
+def test_401_without_or_with_an_unknown_key_403_without_the_scope(db_url: str) -> None:
     checker = make_key(db_url, "ivr", ["entitlements:check"])
     reader = make_key(db_url, "tech", ["clients:read"])
     with TestClient(create_app(make_settings(db_url))) as anon:
@@ -50,7 +51,7 @@ def test_401_without_or_with_an_unknown_key_403_without_the_scope(db_url):
             assert anon.get(public).status_code == 200
 
 
-def test_revocation_is_immediate_and_expiry_is_enforced(db_url, monkeypatch):
+def test_revocation_is_immediate_and_expiry_is_enforced(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SUPPORTGATE_DATABASE_URL", db_url)
     get_settings.cache_clear()
     runner = CliRunner()

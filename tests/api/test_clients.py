@@ -1,9 +1,11 @@
 """Clients: identifiers, 409s, search, changes and their audit trail, import, coverage."""
 
+from fastapi.testclient import TestClient
+
 from tests.helpers import check, create_client, in_days, iso, ok, publish_contract, put_plans, sign
 
 
-def test_identifiers_are_normalised_and_unique(client):
+def test_identifiers_are_normalised_and_unique(client: TestClient) -> None:
     acme = create_client(client, emails=["Office@Acme.com"], domains=["ACME.com"], phones=["(212) 555-0142"],
                          external_refs=[{"system": "HaloPSA", "id": "1042"}])
     assert acme["emails"] == ["office@acme.com"] and acme["domains"] == ["acme.com"]
@@ -17,14 +19,14 @@ def test_identifiers_are_normalised_and_unique(client):
     assert len(ok(client.get("/v1/clients"))["items"]) == 1  # nothing half-written
 
 
-def test_bad_identifiers_are_422_with_every_error(client):
+def test_bad_identifiers_are_422_with_every_error(client: TestClient) -> None:
     response = client.post("/v1/clients", json={"name": "Acme", "phones": ["hello"], "emails": ["nope"]})
     assert response.status_code == 422
     locs = [e["loc"] for e in response.json()["errors"]]
     assert ["body", "emails", 0] in locs and ["body", "phones", 0] in locs
 
 
-def test_search_by_name_phone_email_external_id_and_filters(client):
+def test_search_by_name_phone_email_external_id_and_filters(client: TestClient) -> None:
     put_plans(client)
     acme = create_client(client, "Acme Dental", phones=["2125550142"], emails=["office@acme.com"],
                          external_refs=[{"system": "halopsa", "id": "AC-77"}])
@@ -33,7 +35,7 @@ def test_search_by_name_phone_email_external_id_and_filters(client):
     sign(client, globex["id"])
     ok(client.put(f"/v1/clients/{globex['id']}/membership", json={"plan": "gold", "status": "active"}))
 
-    def ids(**params):
+    def ids(**params: str) -> list[str]:
         return [c["id"] for c in ok(client.get("/v1/clients", params=params))["items"]]
 
     assert ids(q="dental") == [acme["id"]]
@@ -47,7 +49,7 @@ def test_search_by_name_phone_email_external_id_and_filters(client):
     assert bad.status_code == 422
 
 
-def test_pagination_with_cursor(client):
+def test_pagination_with_cursor(client: TestClient) -> None:
     created = [create_client(client, f"Client {i}")["id"] for i in range(5)]
     seen = []
     cursor = None
@@ -62,7 +64,7 @@ def test_pagination_with_cursor(client):
     assert client.get("/v1/clients", params={"limit": 501}).status_code == 422
 
 
-def test_changes_replace_identifiers_and_free_them(client):
+def test_changes_replace_identifiers_and_free_them(client: TestClient) -> None:
     acme = create_client(client, phones=["2125550142"])
     changed = ok(client.patch(f"/v1/clients/{acme['id']}", json={"name": "Acme Dental Group", "phones": ["6465550199"]}))
     assert changed["name"] == "Acme Dental Group" and changed["phones"] == ["+16465550199"]
@@ -75,7 +77,7 @@ def test_changes_replace_identifiers_and_free_them(client):
     assert ok(client.get(f"/v1/clients/{acme['id']}"))["phones"] == ["+16465550199"]
 
 
-def test_every_change_shows_in_the_events_with_the_actor(client):
+def test_every_change_shows_in_the_events_with_the_actor(client: TestClient) -> None:
     put_plans(client)
     publish_contract(client)
     acme = create_client(client, phones=["2125550142"])
@@ -100,7 +102,7 @@ def test_every_change_shows_in_the_events_with_the_actor(client):
     assert ok(client.get(f"/v1/clients/{cid}"))["status"] == "archived"
 
 
-def test_import_json_and_csv_with_row_errors(client):
+def test_import_json_and_csv_with_row_errors(client: TestClient) -> None:
     existing = create_client(client, "Old Name", emails=["office@acme.com"])
     csv_body = (
         "name,emails,domains,phones,external_system,external_id\n"
@@ -131,7 +133,7 @@ def test_import_json_and_csv_with_row_errors(client):
     assert client.post("/v1/clients/import", content="a,b\n1,2\n", headers={"content-type": "text/csv"}).status_code == 422
 
 
-def test_coverage_report(client):
+def test_coverage_report(client: TestClient) -> None:
     put_plans(client)
     publish_contract(client)
     a = create_client(client, "A")
@@ -156,7 +158,7 @@ def test_coverage_report(client):
     assert report["rmr"] == {"amount_minor": 14900 + 4900, "currency": "USD"}
 
 
-def test_contracts_lifecycle(client):
+def test_contracts_lifecycle(client: TestClient) -> None:
     publish_contract(client, "2025.1")
     assert ok(client.get("/v1/contracts/current"))["version"] == "2025.1"
     ok(client.post("/v1/contracts", json={"version": "2026.1", "title": "t", "document_url": "https://x.test/a.pdf",

@@ -62,13 +62,13 @@ def assert_defused(rows: list[list[str]]) -> None:
     assert "'=1+2@formula.example" in emails  # the review's example: e-mails are cells like any other
 
 
-def test_the_api_export_defuses_every_cell(api):
+def test_the_api_export_defuses_every_cell(api: TestClient) -> None:
     answer = api.get("/v1/reports/unsigned", params={"format": "csv"})
     assert answer.status_code == 200
     assert_defused(rows_of(answer.content.decode("utf-8")))
 
 
-def test_the_web_page_export_defuses_every_cell(api, db_url):
+def test_the_web_page_export_defuses_every_cell(api: TestClient, db_url: str) -> None:
     browser = TestClient(api.app)
     sign_in(browser, make_key(db_url, "campaigner", "clients:read"))
     answer = browser.get("/ui/dashboard/clients-to-chase.csv")

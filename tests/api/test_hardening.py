@@ -14,13 +14,14 @@ from pathlib import Path
 
 import orjson
 import pytest
+from fastapi.testclient import TestClient
 
 from tests.reliability.test_sigterm import free_port
 
 PHONE, EMAIL, SIGNER = "+12125550142", "ada.lovelace@acme.example", "Ada Lovelace"
 
 
-def test_the_trailing_slash_redirect_does_not_echo_the_host_header(client):
+def test_the_trailing_slash_redirect_does_not_echo_the_host_header(client: TestClient) -> None:
     answer = client.get("/v1/clients/", headers={"Host": "evil.example"}, follow_redirects=False)
     assert answer.status_code == 307
     assert answer.headers["location"] == "/v1/clients"
@@ -35,7 +36,7 @@ def test_the_trailing_slash_redirect_does_not_echo_the_host_header(client):
     assert missing.status_code == 404 and missing.headers["content-type"].startswith("application/problem+json")
 
 
-def test_the_relative_redirect_is_followed_to_the_route(client):
+def test_the_relative_redirect_is_followed_to_the_route(client: TestClient) -> None:
     answer = client.get("/v1/clients/")
     assert answer.status_code == 200 and "items" in answer.json()
 
@@ -67,7 +68,7 @@ RUNNER = textwrap.dedent('''
 
 
 @pytest.mark.slow
-def test_a_500_logs_one_json_line_without_traceback_text_or_personal_data(db_url, tmp_path: Path):
+def test_a_500_logs_one_json_line_without_traceback_text_or_personal_data(db_url: str, tmp_path: Path) -> None:
     script = tmp_path / "crash_server.py"
     script.write_text(RUNNER)
     port = free_port()
@@ -110,7 +111,7 @@ def test_a_500_logs_one_json_line_without_traceback_text_or_personal_data(db_url
 
 
 @pytest.mark.parametrize("page_path", ["/docs", "/redoc"])
-def test_the_docs_pages_load_nothing_from_another_origin(client, page_path):
+def test_the_docs_pages_load_nothing_from_another_origin(client: TestClient, page_path: str) -> None:
     page = client.get(page_path)
     assert page.status_code == 200
     sources = re.findall(r"""(?:src|href|spec-url)\s*=\s*["']([^"']+)["']""", page.text)

@@ -8,13 +8,18 @@ the per-request decision id and time) and the headers a caller relies on must be
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, cast
 
 import pytest
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from starlette.types import Receive, Scope, Send
 
+from service.api.app import SupportgateApp
+from service.settings import Settings
 from tests.api.test_auth import make_key
-from tests.helpers import create_client, publish_contract, put_plans, sign
+from tests.helpers import app_state, create_client, publish_contract, put_plans, sign
 
 KEYED = {"Authorization": "Bearer test-admin-key"}
 CASES: list[tuple[str, str, str, dict[str, Any], bool]] = [
@@ -98,8 +103,15 @@ def _comparable(body: Any) -> Any:
     return body
 
 
+class LaneClient(TestClient):
+    """What lane_client is: the `client` fixture (its app a SupportgateApp), with the paths that reached FastAPI's stack."""
+
+    app: SupportgateApp
+    stack_calls: list[str]
+
+
 @pytest.fixture
-def lane_client(client, monkeypatch):
+def lane_client(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> LaneClient:
     put_plans(client)
     publish_contract(client)
     acme = create_client(client, phones=["(212) 555-0142"], emails=["office@acme.com"])
@@ -111,18 +123,21 @@ def lane_client(client, monkeypatch):
     stack_calls: list[str] = []
     original = FastAPI.__call__
 
-    async def counting(self, scope, receive, send):  # type: ignore[no-untyped-def]
+    async def counting(self: FastAPI, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             stack_calls.append(scope["path"])
         await original(self, scope, receive, send)
 
     monkeypatch.setattr(FastAPI, "__call__", counting)
-    client.stack_calls = stack_calls
-    return client
+    lane = cast(LaneClient, client)  # the same object, typed with the attribute it gets here
+    lane.stack_calls = stack_calls
+    return lane
 
 
 @pytest.mark.parametrize(("method", "url", "kwargs", "in_lane"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_the_lane_answers_as_the_route_does(lane_client, method, url, kwargs, in_lane):
+def test_the_lane_answers_as_the_route_does(
+    lane_client: LaneClient, method: str, url: str, kwargs: dict[str, Any], in_lane: bool,
+) -> None:
     app = lane_client.app
     assert app.lane is not None
     lane = app.lane
@@ -146,7 +161,7 @@ def test_the_lane_answers_as_the_route_does(lane_client, method, url, kwargs, in
     assert with_lane.status_code < 500
 
 
-def test_the_lane_honours_the_request_id_and_counts_in_the_metrics(lane_client):
+def test_the_lane_honours_the_request_id_and_counts_in_the_metrics(lane_client: LaneClient) -> None:
     answer = lane_client.post("/v1/entitlements/check", json={"phone": "2125550142", "service": "advanced_support"},
                               headers={"X-Request-ID": "call-42.abc"})
     assert answer.status_code == 200 and answer.headers["x-request-id"] == "call-42.abc"
@@ -157,20 +172,22 @@ def test_the_lane_honours_the_request_id_and_counts_in_the_metrics(lane_client):
     assert 'supportgate_decisions_total{outcome="allowed",service="advanced_support"}' in metrics
 
 
-def test_the_lane_enforces_the_scope_and_the_rate_limit(lane_client, settings, monkeypatch):
+def test_the_lane_enforces_the_scope_and_the_rate_limit(
+    lane_client: LaneClient, settings: Settings, monkeypatch: pytest.MonkeyPatch,
+) -> None:
     reader = make_key(settings.database_url, "reader", ["clients:read"])
     refused = lane_client.post("/v1/entitlements/check", json={"phone": "2125550142", "service": "triage"},
                                headers={"Authorization": f"Bearer {reader}"})
     assert refused.status_code == 403 and refused.headers["content-type"] == "application/problem+json"
-    limiter = lane_client.app.state.sg.limiter
+    limiter = app_state(lane_client).limiter
     monkeypatch.setattr(limiter, "acquire", lambda name, now=None: 2.5)
     limited = lane_client.post("/v1/entitlements/check", json={"phone": "2125550142", "service": "triage"})
     assert limited.status_code == 429 and limited.headers["retry-after"] == "3"
     assert not lane_client.stack_calls
 
 
-def test_a_chunked_body_over_the_limit_is_refused_whole(lane_client):
-    def chunks():  # no Content-Length: the lane finds the size while reading, then hands over what it read
+def test_a_chunked_body_over_the_limit_is_refused_whole(lane_client: LaneClient) -> None:
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the lane finds the size while reading, then hands over what it read
         yield b'{"phone": "2125550142", "service": "triage", "pad": "'
         for _ in range(40):
             yield b"x" * 32768

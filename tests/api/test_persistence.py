@@ -12,7 +12,7 @@ from tests.conftest import ADMIN_KEY, make_settings
 from tests.helpers import check, create_client, ok, publish_contract, sign
 
 
-def test_data_survives_a_restart(db_url):
+def test_data_survives_a_restart(db_url: str) -> None:
     headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
     with TestClient(create_app(make_settings(db_url)), headers=headers) as first:
         publish_contract(first)
@@ -24,7 +24,7 @@ def test_data_survives_a_restart(db_url):
         assert len(ok(second.get(f"/v1/clients/{acme['id']}/events"))["items"]) == 2
 
 
-def test_migrations_match_the_models(db_url):
+def test_migrations_match_the_models(db_url: str) -> None:
     engine = create_db_engine(db_url)
     try:
         with engine.connect() as connection:

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from service.storage import tables as t
-from tests.helpers import SHA, create_client, in_days, iso, ok, publish_contract, put_plans, simultaneously
+from tests.helpers import SHA, app_state, create_client, in_days, iso, ok, publish_contract, put_plans, simultaneously
 
 N = 32
 
@@ -21,7 +21,7 @@ def statuses(responses: list[Any]) -> Counter[int]:
 
 
 def live_memberships(client: TestClient, client_id: str) -> list[tuple[str, str]]:
-    state = client.app.state.sg  # type: ignore[attr-defined]
+    state = app_state(client)
     with state.db.reader() as session:
         rows = session.execute(
             sa.select(t.Membership.plan_code, t.Membership.status).where(

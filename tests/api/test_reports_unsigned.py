@@ -43,7 +43,7 @@ def campaign(db_url: str) -> Iterator[tuple[TestClient, dict[str, str]]]:
         yield api, ids
 
 
-def test_lists_every_active_client_to_chase_soonest_deadline_first(campaign):
+def test_lists_every_active_client_to_chase_soonest_deadline_first(campaign: tuple[TestClient, dict[str, str]]) -> None:
     api, ids = campaign
     page = ok(api.get("/v1/reports/unsigned"))
     names = {item["id"]: item for item in page["items"]}
@@ -64,7 +64,7 @@ def test_lists_every_active_client_to_chase_soonest_deadline_first(campaign):
     assert names[ids["pending"]]["current_version"] == "2026.1"
 
 
-def test_filters_by_status_and_deadline(campaign):
+def test_filters_by_status_and_deadline(campaign: tuple[TestClient, dict[str, str]]) -> None:
     api, ids = campaign
     only = ok(api.get("/v1/reports/unsigned", params={"status": "declined,expired"}))["items"]
     assert {i["id"] for i in only} == {ids["declined"], ids["expired"]}
@@ -79,7 +79,7 @@ def test_filters_by_status_and_deadline(campaign):
     assert api.get("/v1/reports/unsigned", params={"cursor": "%%%"}).status_code == 422
 
 
-def test_pages_walk_the_whole_list_once(campaign):
+def test_pages_walk_the_whole_list_once(campaign: tuple[TestClient, dict[str, str]]) -> None:
     api, _ids = campaign
     whole = [i["id"] for i in ok(api.get("/v1/reports/unsigned"))["items"]]
     walked, cursor = [], None
@@ -92,7 +92,7 @@ def test_pages_walk_the_whole_list_once(campaign):
     assert walked == whole and len(walked) == 5
 
 
-def test_csv_has_one_row_per_client_to_chase(campaign):
+def test_csv_has_one_row_per_client_to_chase(campaign: tuple[TestClient, dict[str, str]]) -> None:
     api, ids = campaign
     answer = api.get("/v1/reports/unsigned", params={"format": "csv", "limit": 1})
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
@@ -116,7 +116,7 @@ def test_csv_has_one_row_per_client_to_chase(campaign):
     assert [r["client_id"] for r in filtered] == [ids["declined"]]
 
 
-def test_needs_clients_read(campaign, db_url):
+def test_needs_clients_read(campaign: tuple[TestClient, dict[str, str]], db_url: str) -> None:
     api, _ids = campaign
     key = make_key(db_url, "ivr", "entitlements:check")
     answer = api.get("/v1/reports/unsigned", headers={"Authorization": f"Bearer {key}"})
@@ -126,7 +126,7 @@ def test_needs_clients_read(campaign, db_url):
     assert api.get("/v1/reports/unsigned", headers={"Authorization": "Bearer nope"}).status_code == 401
 
 
-def test_nothing_to_chase_before_a_contract_is_published(client):
+def test_nothing_to_chase_before_a_contract_is_published(client: TestClient) -> None:
     create_client(client, "Early Co", emails=["e@early.example"])
     assert ok(client.get("/v1/reports/unsigned")) == {"items": [], "next_cursor": None}
 

@@ -1,16 +1,19 @@
 """Every rule of PRODUCT.md's decision and contract-status tables, through the HTTP API."""
 
 from datetime import datetime, timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
 
 from tests.helpers import check, codes, create_client, in_days, iso, now, ok, publish_contract, put_plans, sign
 
 
-def setup_catalog(client, **contract):
+def setup_catalog(client: TestClient, **contract: Any) -> None:
     put_plans(client)
     publish_contract(client, **contract)
 
 
-def test_not_configured_allows_with_a_warning(client):
+def test_not_configured_allows_with_a_warning(client: TestClient) -> None:
     acme = create_client(client, phones=["2125550142"])
     decision = check(client, phone="+1 212 555 0142")
     assert decision["allowed"] is True
@@ -19,7 +22,7 @@ def test_not_configured_allows_with_a_warning(client):
     assert decision["client"] == {"id": acme["id"], "name": "Acme Dental", "matched_by": "phone"}
 
 
-def test_signed_current_version_is_allowed_without_reasons(client):
+def test_signed_current_version_is_allowed_without_reasons(client: TestClient) -> None:
     acme = create_client(client, phones=["2125550142"])
     setup_catalog(client)
     sign(client, acme["id"])
@@ -29,7 +32,7 @@ def test_signed_current_version_is_allowed_without_reasons(client):
     assert decision["contract"]["signed_version"] == "2026.1"
 
 
-def test_pending_then_unsigned_after_grace(client):
+def test_pending_then_unsigned_after_grace(client: TestClient) -> None:
     acme = create_client(client, emails=["office@acme.com"])
     setup_catalog(client, grace_days=30)
     pending = check(client, email="office@acme.com")
@@ -41,7 +44,7 @@ def test_pending_then_unsigned_after_grace(client):
     assert later["client"]["id"] == acme["id"]
 
 
-def test_signed_an_older_version_says_which(client):
+def test_signed_an_older_version_says_which(client: TestClient) -> None:
     acme = create_client(client, phones=["2125550142"])
     put_plans(client)
     publish_contract(client, "2025.1", at=now() - timedelta(days=1))
@@ -52,7 +55,7 @@ def test_signed_an_older_version_says_which(client):
     assert decision["contract"]["signed_version"] == "2025.1" and decision["contract"]["current_version"] == "2026.1"
 
 
-def test_new_clients_get_new_client_grace(client):
+def test_new_clients_get_new_client_grace(client: TestClient) -> None:
     setup_catalog(client, grace_days=0)
     umbrella = create_client(client, name="Umbrella", phones=["3125550123"])
     assert codes(check(client, phone="3125550123", at=in_days(13))) == ["CONTRACT_PENDING"]
@@ -60,7 +63,7 @@ def test_new_clients_get_new_client_grace(client):
     assert check(client, id=umbrella["id"], service="triage")["allowed"] is True
 
 
-def test_grace_extension_for_one_client(client):
+def test_grace_extension_for_one_client(client: TestClient) -> None:
     acme = create_client(client, phones=["2125550142"])
     setup_catalog(client, grace_days=5)
     body = ok(client.post(f"/v1/clients/{acme['id']}/grace", json={"until": iso(in_days(20))}))
@@ -69,7 +72,7 @@ def test_grace_extension_for_one_client(client):
     assert codes(check(client, phone="2125550142", at=in_days(21))) == ["CONTRACT_UNSIGNED"]
 
 
-def test_declined_then_a_later_signature_wins(client):
+def test_declined_then_a_later_signature_wins(client: TestClient) -> None:
     acme = create_client(client, phones=["2125550142"])
     setup_catalog(client, at=now() - timedelta(hours=1))  # a signature cannot predate its contract
     sign(client, acme["id"], decision="declined", signed_at=now() - timedelta(minutes=5))
@@ -79,7 +82,7 @@ def test_declined_then_a_later_signature_wins(client):
     assert check(client, phone="2125550142")["allowed"] is True
 
 
-def test_expired_signature(client):
+def test_expired_signature(client: TestClient) -> None:
     acme = create_client(client, phones=["2125550142"])
     setup_catalog(client, term_days=10)
     sign(client, acme["id"])
@@ -88,7 +91,7 @@ def test_expired_signature(client):
     assert expired["allowed"] is False and codes(expired) == ["CONTRACT_EXPIRED"]
 
 
-def test_unknown_caller_gets_triage_only(client):
+def test_unknown_caller_gets_triage_only(client: TestClient) -> None:
     setup_catalog(client)
     refused = check(client, phone="9175550000")
     assert refused["allowed"] is False and codes(refused) == ["UNKNOWN_CLIENT"] and refused["client"] is None
@@ -96,7 +99,7 @@ def test_unknown_caller_gets_triage_only(client):
     assert allowed["allowed"] is True and codes(allowed) == ["UNKNOWN_CLIENT"]
 
 
-def test_archived_client_is_inactive(client):
+def test_archived_client_is_inactive(client: TestClient) -> None:
     acme = create_client(client, phones=["2125550142"])
     setup_catalog(client)
     sign(client, acme["id"])
@@ -108,7 +111,7 @@ def test_archived_client_is_inactive(client):
     assert check(client, phone="2125550142")["allowed"] is True
 
 
-def test_override_then_revoked(client):
+def test_override_then_revoked(client: TestClient) -> None:
     acme = create_client(client, phones=["2125550142"])
     setup_catalog(client, grace_days=0)
     assert codes(check(client, phone="2125550142")) == ["CONTRACT_UNSIGNED"]
@@ -125,7 +128,7 @@ def test_override_then_revoked(client):
     assert ok(client.get(f"/v1/clients/{acme['id']}/overrides"))["items"][0]["revoked_at"] is not None
 
 
-def test_tier_required_names_the_plans(client):
+def test_tier_required_names_the_plans(client: TestClient) -> None:
     acme = create_client(client, phones=["2125550142"])
     setup_catalog(client)
     sign(client, acme["id"])
@@ -135,7 +138,7 @@ def test_tier_required_names_the_plans(client):
     assert [p["code"] for p in check(client, "priority_onsite", phone="2125550142")["upsell"]] == ["gold"]
 
 
-def test_member_routing_sla_and_membership_history(client):
+def test_member_routing_sla_and_membership_history(client: TestClient) -> None:
     acme = create_client(client, phones=["2125550142"])
     setup_catalog(client)
     sign(client, acme["id"])
@@ -159,7 +162,7 @@ def test_member_routing_sla_and_membership_history(client):
     assert kinds.count("membership.put") == 2
 
 
-def test_past_due_within_dunning_grace_warns(client):
+def test_past_due_within_dunning_grace_warns(client: TestClient) -> None:
     acme = create_client(client, phones=["2125550142"])
     setup_catalog(client)
     sign(client, acme["id"])
@@ -170,7 +173,7 @@ def test_past_due_within_dunning_grace_warns(client):
     assert codes(check(client, "priority_support", phone="2125550142", at=in_days(7))) == ["TIER_REQUIRED"]
 
 
-def test_identifiers_email_domain_external_ref(client):
+def test_identifiers_email_domain_external_ref(client: TestClient) -> None:
     acme = create_client(client, emails=["office@acme.com"], domains=["acme.com"],
                          external_refs=[{"system": "halopsa", "id": "1042"}])
     assert check(client, email="OFFICE@acme.com")["client"]["matched_by"] == "email"
@@ -181,7 +184,7 @@ def test_identifiers_email_domain_external_ref(client):
     assert check(client, email="x@other.com")["client"] is None
 
 
-def test_get_and_batch_forms(client):
+def test_get_and_batch_forms(client: TestClient) -> None:
     acme = create_client(client, phones=["2125550142"])
     setup_catalog(client)
     sign(client, acme["id"])
@@ -200,7 +203,7 @@ def test_get_and_batch_forms(client):
     assert too_many.status_code == 422
 
 
-def test_every_answer_carries_the_documented_fields(client):
+def test_every_answer_carries_the_documented_fields(client: TestClient) -> None:
     setup_catalog(client)
     decision = check(client, phone="9175550000")
     for field in ("decision_id", "allowed", "service", "reasons", "client", "contract", "membership", "routing", "sla",
@@ -211,7 +214,7 @@ def test_every_answer_carries_the_documented_fields(client):
     assert check(client, phone="9175550000")["decision_id"] != decision["decision_id"]
 
 
-def test_technician_card_has_one_decision_per_service(client):
+def test_technician_card_has_one_decision_per_service(client: TestClient) -> None:
     acme = create_client(client, phones=["2125550142"])
     setup_catalog(client)
     sign(client, acme["id"])
@@ -221,7 +224,7 @@ def test_technician_card_has_one_decision_per_service(client):
                         "priority_support": False, "proactive_monitoring": False, "priority_onsite": False}
 
 
-def test_catalog_changes_apply_at_once(client):
+def test_catalog_changes_apply_at_once(client: TestClient) -> None:
     acme = create_client(client, phones=["2125550142"])
     setup_catalog(client)
     sign(client, acme["id"])

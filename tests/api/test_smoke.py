@@ -1,7 +1,9 @@
+from fastapi.testclient import TestClient
+
 from tests.helpers import check, codes, create_client, ok, publish_contract, put_plans
 
 
-def test_a_check_through_the_api(client):
+def test_a_check_through_the_api(client: TestClient) -> None:
     put_plans(client)
     publish_contract(client)
     acme = create_client(client, phones=["(212) 555-0142"], emails=["office@acme.com"])
