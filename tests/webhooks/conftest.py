@@ -6,7 +6,7 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import sqlalchemy as sa
@@ -16,7 +16,7 @@ from service.api.app import create_app
 from service.settings import Settings
 from service.storage import tables as t
 from tests.conftest import ADMIN_KEY, make_settings
-from tests.helpers import create_client, publish_contract, put_plans
+from tests.helpers import app_state, create_client, publish_contract, put_plans
 from tests.webhooks import providers as p
 
 
@@ -104,25 +104,25 @@ def acme(wh: TestClient) -> dict[str, Any]:
 
 def counts(client: TestClient) -> tuple[int, int, int]:
     """(inbox events, acceptances, signature requests) straight from the database."""
-    db = client.app.state.sg.db  # type: ignore[attr-defined]
+    db = app_state(client).db
     with db.reader() as session:
         return (
-            session.scalar(sa.select(sa.func.count()).select_from(t.WebhookEvent)),
-            session.scalar(sa.select(sa.func.count()).select_from(t.Acceptance)),
-            session.scalar(sa.select(sa.func.count()).select_from(t.SignatureRequest)),
+            session.execute(sa.select(sa.func.count()).select_from(t.WebhookEvent)).scalar_one(),
+            session.execute(sa.select(sa.func.count()).select_from(t.Acceptance)).scalar_one(),
+            session.execute(sa.select(sa.func.count()).select_from(t.SignatureRequest)).scalar_one(),
         )
 
 
 def inbox(client: TestClient, status: str | None = None) -> list[dict[str, Any]]:
     response = client.get("/v1/webhooks/events", params={"status": status} if status else {})
     assert response.status_code == 200, response.text
-    return response.json()["items"]  # type: ignore[no-any-return]
+    return cast(list[dict[str, Any]], response.json()["items"])
 
 
 def contract_status(client: TestClient, client_id: str) -> str:
     response = client.get(f"/v1/clients/{client_id}")
     assert response.status_code == 200, response.text
-    return response.json()["contract"]["status"]  # type: ignore[no-any-return]
+    return cast(str, response.json()["contract"]["status"])
 
 
 def metric(client: TestClient, provider: str, outcome: str) -> float:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from fastapi.testclient import TestClient
+
 from tests.helpers import ok
 from tests.webhooks import providers as p
-from tests.webhooks.conftest import contract_status, counts, inbox
+from tests.webhooks.conftest import StubApi, contract_status, counts, inbox
 
 URL = "/v1/webhooks/adobe-sign"
 
@@ -13,12 +17,12 @@ def headers(client_id: str = p.ADOBE_CLIENT_IDS[0]) -> dict[str, str]:
     return {"X-ADOBESIGN-CLIENTID": client_id, "Content-Type": "application/json"}
 
 
-def register(wh, acme, agreement_id):  # type: ignore[no-untyped-def]
+def register(wh: TestClient, acme: dict[str, Any], agreement_id: str) -> None:
     ok(wh.post(f"/v1/clients/{acme['id']}/signature-requests",
                json={"provider": "adobe_sign", "external_id": agreement_id, "contract_version": "2026.1"}), 201)
 
 
-def test_the_registration_check_echoes_known_client_ids_only(wh):
+def test_the_registration_check_echoes_known_client_ids_only(wh: TestClient) -> None:
     for client_id in p.ADOBE_CLIENT_IDS:
         response = wh.get(URL, headers=headers(client_id))
         assert response.status_code == 200
@@ -28,7 +32,7 @@ def test_the_registration_check_echoes_known_client_ids_only(wh):
     assert wh.get(URL).status_code == 401
 
 
-def test_workflow_completed_confirmed_by_the_api_signs_and_echoes(wh, acme, stub_api):
+def test_workflow_completed_confirmed_by_the_api_signs_and_echoes(wh: TestClient, acme: dict[str, Any], stub_api: StubApi) -> None:
     register(wh, acme, "agr-1")
     stub_api.answer("/api/rest/v6/agreements/agr-1", (200, {"id": "agr-1", "status": "SIGNED"}))
     response = wh.post(URL, content=p.adobe_body("AGREEMENT_WORKFLOW_COMPLETED", "agr-1"), headers=headers())
@@ -38,7 +42,7 @@ def test_workflow_completed_confirmed_by_the_api_signs_and_echoes(wh, acme, stub
     assert stub_api.requests[0]["headers"]["Authorization"] == f"Bearer {p.ADOBE_TOKEN}"
 
 
-def test_an_agreement_the_api_says_is_not_signed_is_not_applied(wh, acme, stub_api):
+def test_an_agreement_the_api_says_is_not_signed_is_not_applied(wh: TestClient, acme: dict[str, Any], stub_api: StubApi) -> None:
     register(wh, acme, "agr-2")
     stub_api.answer("/api/rest/v6/agreements/agr-2", (200, {"id": "agr-2", "status": "OUT_FOR_SIGNATURE"}))
     assert wh.post(URL, content=p.adobe_body("AGREEMENT_WORKFLOW_COMPLETED", "agr-2"), headers=headers()).status_code == 200
@@ -47,14 +51,14 @@ def test_an_agreement_the_api_says_is_not_signed_is_not_applied(wh, acme, stub_a
     assert "OUT_FOR_SIGNATURE" in event["detail"]
 
 
-def test_unknown_or_missing_client_id_is_401_and_stores_nothing(wh, acme, stub_api):
+def test_unknown_or_missing_client_id_is_401_and_stores_nothing(wh: TestClient, acme: dict[str, Any], stub_api: StubApi) -> None:
     body = p.adobe_body("AGREEMENT_WORKFLOW_COMPLETED", "agr-3")
     assert wh.post(URL, content=body, headers=headers("SOMEONE-ELSE")).status_code == 401
     assert wh.post(URL, content=body, headers={"Content-Type": "application/json"}).status_code == 401
     assert counts(wh)[0] == 0 and stub_api.requests == []
 
 
-def test_duplicate_notification_and_unmatched_then_replay(wh, acme, stub_api):
+def test_duplicate_notification_and_unmatched_then_replay(wh: TestClient, acme: dict[str, Any], stub_api: StubApi) -> None:
     stub_api.answer("/api/rest/v6/agreements/agr-4", (200, {"id": "agr-4", "status": "SIGNED"}))
     body = p.adobe_body("AGREEMENT_WORKFLOW_COMPLETED", "agr-4", notification_id="n-1")
     assert wh.post(URL, content=body, headers=headers()).json()["status"] == "unmatched"
@@ -65,7 +69,7 @@ def test_duplicate_notification_and_unmatched_then_replay(wh, acme, stub_api):
     assert contract_status(wh, acme["id"]) == "signed" and counts(wh)[1] == 1
 
 
-def test_rejected_confirmed_by_the_api_refuses_with_contract_declined(wh, acme, stub_api):
+def test_rejected_confirmed_by_the_api_refuses_with_contract_declined(wh: TestClient, acme: dict[str, Any], stub_api: StubApi) -> None:
     from tests.helpers import check, codes
 
     register(wh, acme, "agr-5")
@@ -74,7 +78,7 @@ def test_rejected_confirmed_by_the_api_refuses_with_contract_declined(wh, acme, 
     assert "CONTRACT_DECLINED" in codes(check(wh, id=acme["id"]))
 
 
-def test_a_late_email_viewed_after_completion_does_not_regress(wh, acme, stub_api):
+def test_a_late_email_viewed_after_completion_does_not_regress(wh: TestClient, acme: dict[str, Any], stub_api: StubApi) -> None:
     register(wh, acme, "agr-6")
     stub_api.answer("/api/rest/v6/agreements/agr-6", (200, {"id": "agr-6", "status": "SIGNED"}))
     wh.post(URL, content=p.adobe_body("AGREEMENT_WORKFLOW_COMPLETED", "agr-6"), headers=headers())

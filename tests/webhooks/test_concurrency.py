@@ -5,18 +5,20 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from tests.helpers import ok, simultaneously
 from tests.webhooks import providers as p
-from tests.webhooks.conftest import contract_status, counts
+from tests.webhooks.conftest import StubApi, contract_status, counts
 
 N = 30
 
 
 
-def test_thirty_copies_of_one_event_make_one_acceptance(wh, acme):
+def test_thirty_copies_of_one_event_make_one_acceptance(wh: TestClient, acme: dict[str, Any]) -> None:
     raw = p.docusign_body("envelope-completed", str(uuid.uuid4()), client_id=acme["id"])
     headers = p.docusign_headers(raw)
     responses = simultaneously([lambda: wh.post("/v1/webhooks/docusign", content=raw, headers=headers)] * N)
@@ -27,7 +29,7 @@ def test_thirty_copies_of_one_event_make_one_acceptance(wh, acme):
 
 
 @pytest.mark.parametrize("registered", [True, False], ids=["registered", "by-metadata"])
-def test_thirty_different_completions_of_one_envelope_make_one_acceptance(wh, acme, registered):
+def test_thirty_different_completions_of_one_envelope_make_one_acceptance(wh: TestClient, acme: dict[str, Any], registered: bool) -> None:
     """Distinct event keys (say, a resent envelope): the envelope's status row serialises them."""
     env = str(uuid.uuid4())
     start = datetime.now(UTC) - timedelta(minutes=2)
@@ -46,7 +48,7 @@ def test_thirty_different_completions_of_one_envelope_make_one_acceptance(wh, ac
     assert request["status"] == "signed"
 
 
-def test_thirty_copies_of_a_confirmed_provider_event_ask_and_apply_once(wh, acme, stub_api):
+def test_thirty_copies_of_a_confirmed_provider_event_ask_and_apply_once(wh: TestClient, acme: dict[str, Any], stub_api: StubApi) -> None:
     metadata = {"client_id": acme["id"], "contract_version": "2026.1"}
     stub_api.answer("/v3/signature_request/sr-c", (200, {"signature_request": p.dropbox_request("sr-c", metadata)}))
     document = p.dropbox_event("signature_request_all_signed", "sr-c", client_id=acme["id"])

@@ -42,7 +42,7 @@ def start(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
 
 
 @pytest.mark.slow
-def test_an_acknowledged_webhook_is_applied_exactly_once_across_a_sigkill(db_url):
+def test_an_acknowledged_webhook_is_applied_exactly_once_across_a_sigkill(db_url: str) -> None:
     port = free_port()
     env = {**os.environ, "SUPPORTGATE_DATABASE_URL": db_url, "SUPPORTGATE_BOOTSTRAP_ADMIN_KEY": ADMIN_KEY,
            "SUPPORTGATE_DOCUSIGN_HMAC_KEYS": p.DOCUSIGN_KEYS[0], "SUPPORTGATE_LOG_LEVEL": "WARNING"}

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from tests.integrations.fixtures import gold_member
 from tests.integrations.test_zendesk import outbox, zendesk_app
@@ -16,7 +18,7 @@ from tests.webhooks import providers as p
 from tests.webhooks.conftest import contract_status, counts
 
 
-def test_one_signed_pandadoc_body_with_new_event_id_headers_is_one_event(wh, acme):
+def test_one_signed_pandadoc_body_with_new_event_id_headers_is_one_event(wh: TestClient, acme: dict[str, Any]) -> None:
     doc = f"doc-{uuid.uuid4().hex[:8]}"
     raw = json.dumps([p.pandadoc_event("document_state_changed", doc, "document.sent", client_id=acme["id"]),
                       p.pandadoc_event("document_state_changed", doc, "document.completed", client_id=acme["id"])]).encode()

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import httpx
 from fastapi.testclient import TestClient
 
 from tests.conftest import make_settings
-from tests.helpers import check, codes, ok
+from tests.helpers import app_state, check, codes, ok
 from tests.webhooks import providers as p
 from tests.webhooks.conftest import contract_status, counts, inbox, metric
 
 URL = "/v1/webhooks/docusign"
 
 
-def post(wh: TestClient, raw: bytes, headers: dict[str, str]):  # type: ignore[no-untyped-def]
+def post(wh: TestClient, raw: bytes, headers: dict[str, str]) -> httpx.Response:
     return wh.post(URL, content=raw, headers=headers)
 
 
@@ -23,7 +25,7 @@ def envelope() -> str:
     return str(uuid.uuid4())
 
 
-def test_a_completed_envelope_signs_the_contract_with_its_evidence(wh, acme):
+def test_a_completed_envelope_signs_the_contract_with_its_evidence(wh: TestClient, acme: dict[str, Any]) -> None:
     env = envelope()
     raw = p.docusign_body("envelope-completed", env, client_id=acme["id"])
     response = post(wh, raw, p.docusign_headers(raw))
@@ -44,7 +46,7 @@ def test_a_completed_envelope_signs_the_contract_with_its_evidence(wh, acme):
     assert metric(wh, "docusign", "applied") == 1
 
 
-def test_any_header_under_any_rotated_key_is_accepted(wh, acme):
+def test_any_header_under_any_rotated_key_is_accepted(wh: TestClient, acme: dict[str, Any]) -> None:
     raw = p.docusign_body("envelope-completed", envelope(), client_id=acme["id"])
     headers = {
         "X-DocuSign-Signature-1": p.docusign_signature(raw, "a-retired-key"),
@@ -54,7 +56,7 @@ def test_any_header_under_any_rotated_key_is_accepted(wh, acme):
     assert contract_status(wh, acme["id"]) == "signed"
 
 
-def test_wrong_key_tampered_body_or_missing_signature_is_401_and_changes_nothing(wh, acme):
+def test_wrong_key_tampered_body_or_missing_signature_is_401_and_changes_nothing(wh: TestClient, acme: dict[str, Any]) -> None:
     raw = p.docusign_body("envelope-completed", envelope(), client_id=acme["id"])
     tampered = raw.replace(b"Ada Lovelace", b"Eve Mallory")
     before = counts(wh)
@@ -72,7 +74,7 @@ def test_wrong_key_tampered_body_or_missing_signature_is_401_and_changes_nothing
     assert metric(wh, "docusign", "rejected") == 4
 
 
-def test_a_duplicate_delivery_changes_nothing_and_is_still_acknowledged(wh, acme):
+def test_a_duplicate_delivery_changes_nothing_and_is_still_acknowledged(wh: TestClient, acme: dict[str, Any]) -> None:
     env = envelope()
     generated = p.stamp(datetime.now(UTC) - timedelta(minutes=1))
     raw = p.docusign_body("envelope-completed", env, client_id=acme["id"], generated=generated)
@@ -87,7 +89,7 @@ def test_a_duplicate_delivery_changes_nothing_and_is_still_acknowledged(wh, acme
     assert metric(wh, "docusign", "duplicate") == 1
 
 
-def test_a_late_viewed_after_completed_is_recorded_not_applied(wh, acme):
+def test_a_late_viewed_after_completed_is_recorded_not_applied(wh: TestClient, acme: dict[str, Any]) -> None:
     env = envelope()
     done = p.docusign_body("envelope-completed", env, client_id=acme["id"])
     late = p.docusign_body("envelope-delivered", env, client_id=acme["id"], generated="2026-11-01T08:00:00.0000000Z")
@@ -100,7 +102,7 @@ def test_a_late_viewed_after_completed_is_recorded_not_applied(wh, acme):
     assert late_event["status"] == "processed" and "not applied" in late_event["detail"]
 
 
-def test_one_signer_done_is_not_the_client_signing(wh, acme):
+def test_one_signer_done_is_not_the_client_signing(wh: TestClient, acme: dict[str, Any]) -> None:
     env = envelope()
     raw = p.docusign_body("recipient-completed", env, client_id=acme["id"])
     assert post(wh, raw, p.docusign_headers(raw)).status_code == 200
@@ -110,14 +112,14 @@ def test_one_signer_done_is_not_the_client_signing(wh, acme):
     assert request["status"] == "signer_signed"
 
 
-def test_declined_makes_the_check_refuse_with_contract_declined(wh, acme):
+def test_declined_makes_the_check_refuse_with_contract_declined(wh: TestClient, acme: dict[str, Any]) -> None:
     raw = p.docusign_body("envelope-declined", envelope(), client_id=acme["id"], signer_status="declined")
     assert post(wh, raw, p.docusign_headers(raw)).status_code == 200
     decision = check(wh, id=acme["id"])
     assert decision["allowed"] is False and "CONTRACT_DECLINED" in codes(decision)
 
 
-def test_unmatched_is_listed_then_applied_after_registration_and_replay(wh, acme):
+def test_unmatched_is_listed_then_applied_after_registration_and_replay(wh: TestClient, acme: dict[str, Any]) -> None:
     env = envelope()
     raw = p.docusign_body("envelope-completed", env, client_id=None, version=None)
     response = post(wh, raw, p.docusign_headers(raw))
@@ -135,21 +137,21 @@ def test_unmatched_is_listed_then_applied_after_registration_and_replay(wh, acme
     assert counts(wh)[1] == 1
 
 
-def test_metadata_naming_an_unknown_client_is_unmatched(wh, acme):
+def test_metadata_naming_an_unknown_client_is_unmatched(wh: TestClient, acme: dict[str, Any]) -> None:
     raw = p.docusign_body("envelope-completed", envelope(), client_id="cl_nobody")
     assert post(wh, raw, p.docusign_headers(raw)).json()["status"] == "unmatched"
     [event] = inbox(wh, "unmatched")
     assert "cl_nobody" in event["detail"]
 
 
-def test_a_genuine_but_unreadable_message_is_422_and_stores_nothing(wh, acme):
+def test_a_genuine_but_unreadable_message_is_422_and_stores_nothing(wh: TestClient, acme: dict[str, Any]) -> None:
     raw = b'{"event": "envelope-completed"}'
     response = post(wh, raw, p.docusign_headers(raw))
     assert response.status_code == 422
     assert counts(wh) == (0, 0, 0)
 
 
-def test_an_endpoint_without_its_secret_answers_404(db_url):
+def test_an_endpoint_without_its_secret_answers_404(db_url: str) -> None:
     from service.api.app import create_app
 
     with TestClient(create_app(make_settings(db_url))) as plain:
@@ -160,12 +162,12 @@ def test_an_endpoint_without_its_secret_answers_404(db_url):
         assert plain.get("/v1/webhooks/adobe-sign", headers={"X-ADOBESIGN-CLIENTID": p.ADOBE_CLIENT_IDS[0]}).status_code == 404
 
 
-def test_the_inbox_needs_a_key_with_the_right_scope(wh, acme):
+def test_the_inbox_needs_a_key_with_the_right_scope(wh: TestClient, acme: dict[str, Any]) -> None:
     from datetime import UTC, datetime
 
     from service.usecases.keys import create_key
 
-    with wh.app.state.sg.db.writer() as session:
+    with app_state(wh).db.writer() as session:
         _row, checker = create_key(session, name="ivr", scopes=["entitlements:check"], expires_at=None, actor="test",
                                    now=datetime.now(UTC))
         _row, reader = create_key(session, name="desk", scopes=["clients:read"], expires_at=None, actor="test",

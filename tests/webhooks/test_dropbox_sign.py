@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
-from tests.helpers import check, codes, ok
+import httpx
+from fastapi.testclient import TestClient
+
+from tests.helpers import app_state, check, codes, ok
 from tests.webhooks import providers as p
-from tests.webhooks.conftest import contract_status, counts, inbox, metric
+from tests.webhooks.conftest import StubApi, contract_status, counts, inbox, metric
 
 URL = "/v1/webhooks/dropbox-sign"
 ANSWER = "Hello API Event Received"
 
 
-def deliver(wh, document):  # type: ignore[no-untyped-def]
+def deliver(wh: TestClient, document: str) -> httpx.Response:
     return wh.post(URL, files=p.dropbox_files(document))
 
 
@@ -21,7 +25,7 @@ def api_path(request_id: str) -> str:
     return f"/v3/signature_request/{request_id}"
 
 
-def test_all_signed_confirmed_by_the_api_signs_the_contract(wh, acme, stub_api):
+def test_all_signed_confirmed_by_the_api_signs_the_contract(wh: TestClient, acme: dict[str, Any], stub_api: StubApi) -> None:
     metadata = {"client_id": acme["id"], "contract_version": "2026.1"}
     stub_api.answer(api_path("sr-1"), (200, {"signature_request": p.dropbox_request("sr-1", metadata)}))
     response = deliver(wh, p.dropbox_event("signature_request_all_signed", "sr-1", client_id=acme["id"]))
@@ -33,7 +37,7 @@ def test_all_signed_confirmed_by_the_api_signs_the_contract(wh, acme, stub_api):
     assert acceptance["provider"] == "dropbox_sign" and acceptance["envelope_id"] == "sr-1"
 
 
-def test_a_replayed_hash_with_a_forged_request_id_marks_nobody_signed(wh, acme, stub_api):
+def test_a_replayed_hash_with_a_forged_request_id_marks_nobody_signed(wh: TestClient, acme: dict[str, Any], stub_api: StubApi) -> None:
     # A genuine event_hash (it covers only time + type) captured from someone else's all_signed event,
     # replayed with this client's metadata and a signature request that is not complete.
     genuine = p.dropbox_event("signature_request_all_signed", "sr-real", client_id="cl_other")
@@ -53,7 +57,7 @@ def test_a_replayed_hash_with_a_forged_request_id_marks_nobody_signed(wh, acme, 
     assert counts(wh)[1] == 0 and metric(wh, "dropbox_sign", "rejected") == 2
 
 
-def test_metadata_comes_from_the_api_not_from_the_unsigned_body(wh, acme, stub_api):
+def test_metadata_comes_from_the_api_not_from_the_unsigned_body(wh: TestClient, acme: dict[str, Any], stub_api: StubApi) -> None:
     # The request is complete, but it belongs to another client: the body's metadata is not believed.
     stub_api.answer(api_path("sr-2"), (200, {"signature_request": p.dropbox_request("sr-2", {"client_id": "cl_else"})}))
     deliver(wh, p.dropbox_event("signature_request_all_signed", "sr-2", client_id=acme["id"]))
@@ -62,7 +66,7 @@ def test_metadata_comes_from_the_api_not_from_the_unsigned_body(wh, acme, stub_a
     assert "cl_else" in event["detail"]
 
 
-def test_api_down_keeps_the_event_failed_then_retries_and_applies_it(wh, acme, stub_api):
+def test_api_down_keeps_the_event_failed_then_retries_and_applies_it(wh: TestClient, acme: dict[str, Any], stub_api: StubApi) -> None:
     metadata = {"client_id": acme["id"], "contract_version": "2026.1"}
     stub_api.answer(api_path("sr-3"), (503, {"error": "down"}), (502, {"error": "down"}),
                     (200, {"signature_request": p.dropbox_request("sr-3", metadata)}))
@@ -86,7 +90,7 @@ def test_api_down_keeps_the_event_failed_then_retries_and_applies_it(wh, acme, s
     assert len(stub_api.requests) == 3 and counts(wh)[1] == 1
 
 
-def test_wrong_hash_or_missing_json_is_401(wh, acme, stub_api):
+def test_wrong_hash_or_missing_json_is_401(wh: TestClient, acme: dict[str, Any], stub_api: StubApi) -> None:
     forged = p.dropbox_event("signature_request_all_signed", "sr-4", client_id=acme["id"], key="not-our-api-key")
     assert deliver(wh, forged).status_code == 401
     assert wh.post(URL, files={"other": (None, "x")}).status_code == 401
@@ -94,7 +98,7 @@ def test_wrong_hash_or_missing_json_is_401(wh, acme, stub_api):
     assert counts(wh) == (0, 0, 0) and stub_api.requests == []
 
 
-def test_callback_test_and_duplicates_get_the_expected_answer(wh, acme, stub_api):
+def test_callback_test_and_duplicates_get_the_expected_answer(wh: TestClient, acme: dict[str, Any], stub_api: StubApi) -> None:
     test_event = p.dropbox_event("callback_test", "")
     assert deliver(wh, test_event).text == ANSWER
     stub_api.answer(api_path("sr-5"), (200, {"signature_request": p.dropbox_request(
@@ -105,14 +109,14 @@ def test_callback_test_and_duplicates_get_the_expected_answer(wh, acme, stub_api
     assert counts(wh)[1] == 1 and metric(wh, "dropbox_sign", "duplicate") == 1
 
 
-def test_declined_confirmed_by_the_api_refuses(wh, acme, stub_api):
+def test_declined_confirmed_by_the_api_refuses(wh: TestClient, acme: dict[str, Any], stub_api: StubApi) -> None:
     stub_api.answer(api_path("sr-6"), (200, {"signature_request": p.dropbox_request(
         "sr-6", {"client_id": acme["id"], "contract_version": "2026.1"}, complete=False, declined=True)}))
     deliver(wh, p.dropbox_event("signature_request_declined", "sr-6", client_id=acme["id"]))
     assert "CONTRACT_DECLINED" in codes(check(wh, id=acme["id"]))
 
 
-def test_one_signer_signing_is_not_confirmed_or_applied(wh, acme, stub_api):
+def test_one_signer_signing_is_not_confirmed_or_applied(wh: TestClient, acme: dict[str, Any], stub_api: StubApi) -> None:
     """Dropbox Sign does not sign the request in the event and one signer is not confirmed: nothing moves."""
     ok(wh.post(f"/v1/clients/{acme['id']}/signature-requests",
                json={"provider": "dropbox_sign", "external_id": "sr-7", "contract_version": "2026.1"}), 201)
@@ -124,7 +128,7 @@ def test_one_signer_signing_is_not_confirmed_or_applied(wh, acme, stub_api):
     assert event["detail"].startswith("recorded, not applied")
 
 
-def test_an_event_left_waiting_by_a_crash_is_taken_over_by_the_retry_loop(wh, acme, stub_api):
+def test_an_event_left_waiting_by_a_crash_is_taken_over_by_the_retry_loop(wh: TestClient, acme: dict[str, Any], stub_api: StubApi) -> None:
     """The server died after storing the event and before asking the API: after the lease, it is finished."""
     from datetime import UTC, datetime, timedelta
 
@@ -136,7 +140,7 @@ def test_an_event_left_waiting_by_a_crash_is_taken_over_by_the_retry_loop(wh, ac
     document = p.dropbox_event("signature_request_all_signed", "sr-8", client_id=acme["id"])
     event = dropbox_sign.parse(document)
     now = datetime.now(UTC)
-    with wh.app.state.sg.db.writer() as session:
+    with app_state(wh).db.writer() as session:
         session.add(t.WebhookEvent(
             id="whe_crashed", provider="dropbox_sign", event_key=event.event_key, envelope_id="sr-8",
             event_type=event.event_type, status="received", detail=None, body=document, headers={}, received_at=now,
@@ -153,7 +157,7 @@ def test_an_event_left_waiting_by_a_crash_is_taken_over_by_the_retry_loop(wh, ac
     assert deliver(wh, document).text == ANSWER and counts(wh)[1] == 1
 
 
-def test_a_tampered_event_type_or_time_or_missing_hash_is_401(wh, acme, stub_api):
+def test_a_tampered_event_type_or_time_or_missing_hash_is_401(wh: TestClient, acme: dict[str, Any], stub_api: StubApi) -> None:
     document = p.dropbox_event("signature_request_viewed", "sr-9", client_id=acme["id"], event_time="1764000000")
     assert deliver(wh, document.replace("signature_request_viewed", "signature_request_all_signed")).status_code == 401
     assert deliver(wh, document.replace("1764000000", "1764000001")).status_code == 401
@@ -163,7 +167,7 @@ def test_a_tampered_event_type_or_time_or_missing_hash_is_401(wh, acme, stub_api
     assert counts(wh) == (0, 0, 0) and stub_api.requests == []
 
 
-def test_a_late_viewed_after_all_signed_does_not_regress(wh, acme, stub_api):
+def test_a_late_viewed_after_all_signed_does_not_regress(wh: TestClient, acme: dict[str, Any], stub_api: StubApi) -> None:
     metadata = {"client_id": acme["id"], "contract_version": "2026.1"}
     stub_api.answer(api_path("sr-10"), (200, {"signature_request": p.dropbox_request("sr-10", metadata)}))
     deliver(wh, p.dropbox_event("signature_request_all_signed", "sr-10", client_id=acme["id"]))
@@ -172,7 +176,7 @@ def test_a_late_viewed_after_all_signed_does_not_regress(wh, acme, stub_api):
     assert request["status"] == "signed" and contract_status(wh, acme["id"]) == "signed"
 
 
-def test_unmatched_is_listed_then_applied_after_registration_and_replay(wh, acme, stub_api):
+def test_unmatched_is_listed_then_applied_after_registration_and_replay(wh: TestClient, acme: dict[str, Any], stub_api: StubApi) -> None:
     # Sent without metadata: the API's answer names no client.
     stub_api.answer(api_path("sr-11"), (200, {"signature_request": p.dropbox_request("sr-11", {})}))
     deliver(wh, p.dropbox_event("signature_request_all_signed", "sr-11", version=None))
@@ -184,7 +188,7 @@ def test_unmatched_is_listed_then_applied_after_registration_and_replay(wh, acme
     assert len(stub_api.requests) == 2  # confirmed again on replay
 
 
-def test_a_forged_cancel_cannot_block_the_real_signature(wh, acme, stub_api):
+def test_a_forged_cancel_cannot_block_the_real_signature(wh: TestClient, acme: dict[str, Any], stub_api: StubApi) -> None:
     """A captured `canceled` hash replayed against this request changes nothing; the confirmed all_signed counts."""
     ok(wh.post(f"/v1/clients/{acme['id']}/signature-requests",
                json={"provider": "dropbox_sign", "external_id": "sr-12", "contract_version": "2026.1"}), 201)

@@ -6,30 +6,36 @@ import json
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+import httpx
+from fastapi.testclient import TestClient
 
 from tests.helpers import create_client, ok
 from tests.webhooks import providers as p
-from tests.webhooks.conftest import contract_status, counts, inbox
+from tests.webhooks.conftest import StubApi, contract_status, counts, inbox
 
 DROPBOX = "/v1/webhooks/dropbox-sign"
 ADOBE = "/v1/webhooks/adobe-sign"
 
 
-def dropbox(wh, document):  # type: ignore[no-untyped-def]
+def dropbox(wh: TestClient, document: str) -> httpx.Response:
     response = wh.post(DROPBOX, files=p.dropbox_files(document))
     assert response.status_code == 200 and response.text == "Hello API Event Received", response.text
     return response
 
 
-def requests_of(wh, client_id):  # type: ignore[no-untyped-def]
-    return ok(wh.get(f"/v1/clients/{client_id}/signature-requests"))["items"]
+def requests_of(wh: TestClient, client_id: str) -> list[dict[str, Any]]:
+    return cast(list[dict[str, Any]], ok(wh.get(f"/v1/clients/{client_id}/signature-requests"))["items"])
 
 
-def acceptances_of(wh, client_id):  # type: ignore[no-untyped-def]
-    return ok(wh.get(f"/v1/clients/{client_id}/acceptances"))["items"]
+def acceptances_of(wh: TestClient, client_id: str) -> list[dict[str, Any]]:
+    return cast(list[dict[str, Any]], ok(wh.get(f"/v1/clients/{client_id}/acceptances"))["items"])
 
 
-def test_a_replayed_viewed_hash_with_the_attackers_metadata_cannot_steal_the_victims_signature(wh, acme, stub_api):
+def test_a_replayed_viewed_hash_with_the_attackers_metadata_cannot_steal_the_victims_signature(
+    wh: TestClient, acme: dict[str, Any], stub_api: StubApi,
+) -> None:
     """The review's attack: a captured `viewed` event_hash, re-sent naming the victim's request and the attacker."""
     mallory = create_client(wh, "Mallory Ltd", emails=["boss@mallory.example"])
     captured_time = str(int(time.time()) - 2 * 24 * 3600)  # two days old: Dropbox retries keep event_time
@@ -50,7 +56,9 @@ def test_a_replayed_viewed_hash_with_the_attackers_metadata_cannot_steal_the_vic
     assert acceptances_of(wh, mallory["id"]) == [] and requests_of(wh, mallory["id"]) == []
 
 
-def test_the_api_naming_another_client_than_the_registered_envelope_is_refused_and_kept(wh, acme, stub_api):
+def test_the_api_naming_another_client_than_the_registered_envelope_is_refused_and_kept(
+    wh: TestClient, acme: dict[str, Any], stub_api: StubApi,
+) -> None:
     mallory = create_client(wh, "Mallory Ltd", emails=["boss@mallory.example"])
     ok(wh.post(f"/v1/clients/{mallory['id']}/signature-requests",
                json={"provider": "dropbox_sign", "external_id": "sr-x", "contract_version": "2026.1"}), 201)
@@ -65,7 +73,9 @@ def test_the_api_naming_another_client_than_the_registered_envelope_is_refused_a
     assert request["status"] == "sent"
 
 
-def test_the_api_naming_another_existing_version_than_the_registered_envelope_is_refused(wh, acme, stub_api):
+def test_the_api_naming_another_existing_version_than_the_registered_envelope_is_refused(
+    wh: TestClient, acme: dict[str, Any], stub_api: StubApi,
+) -> None:
     ok(wh.post("/v1/contracts", json={"version": "2027.1", "title": "Next", "document_url": "https://example.com/n.pdf",
                                       "document_sha256": "a" * 64, "grace_days": 0}), 201)
     ok(wh.post(f"/v1/clients/{acme['id']}/signature-requests",
@@ -78,7 +88,7 @@ def test_the_api_naming_another_existing_version_than_the_registered_envelope_is
     assert "2027.1" in refused["detail"]
 
 
-def test_unconfirmed_dropbox_events_of_any_non_final_kind_change_nothing(wh, acme, stub_api):
+def test_unconfirmed_dropbox_events_of_any_non_final_kind_change_nothing(wh: TestClient, acme: dict[str, Any], stub_api: StubApi) -> None:
     for kind in ("signature_request_sent", "signature_request_viewed", "signature_request_signed",
                  "signature_request_canceled", "signature_request_expired"):
         dropbox(wh, p.dropbox_event(kind, "sr-n", client_id=acme["id"]))
@@ -86,7 +96,7 @@ def test_unconfirmed_dropbox_events_of_any_non_final_kind_change_nothing(wh, acm
     assert all(e["detail"].startswith("recorded, not applied") for e in inbox(wh, "processed"))
 
 
-def test_an_unsigned_adobe_event_does_not_move_a_registered_agreement(wh, acme, stub_api):
+def test_an_unsigned_adobe_event_does_not_move_a_registered_agreement(wh: TestClient, acme: dict[str, Any], stub_api: StubApi) -> None:
     ok(wh.post(f"/v1/clients/{acme['id']}/signature-requests",
                json={"provider": "adobe_sign", "external_id": "agr-f", "contract_version": "2026.1"}), 201)
     headers = {"X-ADOBESIGN-CLIENTID": p.ADOBE_CLIENT_IDS[0], "Content-Type": "application/json"}
@@ -96,7 +106,9 @@ def test_an_unsigned_adobe_event_does_not_move_a_registered_agreement(wh, acme, 
     assert request["status"] == "sent" and stub_api.requests == []
 
 
-def test_an_adobe_completion_for_an_unregistered_agreement_never_takes_a_client_from_the_body(wh, acme, stub_api):
+def test_an_adobe_completion_for_an_unregistered_agreement_never_takes_a_client_from_the_body(
+    wh: TestClient, acme: dict[str, Any], stub_api: StubApi,
+) -> None:
     body = json.loads(p.adobe_body("AGREEMENT_WORKFLOW_COMPLETED", "agr-u"))
     body["agreement"]["metadata"] = {"client_id": acme["id"], "contract_version": "2026.1"}
     body["client_id"], body["contract_version"] = acme["id"], "2026.1"
@@ -106,7 +118,9 @@ def test_an_adobe_completion_for_an_unregistered_agreement_never_takes_a_client_
     assert contract_status(wh, acme["id"]) == "pending" and counts(wh)[1:] == (0, 0)
 
 
-def test_signed_docusign_metadata_naming_another_client_than_the_registered_envelope_is_refused(wh, acme):
+def test_signed_docusign_metadata_naming_another_client_than_the_registered_envelope_is_refused(
+    wh: TestClient, acme: dict[str, Any],
+) -> None:
     mallory = create_client(wh, "Mallory Ltd", emails=["boss@mallory.example"])
     env = str(uuid.uuid4())
     ok(wh.post(f"/v1/clients/{acme['id']}/signature-requests",
@@ -118,7 +132,7 @@ def test_signed_docusign_metadata_naming_another_client_than_the_registered_enve
     assert mallory["id"] in refused["detail"]
 
 
-def test_signed_pandadoc_and_standard_metadata_contradicting_the_registration_are_refused(wh, acme):
+def test_signed_pandadoc_and_standard_metadata_contradicting_the_registration_are_refused(wh: TestClient, acme: dict[str, Any]) -> None:
     mallory = create_client(wh, "Mallory Ltd", emails=["boss@mallory.example"], external_refs=[{"system": "crm", "id": "MAL-1"}])
     for provider in ("pandadoc", "standard"):
         ok(wh.post(f"/v1/clients/{acme['id']}/signature-requests",
@@ -133,7 +147,7 @@ def test_signed_pandadoc_and_standard_metadata_contradicting_the_registration_ar
     assert contract_status(wh, acme["id"]) == "pending" and contract_status(wh, mallory["id"]) == "pending"
 
 
-def test_a_signature_dated_before_its_version_existed_or_in_the_future_is_refused(wh, acme):
+def test_a_signature_dated_before_its_version_existed_or_in_the_future_is_refused(wh: TestClient, acme: dict[str, Any]) -> None:
     early = p.docusign_body("envelope-completed", str(uuid.uuid4()), client_id=acme["id"], generated="2020-01-01T00:00:00Z")
     assert wh.post("/v1/webhooks/docusign", content=early, headers=p.docusign_headers(early)).json()["status"] == "rejected"
     ahead = (datetime.now(UTC) + timedelta(days=400)).isoformat()

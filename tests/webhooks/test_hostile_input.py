@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
@@ -66,14 +66,16 @@ def hostile(db_url: str) -> Iterator[TestClient]:
         yield client
 
 
-def assert_refused(response: Any) -> None:
+def assert_refused(response: httpx.Response) -> None:
     assert response.status_code < 500, (response.status_code, response.text)
     assert response.status_code in (400, 401, 404, 405, 413, 422), (response.status_code, response.text)
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(path=st.sampled_from(PATHS), body=bodies, extra=headers, signature=st.none() | printable)
-def test_random_bodies_and_headers_are_refused_without_a_trace(hostile, path, body, extra, signature):
+def test_random_bodies_and_headers_are_refused_without_a_trace(
+    hostile: TestClient, path: str, body: bytes, extra: dict[str, str], signature: str | None,
+) -> None:
     before = counts(hostile)
     params = {"signature": signature} if signature is not None else {}
     assert_refused(hostile.post(path, content=body, headers=extra, params=params))
@@ -82,21 +84,23 @@ def test_random_bodies_and_headers_are_refused_without_a_trace(hostile, path, bo
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(path=st.sampled_from(PATHS), fields=form_fields, extra=headers)
-def test_random_multipart_bodies_are_refused_without_a_trace(hostile, path, fields, extra):
+def test_random_multipart_bodies_are_refused_without_a_trace(
+    hostile: TestClient, path: str, fields: dict[str, str], extra: dict[str, str],
+) -> None:
     extra = {k: v for k, v in extra.items() if k.lower() != "content-type"}
     files = {name: (None, value) for name, value in fields.items()} or {"json": (None, "")}
     assert_refused(hostile.post(path, files=files, headers=extra))
     assert counts(hostile) == (0, 0, 0)
 
 
-def test_adobe_registration_check_with_hostile_ids(hostile):
+def test_adobe_registration_check_with_hostile_ids(hostile: TestClient) -> None:
     for value in ("", " ", "x" * 5000, p.ADOBE_CLIENT_IDS[0] + "x", p.ADOBE_CLIENT_IDS[0].lower()):
         assert_refused(hostile.get("/v1/webhooks/adobe-sign", headers={"X-ADOBESIGN-CLIENTID": value}))
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=shaped, path=st.sampled_from(["/v1/webhooks/docusign", "/v1/webhooks/pandadoc"]))
-def test_genuinely_signed_garbage_is_never_a_500(hostile, body, path):
+def test_genuinely_signed_garbage_is_never_a_500(hostile: TestClient, body: bytes, path: str) -> None:
     """A sender holding the key but sending nonsense (NULs, wrong types): 200 or 422, never 500."""
     if path.endswith("docusign"):
         response = hostile.post(path, content=body, headers=p.docusign_headers(body))
@@ -105,7 +109,7 @@ def test_genuinely_signed_garbage_is_never_a_500(hostile, body, path):
     assert response.status_code in (200, 422), (response.status_code, response.text)
 
 
-def test_nul_characters_in_genuine_fields_are_not_a_500(hostile):
+def test_nul_characters_in_genuine_fields_are_not_a_500(hostile: TestClient) -> None:
     raw = json.dumps({"event": "envelope-completed\u0000", "generatedDateTime": "\u0000",
                       "data": {"envelopeId": "env\u0000-1", "recipientId": "\u0000",
                                "envelopeSummary": {"customFields": {"textCustomFields": [

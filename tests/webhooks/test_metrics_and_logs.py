@@ -5,14 +5,18 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
 
 from tests.webhooks import providers as p
-from tests.webhooks.conftest import metric
+from tests.webhooks.conftest import StubApi, metric
 
 MARKER = "PRIVATE-CONTRACT-TEXT-4711"
 
 
-def test_every_outcome_is_counted(wh, acme, stub_api):
+def test_every_outcome_is_counted(wh: TestClient, acme: dict[str, Any], stub_api: StubApi) -> None:
     raw = p.docusign_body("envelope-completed", str(uuid.uuid4()), client_id=acme["id"])
     wh.post("/v1/webhooks/docusign", content=raw, headers=p.docusign_headers(raw))
     wh.post("/v1/webhooks/docusign", content=raw, headers=p.docusign_headers(raw))
@@ -25,7 +29,9 @@ def test_every_outcome_is_counted(wh, acme, stub_api):
     assert metric(wh, "dropbox_sign", "failed") == 1
 
 
-def test_rejected_deliveries_are_logged_without_the_secret_or_the_body(wh, acme, caplog):
+def test_rejected_deliveries_are_logged_without_the_secret_or_the_body(
+    wh: TestClient, acme: dict[str, Any], caplog: pytest.LogCaptureFixture,
+) -> None:
     caplog.set_level(logging.INFO, logger="supportgate")
     raw = json.dumps({"event": "envelope-completed", "data": {"envelopeId": "e-1", "note": MARKER}}).encode()
     bad_signature = p.docusign_signature(raw, "attacker-key")

@@ -5,6 +5,9 @@ from __future__ import annotations
 import base64
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
 
 from tests.helpers import check, codes, ok
 from tests.webhooks import providers as p
@@ -13,7 +16,7 @@ from tests.webhooks.conftest import contract_status, counts, inbox
 URL = "/v1/webhooks/standard"
 
 
-def test_a_signed_contract_by_client_id_is_applied(wh, acme):
+def test_a_signed_contract_by_client_id_is_applied(wh: TestClient, acme: dict[str, Any]) -> None:
     signed_at = (datetime.now(UTC) - timedelta(minutes=1)).replace(microsecond=0)
     raw = p.standard_body(client_id=acme["id"], contract_version="2026.1", signer_name="Ada", signer_email="ada@acme.example",
                           signed_at=signed_at.isoformat())
@@ -24,13 +27,13 @@ def test_a_signed_contract_by_client_id_is_applied(wh, acme):
     assert acceptance["provider"] == "standard" and acceptance["signed_at"].startswith(signed_at.strftime("%Y-%m-%dT%H:%M:%S"))
 
 
-def test_the_client_may_be_named_by_external_reference(wh, acme):
+def test_the_client_may_be_named_by_external_reference(wh: TestClient, acme: dict[str, Any]) -> None:
     raw = p.standard_body(external_ref={"system": "CRM", "id": "ACME-1"}, contract_version="2026.1")
     assert wh.post(URL, content=raw, headers=p.standard_headers(raw)).json()["status"] == "applied"
     assert contract_status(wh, acme["id"]) == "signed"
 
 
-def test_rotation_any_of_the_signatures_may_match(wh, acme):
+def test_rotation_any_of_the_signatures_may_match(wh: TestClient, acme: dict[str, Any]) -> None:
     raw = p.standard_body(client_id=acme["id"], contract_version="2026.1")
     headers = p.standard_headers(raw)
     other = p.standard_headers(raw, secret="whsec_" + base64.b64encode(b"another-secret").decode(), msg_id=headers["webhook-id"],
@@ -40,7 +43,7 @@ def test_rotation_any_of_the_signatures_may_match(wh, acme):
     assert contract_status(wh, acme["id"]) == "signed"
 
 
-def test_bad_signatures_stale_times_and_malformed_headers_are_401(wh, acme):
+def test_bad_signatures_stale_times_and_malformed_headers_are_401(wh: TestClient, acme: dict[str, Any]) -> None:
     raw = p.standard_body(client_id=acme["id"], contract_version="2026.1")
     good = p.standard_headers(raw)
     stale = p.standard_headers(raw, at=time.time() - 6 * 60)
@@ -64,7 +67,7 @@ def test_bad_signatures_stale_times_and_malformed_headers_are_401(wh, acme):
     assert contract_status(wh, acme["id"]) == "pending"
 
 
-def test_the_same_webhook_id_is_applied_once(wh, acme):
+def test_the_same_webhook_id_is_applied_once(wh: TestClient, acme: dict[str, Any]) -> None:
     raw = p.standard_body(client_id=acme["id"], contract_version="2026.1")
     headers = p.standard_headers(raw, msg_id="msg_fixed_1")
     assert wh.post(URL, content=raw, headers=headers).json()["status"] == "applied"
@@ -73,13 +76,13 @@ def test_the_same_webhook_id_is_applied_once(wh, acme):
     assert counts(wh)[:2] == (1, 1)
 
 
-def test_declined_refuses_with_contract_declined(wh, acme):
+def test_declined_refuses_with_contract_declined(wh: TestClient, acme: dict[str, Any]) -> None:
     raw = p.standard_body("contract.declined", client_id=acme["id"], contract_version="2026.1")
     assert wh.post(URL, content=raw, headers=p.standard_headers(raw)).status_code == 200
     assert "CONTRACT_DECLINED" in codes(check(wh, id=acme["id"]))
 
 
-def test_an_unknown_client_is_unmatched_and_applied_after_registration_and_replay(wh, acme):
+def test_an_unknown_client_is_unmatched_and_applied_after_registration_and_replay(wh: TestClient, acme: dict[str, Any]) -> None:
     raw = p.standard_body(client_id="cl_not_yet", contract_version="2026.1", envelope_id="env-77")
     assert wh.post(URL, content=raw, headers=p.standard_headers(raw)).json()["status"] == "unmatched"
     [event] = inbox(wh, "unmatched")
@@ -89,13 +92,13 @@ def test_an_unknown_client_is_unmatched_and_applied_after_registration_and_repla
     assert contract_status(wh, acme["id"]) == "signed"
 
 
-def test_an_unknown_type_is_422_and_stores_nothing(wh, acme):
+def test_an_unknown_type_is_422_and_stores_nothing(wh: TestClient, acme: dict[str, Any]) -> None:
     raw = p.standard_body("contract.maybe", client_id=acme["id"], contract_version="2026.1")
     assert wh.post(URL, content=raw, headers=p.standard_headers(raw)).status_code == 422
     assert counts(wh) == (0, 0, 0)
 
 
-def test_a_late_signed_after_declined_of_one_envelope_changes_nothing(wh, acme):
+def test_a_late_signed_after_declined_of_one_envelope_changes_nothing(wh: TestClient, acme: dict[str, Any]) -> None:
     for kind in ("contract.declined", "contract.signed"):
         raw = p.standard_body(kind, client_id=acme["id"], contract_version="2026.1", envelope_id="env-9")
         assert wh.post(URL, content=raw, headers=p.standard_headers(raw)).status_code == 200
