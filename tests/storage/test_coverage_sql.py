@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from service.domain.contract import contract_view
 from service.storage.sql import SqlRepository
-from tests.helpers import create_client, in_days, iso, now, ok, publish_contract, sign
+from tests.helpers import app_state, create_client, in_days, iso, now, ok, publish_contract, sign
 
 pytestmark = pytest.mark.storage
 
@@ -41,7 +41,7 @@ def test_counts_match_the_domain_for_every_history(client: TestClient) -> None:
     ok(client.post(f"/v1/clients/{extended['id']}/grace", json={"until": iso(in_days(20))}))
     ids.append(extended["id"])
 
-    state = client.app.state.sg  # type: ignore[attr-defined]
+    state = app_state(client)
     at = now()
     with state.db.reader() as session:
         repo = SqlRepository(session)

@@ -98,13 +98,14 @@ def test_checksums_differ_when_a_row_differs(backends: Backends) -> None:
     report = copy_database(source, target)
     assert all(r.verified for r in report) and {r.table for r in report} >= {"clients", "events", "api_keys"}
     db = Database.connect(target, pool_size=1)
+    clients_table = t.Base.metadata.tables[t.Client.__tablename__]  # t.Client.__table__, typed as the Table it is
     try:
         with db.write_engine.begin() as connection:
-            connection.execute(sa.update(t.Client.__table__).where(t.Client.__table__.c.name == "Initech").values(name="Initech!"))
+            connection.execute(sa.update(clients_table).where(clients_table.c.name == "Initech").values(name="Initech!"))
         from service.storage.copy import table_checksum
 
         with db.read_engine.connect() as connection:
-            _rows, changed = table_checksum(connection, t.Client.__table__)
+            _rows, changed = table_checksum(connection, clients_table)
     finally:
         db.dispose()
     clients = next(r for r in report if r.table == "clients")
