@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -19,15 +20,16 @@ from fastapi.testclient import TestClient
 from service.api.app import create_app
 from service.storage.database import Database, normalize_url
 from service.usecases.keys import create_key
-from tests.conftest import make_settings
+from tests.conftest import Backends, make_settings
 from tests.helpers import create_client, ok, publish_contract, put_plans, sign
 from tests.reliability.tcp_proxy import TcpProxy
 
+Proxied = tuple[str, str, TcpProxy]  # (direct URL, URL through the proxy, the proxy)
 PHONE_A, PHONE_B, PHONE_UNKNOWN = "(212) 555-0142", "(212) 555-0199", "(646) 555-0100"
 
 
 @pytest.fixture
-def proxied(backends):
+def proxied(backends: Backends) -> Iterator[Proxied]:
     """(direct URL, URL through the proxy, proxy) for a fresh PostgreSQL database."""
     direct = backends.fresh("postgresql")
     url = sa.engine.make_url(normalize_url(direct))
@@ -49,7 +51,7 @@ def checker_key(db_url: str) -> str:
     return secret
 
 
-def wait_for(predicate, timeout: float = 10.0, what: str = "condition") -> None:
+def wait_for(predicate: Callable[[], object], timeout: float = 10.0, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
@@ -70,7 +72,7 @@ def check_body(phone: str) -> dict[str, object]:
 
 
 @pytest.mark.slow
-def test_checks_answer_through_an_outage_writes_are_refused_and_readyz_recovers(proxied):
+def test_checks_answer_through_an_outage_writes_are_refused_and_readyz_recovers(proxied: Proxied) -> None:
     direct, through, proxy = proxied
     key = checker_key(direct)
     app = create_app(make_settings(through, cache_staleness_seconds=0.2))
@@ -142,7 +144,7 @@ def test_checks_answer_through_an_outage_writes_are_refused_and_readyz_recovers(
 
 
 @pytest.mark.slow
-def test_writes_racing_the_cut_are_either_acknowledged_and_complete_or_refused(proxied):
+def test_writes_racing_the_cut_are_either_acknowledged_and_complete_or_refused(proxied: Proxied) -> None:
     """No lost or half-applied write: a burst of creations while the line goes down and comes back."""
     direct, through, proxy = proxied
     app = create_app(make_settings(through, cache_staleness_seconds=0.2))
@@ -190,7 +192,7 @@ def test_writes_racing_the_cut_are_either_acknowledged_and_complete_or_refused(p
 
 
 @pytest.mark.slow
-def test_triage_only_policy_answers_everyone_as_unknown_during_an_outage(proxied):
+def test_triage_only_policy_answers_everyone_as_unknown_during_an_outage(proxied: Proxied) -> None:
     direct, through, proxy = proxied
     app = create_app(make_settings(through, cache_staleness_seconds=0.2, degraded_policy="triage_only"))
     with TestClient(app, headers={"Authorization": "Bearer test-admin-key"}) as admin:

@@ -9,11 +9,11 @@ from fastapi.testclient import TestClient
 from service.api.app import create_app
 from tests.conftest import make_settings
 from tests.helpers import create_client, ok, publish_contract, sign
-from tests.reliability.test_degraded import checker_key, proxied, wait_for  # noqa: F401 (fixture)
+from tests.reliability.test_degraded import Proxied, checker_key, proxied, wait_for  # noqa: F401 (fixture)
 
 
 @pytest.mark.slow
-def test_contacts_answer_from_memory_through_an_outage(proxied):  # noqa: F811
+def test_contacts_answer_from_memory_through_an_outage(proxied: Proxied) -> None:  # noqa: F811
     direct, through, proxy = proxied
     key = checker_key(direct)
     app = create_app(make_settings(through, cache_staleness_seconds=0.2))

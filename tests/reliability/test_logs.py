@@ -10,6 +10,7 @@ import re
 import secrets
 
 import orjson
+import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -26,7 +27,9 @@ def secret(prefix: str = "") -> str:
     return prefix + secrets.token_urlsafe(24)
 
 
-def test_a_run_with_keys_and_webhook_secrets_logs_none_of_them(db_url, monkeypatch, capfd):
+def test_a_run_with_keys_and_webhook_secrets_logs_none_of_them(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str],
+) -> None:
     webhook_secrets = {
         "docusign_hmac_keys": secret() + "," + secret(),
         "dropbox_sign_api_key": secret(),
@@ -115,7 +118,7 @@ def test_a_run_with_keys_and_webhook_secrets_logs_none_of_them(db_url, monkeypat
     assert hash_key(helpdesk_key) not in text
 
 
-def test_an_unsafe_request_id_is_replaced(client):
+def test_an_unsafe_request_id_is_replaced(client: TestClient) -> None:
     for unsafe in ("two words", "x" * 200, "a;b=c"):
         answer = client.get("/healthz", headers={"X-Request-ID": unsafe})
         assert re.fullmatch(r"[0-9a-f]{32}", answer.headers["x-request-id"]), unsafe

@@ -7,16 +7,19 @@ walked too; a route that takes no API key must be on the short public list below
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from service.api.app import create_app
-from service.api.deps import app_routes
+from service.api.deps import RouteInfo, app_routes
 from service.storage.database import Database
 from service.usecases.keys import SCOPES, create_key
 from tests.conftest import make_settings
+from tests.helpers import app_state
 
 PUBLIC = {"/healthz", "/readyz", "/metrics"}
 # Webhooks verify the provider's signature instead of an API key (the Zendesk trigger's too);
@@ -61,7 +64,7 @@ def make_keys(db_url: str) -> dict[str, str]:
     return keys
 
 
-def walk(app):
+def walk(app: FastAPI) -> Iterator[tuple[RouteInfo, str]]:
     routes = [r for r in app_routes(app) if r.path not in ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")]
     assert len(routes) > 30, "the walk found too few routes: app_routes() no longer sees them"
     for route in routes:
@@ -69,7 +72,7 @@ def walk(app):
             yield route, method
 
 
-def test_every_route_needs_a_key_and_its_scope(db_url):
+def test_every_route_needs_a_key_and_its_scope(db_url: str) -> None:
     keys = make_keys(db_url)
     app = create_app(make_settings(db_url))
     walked = 0
@@ -101,7 +104,7 @@ def test_every_route_needs_a_key_and_its_scope(db_url):
     assert walked >= 30
 
 
-def test_every_route_has_a_body_limit_and_security_headers(db_url):
+def test_every_route_has_a_body_limit_and_security_headers(db_url: str) -> None:
     app = create_app(make_settings(db_url, max_body_bytes=1000, max_import_bytes=1500, **WEBHOOKS_ON))
     big = b"x" * 2000
     with TestClient(app, headers={"Authorization": "Bearer test-admin-key"}) as client:
@@ -129,7 +132,7 @@ def test_every_route_has_a_body_limit_and_security_headers(db_url):
         assert ok.headers["x-content-type-options"] == "nosniff"
 
 
-def test_no_cors_unless_configured(db_url):
+def test_no_cors_unless_configured(db_url: str) -> None:
     origin = {"Origin": "https://evil.example"}
     with TestClient(create_app(make_settings(db_url)), headers={"Authorization": "Bearer test-admin-key"}) as client:
         assert "access-control-allow-origin" not in client.get("/v1/clients", headers=origin).headers
@@ -145,7 +148,7 @@ def test_no_cors_unless_configured(db_url):
         assert preflight.status_code == 200 and preflight.headers["x-content-type-options"] == "nosniff"
 
 
-def test_rate_limits_are_per_key_with_retry_after(db_url):
+def test_rate_limits_are_per_key_with_retry_after(db_url: str) -> None:
     keys = make_keys(db_url)
     settings = make_settings(db_url, rate_limit_per_second=1, rate_limit_burst=5)
     with TestClient(create_app(settings)) as client:
@@ -161,7 +164,7 @@ def test_rate_limits_are_per_key_with_retry_after(db_url):
         assert client.get("/v1/entitlements/check", params=params, headers=other).status_code == 200
 
 
-def test_default_limits_never_touch_a_busy_phone_system(db_url):
+def test_default_limits_never_touch_a_busy_phone_system(db_url: str) -> None:
     keys = make_keys(db_url)
     with TestClient(create_app(make_settings(db_url))) as client:
         ivr = {"Authorization": f"Bearer {keys['entitlements:check']}"}
@@ -171,7 +174,7 @@ def test_default_limits_never_touch_a_busy_phone_system(db_url):
 
 
 @pytest.mark.parametrize("scope", ["clients:read"])
-def test_revocation_takes_effect_at_once_in_the_same_process(db_url, scope):
+def test_revocation_takes_effect_at_once_in_the_same_process(db_url: str, scope: str) -> None:
     keys = make_keys(db_url)
     with TestClient(create_app(make_settings(db_url))) as client:
         headers = {"Authorization": f"Bearer {keys[scope]}"}
@@ -193,7 +196,7 @@ def test_revocation_takes_effect_at_once_in_the_same_process(db_url, scope):
             time.sleep(0.02)
 
 
-def test_cli_keys_expire_after_expires_in(db_url, monkeypatch):
+def test_cli_keys_expire_after_expires_in(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 
     from service.cli import app as cli_app
@@ -228,11 +231,11 @@ def test_cli_keys_expire_after_expires_in(db_url, monkeypatch):
         assert client.get("/v1/clients", headers={"Authorization": f"Bearer {key}"}).status_code == 401
 
 
-def test_made_up_keys_cost_one_database_read_and_real_keys_still_get_in(db_url):
+def test_made_up_keys_cost_one_database_read_and_real_keys_still_get_in(db_url: str) -> None:
     import sqlalchemy as sa
 
     with TestClient(create_app(make_settings(db_url))) as client:
-        state = client.app.state.sg
+        state = app_state(client)
         reads: list[str] = []
         sa.event.listen(state.db.read_engine, "before_cursor_execute",
                         lambda conn, cursor, statement, *args: reads.append(statement) if "api_keys" in statement else None)

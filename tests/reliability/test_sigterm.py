@@ -63,7 +63,7 @@ def read_response(sock: socket.socket) -> tuple[int, bytes]:
 
 
 @pytest.mark.slow
-def test_sigterm_finishes_the_request_in_flight_then_exits(db_url):
+def test_sigterm_finishes_the_request_in_flight_then_exits(db_url: str) -> None:
     port = free_port()
     server = start_server(db_url, port)
     try:
