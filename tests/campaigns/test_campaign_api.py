@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from service.storage import tables as t
 from tests.campaigns.helpers import Rollout, ok, start_campaign, to
+from tests.helpers import mail_body
 from tests.mail.smtp_server import ScriptedHandler
 from tests.ui.ui_helpers import make_key
 
@@ -22,7 +23,7 @@ def test_opening_the_link_shows_as_opened(rollout: Rollout, handler: ScriptedHan
     campaign = start_campaign(rollout.api)
     rollout.tick(datetime.now(UTC))
     ann = next(m for m in handler.received if m["To"] == "ann@example.com")
-    link = re.search(r"https://support\.example(/sign/[\w-]+)", ann.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+    link = re.search(r"https://support\.example(/sign/[\w-]+)", mail_body(ann, "plain"))
     assert link
     assert TestClient(rollout.api.app).get(link.group(1)).status_code == 200
     opened = ok(rollout.api.get(f"/v1/campaigns/{campaign['id']}/recipients", params={"status": "opened"}))["items"]
@@ -94,7 +95,7 @@ def test_one_live_campaign_per_version_and_header_safe_addresses(rollout: Rollou
     assert len(handler.received) == 2
     assert all(m["From"] == "Support Team <support@example.com>" and m["Reply-To"] == "help@example.com"
                for m in handler.received)
-    assert "Support Team" in handler.received[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Support Team" in mail_body(handler.received[0], "plain")
 
 
 def test_a_template_that_fails_only_for_one_client_is_a_422_in_preview_and_skips_that_client(

@@ -22,6 +22,7 @@ from fastapi.testclient import TestClient
 from service.storage.database import Database
 from service.usecases.campaign_scheduler import run_pass
 from tests.campaigns.helpers import Rollout, ok, reminders, start_campaign, to
+from tests.helpers import mail_body
 from tests.mail.smtp_server import ScriptedHandler
 from tests.webhooks import providers as p
 
@@ -41,7 +42,7 @@ def test_first_messages_go_to_every_target_with_an_email_and_to_nobody_else(roll
     assert ann["X-Supportgate-Campaign"] == campaign["id"]
     assert ann["Message-ID"] == f"<{campaign['id']}.{rollout.clients['ann']}.initial@support.example>"
     assert ann["List-Unsubscribe"] is None  # the first message carries no unsubscribe
-    body = ann.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    body = mail_body(ann, "plain")
     assert "Ann's Dental" in body and "https://support.example/sign/" in body and "Triage stays" in body
     # Nothing more on the next passes, nor after a restart of the scheduler's process.
     assert rollout.tick(now + timedelta(minutes=1)) == 0

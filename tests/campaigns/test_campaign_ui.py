@@ -16,7 +16,7 @@ from service.storage import tables as t
 from service.storage.database import Database
 from service.usecases.campaign_scheduler import run_pass
 from tests.conftest import ADMIN_KEY, make_settings
-from tests.helpers import ok
+from tests.helpers import app_state, ok
 from tests.ui.ui_helpers import csrf_of, make_key, seed, sign_in
 
 pytestmark = pytest.mark.storage
@@ -60,15 +60,15 @@ def test_an_admin_previews_then_starts_a_campaign_and_pauses_it_from_the_dashboa
     paused = browser.post(f"/ui/campaigns/{campaign['id']}/pause", data={"csrf_token": token}, follow_redirects=False)
     assert paused.status_code == 303
     assert ok(api.get(f"/v1/campaigns/{campaign['id']}"))["status"] == "paused"
-    assert run_pass(db, api.app.state.sg.settings, datetime.now(UTC)) == 0
+    assert run_pass(db, app_state(api).settings, datetime.now(UTC)) == 0
 
 
 def test_the_card_shows_the_steps_and_links_and_sends_or_shows_a_link_now(site) -> None:  # type: ignore[no-untyped-def]
     api, browser, ids, db = site
     campaign = ok(api.post("/v1/campaigns", json={"contract_version": "2026.1"}), 201)
     ok(api.post(f"/v1/campaigns/{campaign['id']}/start"))
-    assert run_pass(db, api.app.state.sg.settings, datetime.now(UTC)) == 1
-    tech = make_key(api.app.state.sg.settings.database_url, "tech", "clients:read", "clients:write")
+    assert run_pass(db, app_state(api).settings, datetime.now(UTC)) == 1
+    tech = make_key(app_state(api).settings.database_url, "tech", "clients:read", "clients:write")
     assert sign_in(browser, tech).status_code == 303
     card = browser.get(f"/ui/clients/{ids['acme']}").text
     assert "Contract campaign" in card and "first message" in card and 'data-field="link-status">active<' in card
@@ -87,7 +87,7 @@ def test_the_card_shows_the_steps_and_links_and_sends_or_shows_a_link_now(site) 
         links = session.scalars(sa.select(t.SigningLink).where(t.SigningLink.client_id == ids["acme"])).all()
     assert len(links) == 3 and all(link.email == "office@acmedental.com" for link in links)
     assert browser.post(f"/ui/clients/{ids['acme']}/signing-link", data={"do": "send"}).status_code == 403  # no CSRF
-    reader = make_key(api.app.state.sg.settings.database_url, "reader", "clients:read")
+    reader = make_key(app_state(api).settings.database_url, "reader", "clients:read")
     other = TestClient(api.app)
     assert sign_in(other, reader).status_code == 303
     assert "Send a signing link now" not in other.get(f"/ui/clients/{ids['acme']}").text

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -14,12 +15,14 @@ from service.errors import InvalidInput
 from service.mail.transport import MailDirTransport, SmtpTransport, build_transport
 from service.settings import Settings
 from service.storage import mail as store
+from service.storage import tables as t
 from service.storage.database import Database
 from service.usecases import mail as mail_uc
-from service.usecases.job_kinds import mail_job
+from service.usecases import mail_job
 from service.usecases.job_runner import JobRunner
 from service.usecases.mail import deliver_due_mail, mail_status, queue_mail, retry_delay
 from tests.conftest import make_settings
+from tests.helpers import mail_body
 from tests.mail.smtp_server import ScriptedHandler, free_port, smtp_server
 
 pytestmark = pytest.mark.storage
@@ -33,15 +36,18 @@ def db(db_url: str) -> Iterator[Database]:
     database.dispose()
 
 
-def queue(db: Database, message_id: str = "<m1@test>", *, at: datetime = T0, **extra: object) -> str:
+def queue(
+    db: Database, message_id: str = "<m1@test>", *, at: datetime = T0,
+    headers: dict[str, str] | None = None, ref_kind: str | None = None, ref_id: str | None = None,
+) -> str:
     with db.writer() as session:
         mail_id = queue_mail(session, to="ann@example.com", subject="Please sign", text="Hello Ann", html="<p>Hello Ann</p>",
-                             message_id=message_id, now=at, **extra)  # type: ignore[arg-type]
+                             message_id=message_id, now=at, headers=headers, ref_kind=ref_kind, ref_id=ref_id)
         session.commit()
     return mail_id
 
 
-def row(db: Database, mail_id: str) -> store.t.MailOutbox:
+def row(db: Database, mail_id: str) -> t.MailOutbox:
     with db.reader() as session:
         found = store.get(session, mail_id)
         assert found is not None
@@ -71,8 +77,8 @@ def test_a_temporary_failure_is_retried_after_the_backoff_and_delivered_once(db:
     assert delivered["Message-ID"] == "<m1@test>"
     assert delivered["X-Supportgate-Campaign"] == "cmp_1"
     assert delivered["To"] == "ann@example.com"
-    assert delivered.get_body(("plain",)).get_content().strip() == "Hello Ann"  # type: ignore[union-attr]
-    assert "<p>Hello Ann</p>" in delivered.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert mail_body(delivered, "plain").strip() == "Hello Ann"
+    assert "<p>Hello Ann</p>" in mail_body(delivered, "html")
     with db.reader() as session:
         assert mail_status(session, ["<m1@test>", "<unknown@test>"]) == {"<m1@test>": "sent"}
 
@@ -119,7 +125,7 @@ def test_the_same_message_id_is_queued_once(db: Database) -> None:
     again = queue(db, "<same@test>", at=T0 + timedelta(minutes=5))
     assert first == again
     with db.reader() as session:
-        assert len(session.query(store.t.MailOutbox).all()) == 1
+        assert len(session.query(t.MailOutbox).all()) == 1
 
 
 def test_without_an_smtp_url_mail_lands_as_eml_files(db: Database, db_url: str, tmp_path: Path) -> None:
@@ -202,13 +208,13 @@ def test_header_injection_is_refused_and_an_unbuildable_row_does_not_block_the_o
     with db.writer() as session:
         for bad in ({"subject": "Hi\r\nBcc: all@example.com"}, {"headers": {"Reply-To": "a@b.example\nBcc: x@y.example"}},
                     {"to": "nobody"}):
-            fields = {"to": "ann@example.com", "subject": "Hi", "headers": None, **bad}
+            fields: dict[str, Any] = {"to": "ann@example.com", "subject": "Hi", "headers": None, **bad}
             with pytest.raises(InvalidInput):
-                queue_mail(session, text="t", html=None, message_id="<bad@test>", now=T0, **fields)  # type: ignore[arg-type]
+                queue_mail(session, text="t", html=None, message_id="<bad@test>", now=T0, **fields)
         session.rollback()
     broken, fine = queue(db, "<broken@test>"), queue(db, "<fine@test>", at=T0 + timedelta(seconds=1))
     with db.writer() as session:  # written around the check, as an older release might have
-        session.execute(sa.update(store.t.MailOutbox).where(store.t.MailOutbox.id == broken).values(headers={"X-Bad": "a\nb"}))
+        session.execute(sa.update(t.MailOutbox).where(t.MailOutbox.id == broken).values(headers={"X-Bad": "a\nb"}))
         session.commit()
     assert deliver_due_mail(db, settings_for(db_url, None, tmp_path), T0 + timedelta(seconds=2)) == 1
     assert (row(db, broken).status, row(db, fine).status) == ("failed", "sent")
