@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 from fastapi.testclient import TestClient
 
 from service.storage.database import Database
@@ -15,7 +16,7 @@ US_PHONE = "+13175550125"
 UK_PHONE = "+442079460958"
 
 
-def gold_member(client: TestClient) -> dict[str, Any]:
+def gold_member(client: httpx.Client) -> dict[str, Any]:
     """Acme: signed, Gold (priority queue, high priority), phone +1 317 555 0125."""
     put_plans(client)
     publish_contract(client)

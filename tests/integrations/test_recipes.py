@@ -72,7 +72,7 @@ def liquid(template: str, context: dict[str, Any]) -> str:
 
 def run_studio_call(client: TestClient, flow: dict[str, Any], key: str, caller: str) -> list[str]:
     """Walk the flow for one incoming call; the widgets visited, ending at an Enqueue."""
-    states = {s["name"]: s for s in flow["states"]}
+    states: dict[str, dict[str, Any]] = {s["name"]: s for s in flow["states"]}
     context: dict[str, Any] = {"trigger": {"call": {"From": caller, "To": "+18005550100"}}, "widgets": {}}
 
     def follow(state: dict[str, Any], event: str) -> dict[str, Any]:
@@ -161,7 +161,11 @@ def test_genesys_data_action_resolves_on_a_real_answer(client: TestClient, db_ur
         assert all(isinstance(v, str) for v in values.values())  # no null: Genesys would not apply the default
         for name, default in response_config["translationMapDefaults"].items():
             assert isinstance(json.loads(default), str) and name in values
-        rendered = re.sub(r"\$\{(\w+)\}", lambda m, v=values: json.dumps(v[m.group(1)]), response_config["successTemplate"])
+
+        def value_of(m: re.Match[str], v: dict[str, Any] = values) -> str:
+            return json.dumps(v[m.group(1)])
+
+        rendered = re.sub(r"\$\{(\w+)\}", value_of, response_config["successTemplate"])
         output = json.loads(rendered)
         assert set(output) == set(output_schema["properties"]) and FLAT_KEYS <= set(output)
         assert all(isinstance(v, str) for v in output.values())  # no nested arrays or objects
@@ -173,13 +177,13 @@ def test_3cx_template_resolves_for_every_number_format(client: TestClient, db_ur
     crm = ET.parse(RECIPES / "3cx/supportgate.xml").getroot()  # noqa: S314 (our own file)
     acme = gold_member(client)
     key = make_key(db_url, "3cx", ["entitlements:check"])
-    parameters = {p.get("Name"): p.get("Default") or "" for p in crm.iter("Parameter")}
+    parameters = {p.get("Name") or "": p.get("Default") or "" for p in crm.iter("Parameter")}
     parameters["ApiKey"] = key
     scenario = crm.find("Scenarios/Scenario")
     assert scenario is not None
     request = scenario.find("Request")
     assert request is not None and request.get("RequestType") == "Get" and request.get("ResponseType") == "Json"
-    variables = {v.get("Name"): v.get("Path") for v in scenario.iter("Variable")}
+    variables = {v.get("Name") or "": v.get("Path") for v in scenario.iter("Variable")}
 
     def fill(template: str, values: dict[str, str]) -> str:
         def one(match: re.Match[str]) -> str:

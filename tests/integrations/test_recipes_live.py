@@ -42,7 +42,7 @@ def load_lambda() -> ModuleType:
 
 
 def event_for(address: str, **parameters: str) -> dict[str, Any]:
-    event = copy.deepcopy(SAMPLE)
+    event: dict[str, Any] = copy.deepcopy(SAMPLE)
     event["Details"]["ContactData"]["CustomerEndpoint"]["Address"] = address
     event["Details"]["Parameters"].update(parameters)
     return event
@@ -57,7 +57,7 @@ def live(db_url: str) -> Iterator[tuple[Server, str]]:
         with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=10) as admin:
             from tests.integrations.fixtures import gold_member
 
-            gold_member(admin)  # type: ignore[arg-type]  # the same calls through a real socket
+            gold_member(admin)  # the same calls through a real socket
         yield server, make_key(db_url, "connect", ["entitlements:check"])
     finally:
         server.stop()
