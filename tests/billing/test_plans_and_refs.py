@@ -12,7 +12,7 @@ from service.api.app import create_app
 from service.storage import tables as t
 from tests.billing.conftest import billing_settings, map_price
 from tests.conftest import ADMIN_KEY
-from tests.helpers import create_client, ok, put_plans
+from tests.helpers import app_state, create_client, ok, put_plans
 from tests.ui.ui_helpers import make_key, sign_in
 
 pytestmark = pytest.mark.storage
@@ -33,7 +33,7 @@ def test_external_prices_are_stored_listed_and_audited(client: TestClient) -> No
     body = {k: gold[k] for k in ("name", "rank", "monthly_price", "routing", "sla", "active")}
     assert ok(client.put("/v1/plans/gold", json={**body, "name": "Gold+"}))["external_prices"] == answer["external_prices"]
     assert ok(map_price(client, gold, "price_gold_y"))["external_prices"] == [{"system": "stripe", "id": "price_gold_y"}]
-    db = client.app.state.sg.db  # type: ignore[attr-defined]
+    db = app_state(client).db
     with db.reader() as session:
         audited = session.scalars(sa.select(t.Event).where(t.Event.kind == "plan.put", t.Event.subject == "gold")
                                   .order_by(t.Event.seq)).all()

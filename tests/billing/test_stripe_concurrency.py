@@ -11,14 +11,14 @@ from fastapi.testclient import TestClient
 
 from service.storage import tables as t
 from tests.billing.conftest import deliver, event, subscription
-from tests.helpers import create_client, ok, simultaneously
+from tests.helpers import app_state, create_client, ok, simultaneously
 
 pytestmark = pytest.mark.storage
 N = 12
 
 
 def live_memberships(client: TestClient, client_id: str) -> list[t.Membership]:
-    db = client.app.state.sg.db  # type: ignore[attr-defined]
+    db = app_state(client).db
     with db.reader() as session:
         return list(session.scalars(sa.select(t.Membership).where(t.Membership.client_id == client_id,
                                                                   t.Membership.superseded_at.is_(None))))

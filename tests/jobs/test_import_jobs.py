@@ -38,7 +38,7 @@ def client(db_url: str) -> Iterator[TestClient]:
 def wait_for(client: TestClient, location: str, timeout: float = 30) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        job = ok(client.get(location))
+        job: dict[str, Any] = ok(client.get(location))
         if job["status"] in ("succeeded", "failed"):
             return job
         time.sleep(0.05)
@@ -135,7 +135,8 @@ def test_a_binary_file_given_to_a_job_fails_it_clearly_and_the_runner_goes_on(db
     assert (rows[bad].status, rows[bad].attempts, rows[bad].error) == (
         "failed", 1, "the CSV is not UTF-8 (is it a binary file?)")
     assert (rows[bad_json].status, rows[bad_json].error) == ("failed", "the body is neither a JSON array nor text/csv")
-    assert rows[good].status == "succeeded" and rows[good].result is not None and rows[good].result["created"] == 3
+    good_result = rows[good].result
+    assert rows[good].status == "succeeded" and good_result is not None and good_result["created"] == 3
 
 
 def test_without_the_embedded_runner_a_job_waits_for_a_worker(db_url: str) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -68,8 +68,8 @@ def ok(response: httpx.Response, status: int = 200) -> Any:
 
 def check(url: str) -> dict[str, Any]:
     # A new connection each time, so that with --workers the kernel may hand it to either worker.
-    return ok(httpx.post(f"{url}/v1/entitlements/check", headers=AUTH, timeout=5,
-                         json={"client": {"phone": PHONE}, "service": "priority_support"}))
+    return cast(dict[str, Any], ok(httpx.post(f"{url}/v1/entitlements/check", headers=AUTH, timeout=5,
+                                              json={"client": {"phone": PHONE}, "service": "priority_support"})))
 
 
 def set_up_client(url: str) -> str:

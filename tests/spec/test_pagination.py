@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from fastapi.testclient import TestClient
@@ -45,7 +45,7 @@ def walk(client: TestClient, path: str, limit: int, **params: Any) -> list[dict[
 def one_page(client: TestClient, path: str, **params: Any) -> list[dict[str, Any]]:
     page = ok(client.get(path, params={**params, "limit": 500}))
     assert page["next_cursor"] is None
-    return page["items"]  # type: ignore[no-any-return]
+    return cast(list[dict[str, Any]], page["items"])
 
 
 def assert_walks(client: TestClient, path: str, expected: list[Any], key: str = "id", **params: Any) -> None:
