@@ -9,11 +9,11 @@ from service.api.openapi_doc import render_openapi
 DOC = Path(__file__).resolve().parents[1] / "openapi" / "openapi.json"
 
 
-def test_checked_in_openapi_matches_the_app():
+def test_checked_in_openapi_matches_the_app() -> None:
     assert DOC.read_text() == render_openapi(), "openapi/openapi.json is stale: run `make openapi`"
 
 
-def test_every_operation_has_a_summary_and_a_response_model():
+def test_every_operation_has_a_summary_and_a_response_model() -> None:
     spec = orjson.loads(render_openapi())
     for path, item in spec["paths"].items():
         for method, operation in item.items():

@@ -12,7 +12,7 @@ from service.api.app import create_app
 from service.settings import Settings
 from tests.conftest import ADMIN_KEY
 from tests.helpers import ok
-from tests.ui.ui_helpers import csrf_of, make_key, seed, sign_in
+from tests.ui.ui_helpers import csrf_of, found, make_key, seed, sign_in
 
 pytestmark = pytest.mark.storage
 
@@ -25,7 +25,9 @@ def site(settings: Settings) -> Iterator[tuple[TestClient, TestClient, dict[str,
         yield api, browser, seed(api)
 
 
-def test_wrong_key_is_refused_and_the_cookie_never_holds_the_key(site, settings):
+def test_wrong_key_is_refused_and_the_cookie_never_holds_the_key(
+    site: tuple[TestClient, TestClient, dict[str, str]], settings: Settings,
+) -> None:
     api, browser, _ids = site
     refused = sign_in(browser, "sg_not-a-real-key")
     assert refused.status_code == 401 and "refused" in refused.text
@@ -49,7 +51,7 @@ def test_wrong_key_is_refused_and_the_cookie_never_holds_the_key(site, settings)
     assert browser.get("/ui/search", follow_redirects=False).headers["location"].startswith("/ui/login")
 
 
-def test_revoking_the_key_ends_the_session(site, settings):
+def test_revoking_the_key_ends_the_session(site: tuple[TestClient, TestClient, dict[str, str]], settings: Settings) -> None:
     from datetime import UTC, datetime
 
     from service.storage.database import Database
@@ -72,7 +74,7 @@ def test_revoking_the_key_ends_the_session(site, settings):
     assert browser.get("/ui/search", follow_redirects=False).status_code == 303
 
 
-def test_search_finds_clients_however_they_are_typed(site, settings):
+def test_search_finds_clients_however_they_are_typed(site: tuple[TestClient, TestClient, dict[str, str]], settings: Settings) -> None:
     _api, browser, ids = site
     sign_in(browser, make_key(settings.database_url, "tech", "clients:read"))
     for typed in ("212.555.0142", "+1 (212) 555 0142", "2125550142", "OFFICE@ACMEDENTAL.COM", "acme"):
@@ -88,17 +90,17 @@ def test_search_finds_clients_however_they_are_typed(site, settings):
     assert browser.get("/ui/search/results", params={"q": "acme"}).status_code == 401
 
 
-def test_card_shows_tier_contract_and_what_is_allowed(site, settings):
+def test_card_shows_tier_contract_and_what_is_allowed(site: tuple[TestClient, TestClient, dict[str, str]], settings: Settings) -> None:
     api, browser, ids = site
     sign_in(browser, make_key(settings.database_url, "reader", "clients:read"))
     card = browser.get(f"/ui/clients/{ids['globex']}").text
-    tier = re.search(r'id="tier"[^>]*>(.*?)</p>', card, re.S).group(1)
+    tier = found(r'id="tier"[^>]*>(.*?)</p>', card, re.S).group(1)
     assert "Gold" in tier and "tier 2" in tier
-    assert 'class="badge s-signed"' in re.search(r'id="contract-status">(.*?)</p>', card, re.S).group(1)
+    assert 'class="badge s-signed"' in found(r'id="contract-status">(.*?)</p>', card, re.S).group(1)
     assert "2026.1" in card and "HX-77" in card
     decisions = ok(api.get(f"/v1/clients/{ids['globex']}/entitlements"))["items"]
     for item in decisions:
-        row = re.search(rf'data-service="{item["service"]}">(.*?)</tr>', card, re.S).group(1)
+        row = found(rf'data-service="{item["service"]}">(.*?)</tr>', card, re.S).group(1)
         assert ("✓ Yes" in row) is item["allowed"]
     hooli = browser.get(f"/ui/clients/{ids['hooli']}").text
     assert "s-declined" in hooli and "✗ No" in hooli
@@ -113,12 +115,14 @@ def test_card_shows_tier_contract_and_what_is_allowed(site, settings):
     assert browser.get("/ui/clients/cl_nobody").status_code == 404
 
 
-def test_paper_signature_turns_the_status_signed_and_a_form_without_csrf_changes_nothing(site, settings):
+def test_paper_signature_turns_the_status_signed_and_a_form_without_csrf_changes_nothing(
+    site: tuple[TestClient, TestClient, dict[str, str]], settings: Settings,
+) -> None:
     api, browser, ids = site
     sign_in(browser, make_key(settings.database_url, "tech", "clients:read", "clients:write"))
     card = browser.get(f"/ui/clients/{ids['acme']}").text
     form = {"contract_version": "2026.1", "signer_name": "Dr. Ada Acme", "signer_email": "ada@acmedental.com",
-            "signed_on": re.search(r'id="signed_on"[^>]*value="([^"]+)"', card).group(1)}
+            "signed_on": found(r'id="signed_on"[^>]*value="([^"]+)"', card).group(1)}
     for bad in ({}, {"csrf_token": ""}, {"csrf_token": "forged"}):
         refused = browser.post(f"/ui/clients/{ids['acme']}/signature", data={**form, **bad}, follow_redirects=False)
         assert refused.status_code == 403 and "Nothing was changed" in refused.text
@@ -136,7 +140,7 @@ def test_paper_signature_turns_the_status_signed_and_a_form_without_csrf_changes
     assert events[0]["kind"] == "acceptance.signed" and events[0]["actor"] == "tech"
 
 
-def test_override_and_grace_from_the_card(site, settings):
+def test_override_and_grace_from_the_card(site: tuple[TestClient, TestClient, dict[str, str]], settings: Settings) -> None:
     api, browser, ids = site
     sign_in(browser, make_key(settings.database_url, "tech", "clients:read", "clients:write"))
     card = browser.get(f"/ui/clients/{ids['hooli']}").text
@@ -164,7 +168,7 @@ def test_override_and_grace_from_the_card(site, settings):
     assert past.status_code == 422
 
 
-def test_dashboard_counts_chart_and_list_to_chase(site, settings):
+def test_dashboard_counts_chart_and_list_to_chase(site: tuple[TestClient, TestClient, dict[str, str]], settings: Settings) -> None:
     api, browser, ids = site
     sign_in(browser, make_key(settings.database_url, "manager", "clients:read"))
     page = browser.get("/ui/dashboard").text
@@ -177,9 +181,9 @@ def test_dashboard_counts_chart_and_list_to_chase(site, settings):
     assert "$149.00" in page  # one Gold member
     assert "<polyline" in page and 'role="img"' in page
     # The chart, replayed from the audit events, ends where the coverage report stands now.
-    signed, active = re.search(r"<td>now</td><td>(\d+)</td><td>(\d+)</td>", page).groups()
+    signed, active = found(r"<td>now</td><td>(\d+)</td><td>(\d+)</td>", page).groups()
     assert (int(signed), int(active)) == (coverage["contract"]["signed"], coverage["clients_active"])
-    chase = re.search(r'id="to-chase">(.*?)</table>', page, re.S).group(1)
+    chase = found(r'id="to-chase">(.*?)</table>', page, re.S).group(1)
     assert chase.index("Acme Dental") < chase.index("Hooli Studio")  # both new: Acme was created first
     assert "Globex" not in chase
     csv_text = browser.get("/ui/dashboard/clients-to-chase.csv").text
@@ -189,7 +193,7 @@ def test_dashboard_counts_chart_and_list_to_chase(site, settings):
 URL_ATTR = re.compile(r'(?:src|href|action|xlink:href|formaction|poster|data)\s*=\s*"([^"]*)"', re.I)
 
 
-def test_pages_load_nothing_from_outside(site, settings):
+def test_pages_load_nothing_from_outside(site: tuple[TestClient, TestClient, dict[str, str]], settings: Settings) -> None:
     _api, browser, ids = site
     pages = [browser.get("/ui/login").text]
     sign_in(browser, make_key(settings.database_url, "tech", "clients:read", "clients:write"))
@@ -209,7 +213,7 @@ def test_pages_load_nothing_from_outside(site, settings):
     assert browser.get("/ui/static/../settings.py").status_code == 404
 
 
-def test_sign_out_needs_the_token_and_ends_the_session(site, settings):
+def test_sign_out_needs_the_token_and_ends_the_session(site: tuple[TestClient, TestClient, dict[str, str]], settings: Settings) -> None:
     _api, browser, _ids = site
     sign_in(browser, make_key(settings.database_url, "tech", "clients:read"))
     page = browser.get("/ui/search").text
@@ -219,7 +223,9 @@ def test_sign_out_needs_the_token_and_ends_the_session(site, settings):
     assert browser.get("/ui/search", follow_redirects=False).status_code == 303
 
 
-def test_the_login_form_needs_its_token_and_next_stays_on_this_site(site, settings):
+def test_the_login_form_needs_its_token_and_next_stays_on_this_site(
+    site: tuple[TestClient, TestClient, dict[str, str]], settings: Settings,
+) -> None:
     _api, browser, _ids = site
     key = make_key(settings.database_url, "tech", "clients:read")
     assert browser.post("/ui/login", data={"api_key": key}).status_code == 403
@@ -229,7 +235,7 @@ def test_the_login_form_needs_its_token_and_next_stays_on_this_site(site, settin
     assert answer.headers["location"] == "/ui/search"
 
 
-def test_every_field_has_a_label(site, settings):
+def test_every_field_has_a_label(site: tuple[TestClient, TestClient, dict[str, str]], settings: Settings) -> None:
     _api, browser, ids = site
     pages = [browser.get("/ui/login").text]
     sign_in(browser, make_key(settings.database_url, "tech", "clients:read", "clients:write"))
@@ -241,12 +247,12 @@ def test_every_field_has_a_label(site, settings):
             if 'type="hidden"' in tag:
                 continue
             fields += 1
-            assert re.search(r'id="([^"]+)"', tag).group(1) in labelled, tag
+            assert found(r'id="([^"]+)"', tag).group(1) in labelled, tag
         assert '<html lang="en">' in html
     assert fields >= 10
 
 
-def test_the_card_lists_the_contacts_with_their_roles(site, settings):
+def test_the_card_lists_the_contacts_with_their_roles(site: tuple[TestClient, TestClient, dict[str, str]], settings: Settings) -> None:
     api, browser, ids = site
     ok(api.patch(f"/v1/clients/{ids['globex']}", json={"restrict_to_contacts": True, "contacts": [
         {"name": "Ada <Owner>", "phone": "(212) 555-0199", "roles": ["requester", "approver"]},
@@ -254,7 +260,7 @@ def test_the_card_lists_the_contacts_with_their_roles(site, settings):
     ]}))
     sign_in(browser, make_key(settings.database_url, "reader", "clients:read"))
     card = browser.get(f"/ui/clients/{ids['globex']}").text
-    people = re.search(r'<ul id="people"[^>]*>(.*?)</ul>', card, re.S).group(1)
+    people = found(r'<ul id="people"[^>]*>(.*?)</ul>', card, re.S).group(1)
     rows = re.findall(r"<li data-contact=[^>]*>(.*?)</li>", people, re.S)
     assert len(rows) == 2
     assert "Ada &lt;Owner&gt;" in rows[0] and "approver, requester" in rows[0] and "+12125550199" in rows[0]

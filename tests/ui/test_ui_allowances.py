@@ -39,7 +39,7 @@ def form_key(html: str) -> str:
     return found.group(1)
 
 
-def test_the_card_records_a_use_once_and_shows_the_bar_and_the_ledger(card) -> None:
+def test_the_card_records_a_use_once_and_shows_the_bar_and_the_ledger(card: tuple[TestClient, TestClient, str]) -> None:
     api, browser, cid = card
     page = browser.get(f"/ui/clients/{cid}").text
     assert "2 hours left this month" in page and 'value="0"' in page  # the bar at 0 %
@@ -57,7 +57,7 @@ def test_the_card_records_a_use_once_and_shows_the_bar_and_the_ledger(card) -> N
     assert len(ok(api.get(f"/v1/clients/{cid}/usage"))["items"]) == 1
 
 
-def test_a_block_grant_from_the_card_and_a_form_without_csrf_changes_nothing(card) -> None:
+def test_a_block_grant_from_the_card_and_a_form_without_csrf_changes_nothing(card: tuple[TestClient, TestClient, str]) -> None:
     api, browser, cid = card
     page = browser.get(f"/ui/clients/{cid}").text
     grant = {"service": "remote_support", "unit": "hours", "amount": "10", "reason": "prepaid pack", "expires_on": ""}

@@ -29,15 +29,18 @@ CHROMIUM = "/usr/bin/chromium"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
-PHONE = {"width": 390, "height": 844}
 
 if not os.path.exists(CHROMIUM) and not IN_CI:
     pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium); CI runs these", allow_module_level=True)
-if IN_CI:
-    from playwright.sync_api import Page, expect, sync_playwright
-else:
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    Page, expect, sync_playwright = playwright_api.Page, playwright_api.expect, playwright_api.sync_playwright
+if not IN_CI:
+    pytest.importorskip("playwright.sync_api")  # skips this module (and test_sign_browser) without the package
+# Imported after the skips above; re-exported (`as`) for test_sign_browser.
+from playwright.sync_api import Page as Page  # noqa: E402
+from playwright.sync_api import ViewportSize  # noqa: E402
+from playwright.sync_api import expect as expect  # noqa: E402
+from playwright.sync_api import sync_playwright as sync_playwright  # noqa: E402
+
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 pytestmark = [pytest.mark.storage, pytest.mark.slow]
 
@@ -109,10 +112,11 @@ def sign_in(page: Page, base: str, key: str) -> None:
 
 def no_sideways_scroll(page: Page) -> None:
     width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= page.viewport_size["width"] + 1, f"page is {width}px wide on a phone"
+    viewport = page.viewport_size
+    assert viewport is not None and width <= viewport["width"] + 1, f"page is {width}px wide on a phone"
 
 
-def test_technician_signs_in_finds_a_caller_and_records_a_paper_signature(page: Page, server: dict[str, Any], shots: Path):
+def test_technician_signs_in_finds_a_caller_and_records_a_paper_signature(page: Page, server: dict[str, Any], shots: Path) -> None:
     base = server["base"]
     sign_in(page, base, "sg_wrong-key")
     expect(page.get_by_role("alert")).to_contain_text("refused")
@@ -154,7 +158,7 @@ def test_technician_signs_in_finds_a_caller_and_records_a_paper_signature(page: 
     page.screenshot(path=str(shots / "card-phone.png"))
 
 
-def test_a_form_without_its_csrf_token_is_refused(page: Page, server: dict[str, Any]):
+def test_a_form_without_its_csrf_token_is_refused(page: Page, server: dict[str, Any]) -> None:
     base = server["base"]
     sign_in(page, base, server["keys"]["tech"])
     page.get_by_label("Name, phone (any format), e-mail or external id").press_sequentially("Hooli", delay=20)
@@ -169,7 +173,7 @@ def test_a_form_without_its_csrf_token_is_refused(page: Page, server: dict[str, 
     assert "let them through" not in page.content()
 
 
-def test_manager_sees_the_dashboard(page: Page, server: dict[str, Any], shots: Path):
+def test_manager_sees_the_dashboard(page: Page, server: dict[str, Any], shots: Path) -> None:
     base = server["base"]
     sign_in(page, base, server["keys"]["reader"])
     page.get_by_role("link", name="Coverage").click()

@@ -21,7 +21,7 @@ def app_of(settings: Settings) -> Iterator[TestClient]:
         yield browser
 
 
-def test_a_cookie_copied_before_sign_out_no_longer_works(app_of, settings):
+def test_a_cookie_copied_before_sign_out_no_longer_works(app_of: TestClient, settings: Settings) -> None:
     browser = app_of
     assert sign_in(browser, make_key(settings.database_url, "tech", "clients:read")).status_code == 303
     copied = browser.cookies.get("sg_session")
@@ -37,7 +37,9 @@ def test_a_cookie_copied_before_sign_out_no_longer_works(app_of, settings):
     assert answer.status_code == 303 and answer.headers["location"].startswith("/ui/login")
 
 
-def test_signing_in_again_gives_a_new_working_session_and_the_other_sessions_of_the_key_live_on(app_of, settings):
+def test_signing_in_again_gives_a_new_working_session_and_the_other_sessions_of_the_key_live_on(
+    app_of: TestClient, settings: Settings,
+) -> None:
     key = make_key(settings.database_url, "tech", "clients:read")
     browser = app_of
     laptop = TestClient(browser.app)

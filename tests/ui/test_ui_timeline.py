@@ -25,7 +25,7 @@ def share_on(points: list[timeline.Point], when: datetime) -> tuple[int, int]:
     return point.signed, point.active
 
 
-def test_share_follows_signatures_declines_archives_and_terms():
+def test_share_follows_signatures_declines_archives_and_terms() -> None:
     events = [
         event("contract.created", day(30), subject="v1", grace_days=10, term_days=None),
         event("contract.published", day(30), subject="v1", published_at=day(20).isoformat()),
@@ -60,7 +60,7 @@ def test_share_follows_signatures_declines_archives_and_terms():
     assert points[-1].pct == 0.0
 
 
-def test_reactivated_clients_count_again_and_no_clients_means_no_points():
+def test_reactivated_clients_count_again_and_no_clients_means_no_points() -> None:
     assert timeline.signed_share([], NOW, Policy()) == []
     events = [
         event("client.created", day(5), "a"),
@@ -72,7 +72,7 @@ def test_reactivated_clients_count_again_and_no_clients_means_no_points():
     assert timeline.chart(points) is not None
 
 
-def test_samples_are_daily_and_end_now():
+def test_samples_are_daily_and_end_now() -> None:
     samples = timeline.sample_times(day(3.2), NOW)
     assert samples[-1] == NOW and len(samples) == 4  # ends of Nov 22, 23, 24, then now
     assert all(s.hour == 0 for s in samples[:-1])

@@ -27,6 +27,13 @@ def make_key(db_url: str, name: str, *scopes: str) -> str:
     return secret
 
 
+def found(pattern: str, html: str, flags: int = 0) -> re.Match[str]:
+    """re.search on a page, failing the test (naming the pattern) when the page does not hold it."""
+    match = re.search(pattern, html, flags)
+    assert match is not None, f"{pattern!r} not found in the page"
+    return match
+
+
 def csrf_of(html: str) -> str:
     found = CSRF.search(html)
     assert found, "no CSRF token in the page"
