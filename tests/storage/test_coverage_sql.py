@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.domain.contract import contract_view
+from service.domain.model import ClientState
 from service.storage.sql import SqlRepository
 from tests.helpers import app_state, create_client, in_days, iso, now, ok, publish_contract, sign
 
@@ -46,7 +47,13 @@ def test_counts_match_the_domain_for_every_history(client: TestClient) -> None:
     with state.db.reader() as session:
         repo = SqlRepository(session)
         catalog = repo.load_catalog(state.cache.policy)
-        expected = Counter(str(contract_view(repo.load_client_state(i), catalog, at).status) for i in ids)  # type: ignore[arg-type]
+
+        def state_of(client_id: str) -> ClientState:
+            found = repo.load_client_state(client_id)
+            assert found is not None, client_id
+            return found
+
+        expected = Counter(str(contract_view(state_of(i), catalog, at).status) for i in ids)
         counted = repo.coverage(catalog, at)["contract"]
     # New clients made by the API are inside their own grace: the domain and SQL agree on each.
     assert counted == dict(expected)
