@@ -22,8 +22,11 @@ from tests.ui.ui_helpers import csrf_of, make_key, seed, sign_in
 pytestmark = pytest.mark.storage
 
 
+Site = tuple[TestClient, TestClient, dict[str, str], Database]  # (admin API, browser, seeded client ids, database)
+
+
 @pytest.fixture
-def site(db_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, TestClient, dict[str, str], Database]]:
+def site(db_url: str, tmp_path: Path) -> Iterator[Site]:
     settings = make_settings(db_url, mail_dir=str(tmp_path / "mail"), jobs_embedded=False, public_url="https://support.example")
     app = create_app(settings)
     db = Database.connect(db_url, pool_size=2)
@@ -37,7 +40,7 @@ def mails_to(db: Database, address: str) -> list[t.MailOutbox]:
         return list(session.scalars(sa.select(t.MailOutbox).where(t.MailOutbox.to_address == address)))
 
 
-def test_an_admin_previews_then_starts_a_campaign_and_pauses_it_from_the_dashboard(site) -> None:  # type: ignore[no-untyped-def]
+def test_an_admin_previews_then_starts_a_campaign_and_pauses_it_from_the_dashboard(site: Site) -> None:
     api, browser, ids, db = site
     assert sign_in(browser, ADMIN_KEY).status_code == 303
     page = browser.get("/ui/dashboard")
@@ -63,7 +66,7 @@ def test_an_admin_previews_then_starts_a_campaign_and_pauses_it_from_the_dashboa
     assert run_pass(db, app_state(api).settings, datetime.now(UTC)) == 0
 
 
-def test_the_card_shows_the_steps_and_links_and_sends_or_shows_a_link_now(site) -> None:  # type: ignore[no-untyped-def]
+def test_the_card_shows_the_steps_and_links_and_sends_or_shows_a_link_now(site: Site) -> None:
     api, browser, ids, db = site
     campaign = ok(api.post("/v1/campaigns", json={"contract_version": "2026.1"}), 201)
     ok(api.post(f"/v1/campaigns/{campaign['id']}/start"))
