@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from service.storage import changes
 from service.storage import tables as t
-from service.storage.sql import bulk_insert
+from service.storage.bulk import bulk_insert
 
 Scope = Literal["client", "catalog", "keys", "none"]
 
