@@ -165,7 +165,7 @@ def event_summary(event: Any) -> str:
 
 def dashboard(session: Session, cache: StateCache, now: datetime) -> dict[str, Any]:
     catalog = cache.catalog()
-    coverage = reports.coverage(session, catalog, now)
+    coverage = reports.coverage(SqlRepository(session), session, catalog, now)
     events = SqlRepository(session).event_facts(timeline.KINDS)
     points = timeline.signed_share(events, now, catalog.policy)
     chase = campaign.clients_to_chase(session, catalog, now, statuses=list(campaign.TO_CHASE), limit=100)

@@ -134,6 +134,16 @@ def create_client(
     return client
 
 
+def client_state(session: Session, client_id: str) -> dm.ClientState | None:
+    """The client's decision inputs as the check reads them (what the session has flushed included)."""
+    return SqlRepository(session).load_client_state(client_id)
+
+
+def client_row(session: Session, client_id: str) -> t.Client:
+    """The client, or NotFound."""
+    return get_client_row(SqlRepository(session), client_id)
+
+
 def get_client_row(repo: SqlRepository, client_id: str) -> t.Client:
     client = repo.get_client(client_id)
     if client is None:
