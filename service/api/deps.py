@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -34,6 +34,8 @@ class AppState:
     metrics: Metrics
     extras: dict[str, object] = field(default_factory=dict)
     limiter: RateLimiter | None = None
+    # The SQL repository the use cases' Protocols are given (RepoDep, and the web page's own sessions).
+    repository: Callable[[Session], SqlRepository] = SqlRepository
 
 
 # Plain lookups are `async def` on purpose: FastAPI runs a sync dependency in the thread pool,
@@ -88,10 +90,10 @@ SessionDep = Annotated[Session, Depends(write_session, scope="function")]
 ReadSessionDep = Annotated[Session, Depends(read_session, scope="function")]
 
 
-async def read_repository(session: ReadSessionDep) -> SqlRepository:
+async def read_repository(state: StateDep, session: ReadSessionDep) -> SqlRepository:
     """The SQL repository over the request's read session (the same session as ReadSessionDep's):
     the concrete class is chosen here, the use cases ask for the Protocols of storage/repository.py."""
-    return SqlRepository(session)
+    return state.repository(session)
 
 
 RepoDep = Annotated[SqlRepository, Depends(read_repository)]

@@ -223,3 +223,17 @@ def override_page(
 ) -> Sequence[t.Override]:
     """The client's overrides, newest first; `active`: only those in force at `now` (True) or the others (False)."""
     return SqlRepository(session).override_page(client_id, limit=limit, before=before, active=active, now=now)
+
+
+def list_overrides(session: Session, client_id: str) -> Sequence[t.Override]:
+    """Every override of the client, newest first."""
+    return SqlRepository(session).list_overrides(client_id)
+
+
+def list_signature_requests(session: Session, client_id: str) -> Sequence[t.SignatureRequest]:
+    return SqlRepository(session).list_signature_requests(client_id)
+
+
+def list_acceptances(session: Session, client_id: str) -> Sequence[t.Acceptance]:
+    """The client's signatures and declines, newest first."""
+    return SqlRepository(session).list_acceptances(client_id)
