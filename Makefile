@@ -23,6 +23,7 @@ run: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy service tests benchmarks
+	$(BIN)/lint-imports
 
 # The PostgreSQL leg runs whenever a server answers at SUPPORTGATE_TEST_POSTGRES_URL
 # (default postgresql://postgres@127.0.0.1:5432/postgres); .ci/run makes it mandatory.
@@ -31,6 +32,7 @@ TEST_WORKERS ?= 3
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy service tests benchmarks
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 	$(MAKE) fuzz
 

@@ -9,10 +9,9 @@ import typer
 
 from service.errors import ServiceError
 from service.settings import get_settings
-from service.storage import campaigns as store
 from service.storage.database import Database
-from service.storage.sql import SqlRepository
 from service.usecases import campaigns as uc
+from service.usecases import catalog as catalog_uc
 from service.usecases.campaign_mail import Templates
 from service.usecases.campaign_scheduler import policy_of, run_pass
 from service.usecases.mail import deliver_due_mail
@@ -41,8 +40,8 @@ def _days(text: str) -> list[int]:
 def _print(db: Database, campaign_id: str | None) -> None:
     now = datetime.now(UTC)
     with db.reader() as session:
-        catalog = SqlRepository(session).load_catalog(policy_of(get_settings()))
-        rows = [uc.get_row(session, campaign_id)] if campaign_id else list(store.page(session, limit=100, after=None))
+        catalog = catalog_uc.load_catalog(session, policy_of(get_settings()))
+        rows = [uc.get_row(session, campaign_id)] if campaign_id else list(uc.campaign_page(session, limit=100, after=None))
         if not rows:
             typer.echo("no campaign yet")
         for row in rows:
@@ -69,7 +68,7 @@ def create(
                                      include_declined=include_declined, from_address=from_address, reply_to=None,
                                      templates=Templates(), actor=ACTOR, now=now)
             if start:
-                uc.move(session, SqlRepository(session).load_catalog(policy_of(get_settings())), row.id, "start",
+                uc.move(session, catalog_uc.load_catalog(session, policy_of(get_settings())), row.id, "start",
                         actor=ACTOR, now=now)
             session.commit()
             typer.echo(row.id)
@@ -83,7 +82,7 @@ def _move(campaign_id: str, action: str) -> None:
     db = _db()
     try:
         with db.writer() as session:
-            catalog = SqlRepository(session).load_catalog(policy_of(get_settings()))
+            catalog = catalog_uc.load_catalog(session, policy_of(get_settings()))
             uc.move(session, catalog, campaign_id, action, actor=ACTOR, now=datetime.now(UTC))
             session.commit()
         _print(db, campaign_id)

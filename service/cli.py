@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import signal
 import sys
 import threading
 from datetime import UTC, datetime, timedelta
@@ -12,10 +14,20 @@ from typing import Annotated, Optional
 
 import typer
 
+from service import demo_campaign
 from service.campaign_cli import campaign_app
 from service.cli_billing import billing_app
 from service.contract_cli import contract_app
+from service.demo import load_demo
+from service.errors import ServiceError
+from service.logs import configure_logging
 from service.settings import Settings, get_settings
+from service.storage.database import Database
+from service.usecases.keys import create_key, list_keys, revoke_key
+
+# Imports inside a command are the heavy ones only that command needs (the ASGI app with every route,
+# uvicorn, Alembic, rich, the job kinds with the Stripe client): with the app alone, importing this
+# module takes more than twice as long, and `supportgate --help` or `keys list` should not pay for it.
 
 app = typer.Typer(help="supportgate: support-desk gating service", no_args_is_help=True, add_completion=False)
 keys_app = typer.Typer(help="API keys: create (shown once), list, revoke", no_args_is_help=True)
@@ -31,9 +43,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _database(settings: Settings):  # type: ignore[no-untyped-def]
-    from service.storage.database import Database
-
+def _database(settings: Settings) -> Database:
     return Database.connect(settings.database_url, pool_size=2)
 
 
@@ -45,7 +55,7 @@ def _fail(message: str, code: int = 1) -> None:
 @app.command()
 def migrate() -> None:
     """Apply pending database migrations."""
-    from service.storage.migrate import upgrade
+    from service.storage.migrate import upgrade  # heavy: Alembic
 
     settings = get_settings()
     upgrade(settings.database_url)
@@ -60,6 +70,7 @@ def serve(
     migrate_first: Annotated[bool, typer.Option("--migrate/--no-migrate", help="apply migrations before serving")] = True,
 ) -> None:
     """Apply pending migrations, then serve the API with uvicorn."""
+    # heavy: the server and Alembic
     import uvicorn
 
     from service.storage.migrate import upgrade
@@ -76,13 +87,10 @@ def serve(
 @app.command()
 def demo() -> None:
     """Load demo data (plans, contract versions, five clients in every state). Idempotent."""
-    from service.demo import load_demo
-    from service.storage.migrate import upgrade
+    from service.storage.migrate import upgrade  # heavy: Alembic
 
     settings = get_settings()
     upgrade(settings.database_url)
-    from service import demo_campaign
-
     db = _database(settings)
     try:
         with db.writer() as session:
@@ -101,8 +109,6 @@ def demo() -> None:
 
 def _lifetime(text: str) -> timedelta:
     """`90` (days), `90d`, `12h` or `30m`; never zero or negative (that would be a key that never works)."""
-    import re
-
     match = re.fullmatch(r"\s*(\d+)\s*([dhm]?)\s*", text)
     if not match or int(match.group(1)) == 0:
         _fail(f"--expires-in wants a positive lifetime such as 90, 90d, 12h or 30m, not {text!r}", 2)
@@ -120,9 +126,6 @@ def keys_create(
     ] = None,
 ) -> None:
     """Create a key and print it once."""
-    from service.errors import ServiceError
-    from service.usecases.keys import create_key
-
     settings = get_settings()
     db = _database(settings)
     try:
@@ -142,13 +145,11 @@ def keys_create(
 @keys_app.command("list")
 def keys_list() -> None:
     """List keys (names, scopes, state; never the keys)."""
-    from service.storage.sql import SqlRepository
-
     db = _database(get_settings())
     try:
         with db.reader() as session:
             now = _now()
-            for row in SqlRepository(session).list_keys():
+            for row in list_keys(session):
                 state = "revoked" if row.revoked_at else ("expired" if row.expires_at and row.expires_at <= now else "active")
                 expires = row.expires_at.isoformat() if row.expires_at else "never"
                 typer.echo(f"{row.name}\t{','.join(row.scopes)}\t{state}\t{row.prefix}…\texpires {expires}")
@@ -159,9 +160,6 @@ def keys_list() -> None:
 @keys_app.command("revoke")
 def keys_revoke(name: str) -> None:
     """Revoke a key by name; it stops working at once."""
-    from service.errors import ServiceError
-    from service.usecases.keys import revoke_key
-
     db = _database(get_settings())
     try:
         with db.writer() as session:
@@ -182,10 +180,10 @@ def import_file(
     as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON instead of tables")] = False,
 ) -> None:
     """Bulk upsert clients from CSV or JSON, like POST /v1/clients/import: run as a job, with a progress bar."""
+    # heavy: rich, and the job runner with every job kind
     from rich.console import Console
 
     from service.cli_import import errors_table, result_table, run_import
-    from service.errors import ServiceError
 
     settings = get_settings()
     console = Console(stderr=as_json)
@@ -213,10 +211,10 @@ def check(
     as_json: Annotated[bool, typer.Option("--json", help="print the full JSON decision")] = False,
 ) -> None:
     """Print the decision for a client, as a technician would want it at a terminal."""
+    # heavy: the app's module (the policy as the app builds it) and the API's answer shape
     from service.api.app import policy_from
     from service.api.schemas import decision_out
     from service.cache import StateCache
-    from service.errors import ServiceError
     from service.usecases.checks import make_ref, run_check
 
     settings = get_settings()
@@ -257,7 +255,7 @@ def db_copy(
     target: Annotated[str, typer.Option("--to", help="database URL to copy into (migrated here; must hold no data)")],
 ) -> None:
     """Copy every table to another database (e.g. SQLite to PostgreSQL), verified by counts and checksums."""
-    from service.storage.copy import CopyRefused, copy_database
+    from service.storage.copy import CopyRefused, copy_database  # heavy: Alembic (the target is migrated)
 
     try:
         report = copy_database(source, target)
@@ -278,10 +276,7 @@ def worker(
     nice: Annotated[int, typer.Option(help="lower this process's CPU priority by this much (beside a server on one host)")] = 0,
 ) -> None:
     """Run background jobs in this process alone (for SUPPORTGATE_JOBS_EMBEDDED=false deployments); stops on SIGTERM."""
-    import signal
-
-    from service.logs import configure_logging
-    from service.usecases.job_runner import JobRunner
+    from service.usecases.job_runner import JobRunner  # heavy: every job kind, the Stripe client among them
 
     settings = get_settings()
     configure_logging(settings.log_level)
@@ -307,7 +302,7 @@ def openapi(
     output: Annotated[Path, typer.Option(help="where to write the document")] = Path("openapi/openapi.json"),
 ) -> None:
     """Write the app's OpenAPI document."""
-    from service.api.openapi_doc import render_openapi
+    from service.api.openapi_file import render_openapi  # heavy: the whole app
 
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(render_openapi())

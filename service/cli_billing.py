@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from service.errors import ServiceError
 from service.settings import get_settings
+from service.storage.database import Database
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -29,7 +31,7 @@ def _label(side: dict[str, object] | None) -> str:
 
 
 def print_report(console: Console, report: SyncReport) -> None:
-    from rich.table import Table
+    from rich.table import Table  # heavy: rich, for this command only
 
     table = Table(title="Memberships that differ from Stripe" + (" (dry run: nothing changed)" if report.dry_run else ""))
     for column in ("client", "subscription", "from", "to"):
@@ -51,8 +53,6 @@ def sync(dry_run: Annotated[bool, typer.Option("--dry-run", help="print the chan
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from service.errors import ServiceError
-    from service.storage.database import Database
     from service.usecases.billing_sync import run_sync, stripe_client
 
     settings = get_settings()

@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from service import demo_campaign
-from service.storage.sql import SqlRepository
 from service.usecases import catalog, clients, contracts, memberships, records
 
 ACTOR = "demo"
@@ -16,8 +15,7 @@ ACTOR = "demo"
 
 def load_demo(session: Session, now: datetime, region: str = "US") -> bool:
     """Idempotent: does nothing when the demo contract exists already. Returns whether it loaded."""
-    repo = SqlRepository(session)
-    if repo.get_version("2026.1") is not None:
+    if contracts.get_version(session, "2026.1") is not None:
         return False
     plans = [
         ("silver", "Silver", 1, 4900, "normal", "silver", 120, 48),

@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 
 from service.settings import Settings
 from service.storage.database import Database
-from service.storage.sql import SqlRepository
 from service.usecases import campaigns
+from service.usecases import catalog as catalog_uc
 from service.usecases.campaign_mail import Templates
 from service.usecases.campaign_scheduler import policy_of, run_pass
 from service.usecases.contract_documents import upload_document
@@ -51,7 +51,7 @@ def start_campaign(session: Session, settings: Settings, version: str, now: date
         session, contract_version=version, name="Contract 2026 rollout (demo)", reminder_days=None, include_declined=False,
         from_address=None, reply_to=None, templates=Templates(), actor=ACTOR, now=now,
     )
-    catalog = SqlRepository(session).load_catalog(policy_of(settings))
+    catalog = catalog_uc.load_catalog(session, policy_of(settings))
     campaigns.move(session, catalog, row.id, "start", actor=ACTOR, now=now)
     return row.id
 

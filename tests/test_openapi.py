@@ -4,7 +4,7 @@ from pathlib import Path
 
 import orjson
 
-from service.api.openapi_doc import render_openapi
+from service.api.openapi_file import render_openapi
 
 DOC = Path(__file__).resolve().parents[1] / "openapi" / "openapi.json"
 

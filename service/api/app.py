@@ -21,7 +21,7 @@ from service.api.lane import CheckLane
 from service.api.middleware import GatewayMiddleware, Metrics
 from service.api.routes import allowances as allowance_routes
 from service.api.routes import billing as billing_routes
-from service.api.routes import calendars, catalog, checks, clients, contracts, health, integrations, records, reports, sign_page
+from service.api.routes import calendars, catalog, checks, clients, contracts, health, integrations, records, reports
 from service.api.routes import campaigns as campaign_routes
 from service.api.routes import jobs as job_routes
 from service.api.routes import signing_links as signing_link_routes
@@ -33,6 +33,7 @@ from service.ratelimit import RateLimiter
 from service.settings import Settings, get_settings
 from service.storage.database import Database
 from service.ui import routes as web_page
+from service.ui import sign_page
 from service.usecases.contract_documents import MAX_DOCUMENT_BYTES
 from service.usecases.job_runner import JobRunner
 from service.usecases.outbox import OutboxWorker

@@ -5,23 +5,24 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Request
-from fastapi.routing import APIRoute
+import sqlalchemy as sa
+from fastapi import Depends, Request
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from service.api.middleware import Metrics
-from service.cache import Miss, StateCache
+from service.cache import StateCache
 from service.errors import Forbidden, RateLimited, Unauthorized, Unavailable
 from service.ratelimit import RateLimiter, retry_after_header
 from service.settings import Settings
 from service.storage.database import Database
+from service.storage.sql import SqlRepository
+from service.usecases.cached_reads import read_cached
 from service.usecases.keys import hash_key
 
 
@@ -33,6 +34,8 @@ class AppState:
     metrics: Metrics
     extras: dict[str, object] = field(default_factory=dict)
     limiter: RateLimiter | None = None
+    # The SQL repository the use cases' Protocols are given (RepoDep, and the web page's own sessions).
+    repository: Callable[[Session], SqlRepository] = SqlRepository
 
 
 # Plain lookups are `async def` on purpose: FastAPI runs a sync dependency in the thread pool,
@@ -87,6 +90,15 @@ SessionDep = Annotated[Session, Depends(write_session, scope="function")]
 ReadSessionDep = Annotated[Session, Depends(read_session, scope="function")]
 
 
+async def read_repository(state: StateDep, session: ReadSessionDep) -> SqlRepository:
+    """The SQL repository over the request's read session (the same session as ReadSessionDep's):
+    the concrete class is chosen here, the use cases ask for the Protocols of storage/repository.py."""
+    return state.repository(session)
+
+
+RepoDep = Annotated[SqlRepository, Depends(read_repository)]
+
+
 @dataclass(frozen=True, slots=True)
 class Caller:
     name: str
@@ -131,16 +143,10 @@ async def caller_for_key_hash(digest: str, state: AppState, now: datetime) -> Ca
     if bootstrap is not None and bootstrap.get_secret_value() and hmac.compare_digest(digest, _digest(bootstrap.get_secret_value())):
         return Caller("bootstrap-admin", frozenset({"admin"}))
     try:
-        record = state.cache.key(digest, allow_io=False)
-    except Miss:
-        try:
-            record = await run_in_threadpool(state.cache.key, digest, allow_io=True)
-        except Exception as exc:
-            import sqlalchemy as sa
-
-            if isinstance(exc, sa.exc.DBAPIError):
-                raise Unavailable("the database cannot be reached to verify this key") from None
-            raise
+        # Never on the event loop, even with SQLite: a key's miss is rare, and the loop serves the checks.
+        record = await read_cached(lambda allow_io: state.cache.key(digest, allow_io=allow_io), inline_io=False)
+    except sa.exc.DBAPIError:
+        raise Unavailable("the database cannot be reached to verify this key") from None
     if record is None or not record.usable_at(now):
         raise Unauthorized("unknown, revoked or expired API key")
     return Caller(record.name, record.scopes)
@@ -164,6 +170,7 @@ async def admit(key: str | None, scope: MutableMapping[str, Any], state: AppStat
     return caller
 
 
+authenticate.needs_key = True  # type: ignore[attr-defined]  # read by route_table.route_access()
 AuthDep = Annotated[Caller, Depends(authenticate)]
 
 
@@ -175,60 +182,8 @@ def require(*scopes: str) -> object:
             raise Forbidden(f"this key lacks the scope {' or '.join(scopes)}")
         return caller
 
-    check.required_scopes = scopes  # type: ignore[attr-defined]  # read by route_access()
+    check.required_scopes = scopes  # type: ignore[attr-defined]  # read by route_table.route_access()
     return Depends(check)
-
-
-@dataclass(frozen=True, slots=True)
-class RouteAccess:
-    """What a route demands: a key at all, and which scopes (any one of them) it must hold."""
-
-    needs_key: bool
-    scopes: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class RouteInfo:
-    path: str
-    methods: frozenset[str]
-    access: RouteAccess
-    in_schema: bool
-
-
-def app_routes(app: FastAPI) -> list[RouteInfo]:
-    """Every API route of the app as served (FastAPI >= 0.160 keeps included routers as lazy wrappers)."""
-    try:
-        from fastapi.routing import iter_route_contexts
-    except ImportError:  # older FastAPI: app.routes holds the routes themselves
-        contexts: list[Any] = list(app.routes)
-    else:
-        contexts = list(iter_route_contexts(app.routes))
-    found = []
-    for context in contexts:
-        route = getattr(context, "original_route", context)
-        if not isinstance(route, APIRoute):
-            continue
-        found.append(RouteInfo(
-            path=context.path_format, methods=frozenset(context.methods or ()), access=route_access(context),
-            in_schema=bool(getattr(context, "include_in_schema", route.include_in_schema)),
-        ))
-    return found
-
-
-def route_access(route: object) -> RouteAccess:
-    """Walks a route's dependency tree: the OpenAPI document and the scope test both read it from here."""
-    dependant = getattr(route, "dependant", None)
-    needs_key, scopes = False, ()
-    stack = list(dependant.dependencies) if dependant is not None else []
-    while stack:
-        dep = stack.pop()
-        if dep.call is authenticate:
-            needs_key = True
-        found = getattr(dep.call, "required_scopes", None)
-        if found:
-            needs_key, scopes = True, tuple(found)
-        stack.extend(dep.dependencies)
-    return RouteAccess(needs_key, scopes)
 
 
 CheckCaller = Annotated[Caller, require("entitlements:check")]

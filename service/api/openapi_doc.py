@@ -8,12 +8,12 @@ named through `openapi_extra`.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import FastAPI
 
-from service.settings import Settings
+from service.api.route_table import app_routes
+from service.api.schemas import CheckRequest, DecisionOut, FlatDecision
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 PROBLEM_CONTENT = {"application/problem+json": {"schema": PROBLEM_REF}}
@@ -31,16 +31,7 @@ SECURITY_SCHEMES = {
 }
 
 
-def render_openapi() -> str:
-    from service.api.app import create_app
-
-    app = create_app(Settings(database_url="sqlite://", bootstrap_admin_key=None))
-    return json.dumps(app.openapi(), indent=2, sort_keys=True) + "\n"
-
-
 def _extra_schemas(schemas: dict[str, Any]) -> None:
-    from service.api.schemas import CheckRequest, DecisionOut, FlatDecision
-
     for model in (CheckRequest, DecisionOut, FlatDecision):
         found = model.model_json_schema(ref_template="#/components/schemas/{model}")
         for name, definition in found.pop("$defs", {}).items():
@@ -49,8 +40,6 @@ def _extra_schemas(schemas: dict[str, Any]) -> None:
 
 
 def refine(document: dict[str, Any], app: FastAPI) -> dict[str, Any]:
-    from service.api.deps import app_routes
-
     components = document.setdefault("components", {})
     _extra_schemas(components.setdefault("schemas", {}))
     components["securitySchemes"] = SECURITY_SCHEMES

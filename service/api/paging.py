@@ -13,8 +13,8 @@ from typing import Any, TypeVar
 
 from fastapi import Query
 
+from service.cursors import decode_cursor, encode_cursor
 from service.errors import InvalidInput
-from service.storage.sql import decode_cursor, encode_cursor
 
 T = TypeVar("T")
 KeyPart = str | int | datetime

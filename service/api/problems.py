@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match
 
+from service.api.route_table import app_routes
 from service.errors import RateLimited, ServiceError, Unauthorized, Unavailable
 from service.storage.conflicts import as_conflict
 
@@ -64,8 +65,6 @@ def validation_body(exc: RequestValidationError) -> dict[str, Any]:
 
 
 def allowed_methods(app: FastAPI, path: str) -> list[str]:
-    from service.api.deps import app_routes
-
     table: list[tuple[re.Pattern[str], frozenset[str]]] | None = getattr(app.state, "method_table", None)
     if table is None:
         table = [(re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(r.path)) + "$"), r.methods) for r in app_routes(app)]
@@ -109,11 +108,16 @@ def service_error_response(exc: ServiceError) -> Response:
     return problem_response(exc.http_status, exc.title, exc.detail, exc.code, exc.errors, headers)
 
 
-def database_away_response(app: FastAPI, method: str, path: str, exc: Exception) -> Response:
-    log.warning("database unavailable during %s %s: %s", method, path, type(exc).__name__)
+def note_database_away(app: FastAPI) -> None:
+    """What a request that found the database away tells the app (the checks answer degraded at once,
+    rather than at the next poll): done by the handlers, never by a renderer."""
     state = getattr(app.state, "sg", None)
     if state is not None:
         state.cache.mark_unavailable()
+
+
+def database_away_response(method: str, path: str, exc: Exception) -> Response:
+    log.warning("database unavailable during %s %s: %s", method, path, type(exc).__name__)
     return problem_response(
         503, "Service unavailable", "the database cannot be reached; try again shortly", "unavailable",
         headers={"Retry-After": "5"},
@@ -160,7 +164,8 @@ def error_response(app: FastAPI, method: str, path: str, exc: Exception) -> Resp
     if isinstance(exc, ServiceError):
         return service_error_response(exc)
     if isinstance(exc, DATABASE_AWAY):
-        return database_away_response(app, method, path, exc)
+        note_database_away(app)
+        return database_away_response(method, path, exc)
     if isinstance(exc, UNSTORABLE):
         return unstorable_response(method, path, exc)
     if isinstance(exc, INTEGRITY):
@@ -210,7 +215,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(sa.exc.InterfaceError)
     @app.exception_handler(sa.exc.TimeoutError)
     async def _database_away(request: Request, exc: Exception) -> Response:
-        return database_away_response(request.app, request.method, request.url.path, exc)
+        note_database_away(request.app)
+        return database_away_response(request.method, request.url.path, exc)
 
     @app.exception_handler(sa.exc.DataError)
     @app.exception_handler(UnicodeEncodeError)

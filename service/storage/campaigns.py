@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from service.domain import model as dm
 from service.storage import tables as t
-from service.storage.sql import SqlRepository, keyset_page
+from service.storage.paging import keyset_page
+from service.storage.sql import SqlRepository
 
 # Statuses a campaign may chase; the domain (domain/campaign.py) makes the exact call per client.
 UNSIGNED_STATUSES = ("pending", "unsigned", "expired", "declined")

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from service.storage import tables as t
-from service.storage.sql import keyset_page
+from service.storage.paging import keyset_page
 
 
 def by_token_hash(session: Session, token_hash: str) -> t.SigningLink | None:

@@ -17,11 +17,9 @@ from starlette.datastructures import FormData
 from service.api.deps import NowDep, SessionDep
 from service.domain import campaign as rules
 from service.errors import InvalidInput, NotFound, ServiceError
-from service.storage.sql import SqlRepository
-from service.ui import campaign_views
 from service.ui import session as cookie
 from service.ui.web import WRITE_SCOPE, Visit, VisitDep, card_context, card_with_error, redirect, render, sign_in_first
-from service.usecases import campaign_links
+from service.usecases import campaign_links, clients, contracts
 from service.usecases import campaigns as uc
 from service.usecases.campaign_mail import Templates
 
@@ -51,14 +49,14 @@ def _fields(form: FormData) -> dict[str, Any]:
 def _preview(session: Session, visit: Visit, fields: dict[str, Any], now: datetime) -> dict[str, Any]:
     state = visit.state
     catalog = state.cache.catalog()
-    version = SqlRepository(session).get_version(fields["contract_version"])
+    version = contracts.get_version(session, fields["contract_version"])
     if version is None or rules.campaign_version(catalog, version.version) is None:
         raise InvalidInput("choose a published contract version")
     rules.normalise_reminder_days(_days_from(fields))
-    client_id = campaign_views.first_target(session, state.cache, version.version, now)
+    client_id = uc.first_target(session, catalog, version.version, now)
     if client_id is None:
         return {"letter": None, "client_name": None}
-    client = SqlRepository(session).load_client_state(client_id)
+    client = clients.client_state(session, client_id)
     assert client is not None
     url = f"{state.settings.public_url.rstrip('/')}/sign/…"
     letter = uc.compose(Templates(), None, version, client, catalog, state.settings, step=rules.INITIAL, signing_url=url, now=now)

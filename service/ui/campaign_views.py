@@ -9,8 +9,6 @@ from sqlalchemy.orm import Session
 
 from service.cache import StateCache
 from service.domain import campaign as rules
-from service.storage import campaigns as store
-from service.storage.sql import SqlRepository
 from service.usecases import campaigns as uc
 from service.usecases.signing_links import list_signing_links
 
@@ -22,7 +20,7 @@ STATUS_TEXT = {
 
 def dashboard(session: Session, cache: StateCache, now: datetime) -> dict[str, Any]:
     catalog = cache.catalog()
-    campaigns = [(row, uc.counts(uc.recipients(session, catalog, row, now))) for row in store.page(session, limit=20, after=None)]
+    campaigns = [(row, uc.counts(uc.recipients(session, catalog, row, now))) for row in uc.campaign_page(session, limit=20, after=None)]
     versions = [v.version for v in sorted(catalog.versions, key=lambda v: v.published_at or now, reverse=True)
                 if v.published_at is not None and v.published_at <= now]
     return {"campaigns": campaigns, "campaign_versions": versions,
@@ -33,24 +31,4 @@ def card(session: Session, cache: StateCache, client_id: str, now: datetime) -> 
     found = uc.client_campaigns(session, cache.catalog(), client_id, now)
     links = list_signing_links(session, client_id, now=now, limit=10, before=None)
     return {"client_campaigns": found, "signing_links": links, "campaign_status_text": STATUS_TEXT,
-            "has_email": bool(store.client_emails(session, client_id))}
-
-
-def first_target(session: Session, cache: StateCache, contract_version: str, now: datetime) -> str | None:
-    """A client the new campaign would write to, for the preview (None: nobody to write to)."""
-    catalog = cache.catalog()
-    repo = SqlRepository(session)
-    version = rules.campaign_version(catalog, contract_version)
-    if version is None:
-        return None
-    campaign = rules.CampaignRules(contract_version, rules.DEFAULT_REMINDER_DAYS, False, now)
-    after: str | None = None
-    while True:
-        batch = store.candidates(session, catalog, now, after=after, limit=200)
-        for client_id, _email in batch:
-            state = repo.load_client_state(client_id)
-            if state is not None and rules.is_target(state, catalog, campaign, has_email=True, at=now):
-                return client_id
-        if len(batch) < 200:
-            return None
-        after = batch[-1][0]
+            "has_email": bool(uc.client_emails(session, client_id))}

@@ -108,7 +108,7 @@ async def client_card(request: Request, visit: VisitDep, now: NowDep, client_id:
 
 def _dashboard(visit: VisitDep, now: NowDep) -> dict[str, object]:
     with visit.state.db.reader() as session:
-        return {**views.dashboard(session, visit.state.cache, now), **campaign_views.dashboard(session, visit.state.cache, now)}
+        return {**views.dashboard(session, visit.state, now), **campaign_views.dashboard(session, visit.state.cache, now)}
 
 
 @router.get("/dashboard")

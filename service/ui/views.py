@@ -9,15 +9,15 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from service.api.deps import AppState
 from service.cache import StateCache
 from service.domain import model as dm
 from service.domain.contract import contract_view, current_version
 from service.domain.decision import membership_grants, membership_view
 from service.ids import random_hex
 from service.storage.allowances import AllowanceRepository
-from service.storage.sql import SqlRepository
 from service.ui import timeline
-from service.usecases import allowances, campaign, contacts, reports
+from service.usecases import allowances, audit, campaign, contacts, memberships, records, reports
 from service.usecases import clients as uc
 from service.usecases.checks import ClientRef, run_check
 
@@ -46,15 +46,14 @@ def search(session: Session, cache: StateCache, q: str, region: str, now: dateti
     text = q.strip()
     if not text:
         return []
-    repo = SqlRepository(session)
     catalog = cache.catalog()
-    rows = repo.search_clients(
-        catalog=catalog, now=now, q=text, identifier_matches=uc.search_keys(text, region), contract_statuses=None,
+    rows = uc.search_clients(
+        session, catalog=catalog, now=now, q=text, identifier_matches=uc.search_keys(text, region), contract_statuses=None,
         plan=None, status=None, limit=limit, after_id=None,
     )
     ids = [row.id for row, _status in rows]
-    idents = uc.identifiers_of(repo, ids)
-    memberships = repo.current_memberships(ids)
+    idents = uc.identifiers_for(session, ids)
+    memberships = uc.current_memberships(session, ids)
     results: list[dict[str, Any]] = []
     for row, status in rows:
         m = memberships.get(row.id)
@@ -72,10 +71,9 @@ def search(session: Session, cache: StateCache, q: str, region: str, now: dateti
 
 def card(session: Session, cache: StateCache, client_id: str, now: datetime, degraded_policy: str) -> dict[str, Any]:
     """Everything a technician needs mid-call. Raises NotFound for an unknown client."""
-    repo = SqlRepository(session)
-    row = uc.get_client_row(repo, client_id)
+    row = uc.client_row(session, client_id)
     catalog = cache.catalog()
-    state = repo.load_client_state(client_id)
+    state = uc.client_state(session, client_id)
     assert state is not None
     contract = contract_view(state, catalog, now)
     membership = membership_view(state.membership, membership_grants(state.membership, catalog, now))
@@ -92,23 +90,23 @@ def card(session: Session, cache: StateCache, client_id: str, now: datetime, deg
         clock = clock or decision.sla_clock
         lines.append(ServiceLine(service.code, service.name, decision.allowed, list(decision.reasons),
                                  [p.name for p in decision.upsell]))
-    overrides = [o for o in repo.list_overrides(client_id) if o.revoked_at is None and o.created_at <= now < o.expires_at]
+    overrides = [o for o in records.list_overrides(session, client_id) if o.revoked_at is None and o.created_at <= now < o.expires_at]
     version = current_version(catalog.versions, now)
-    events = repo.client_events(client_id, limit=50, before_seq=None)
+    events = uc.client_events(session, client_id, limit=50, before_seq=None)
     return {
         "client": row,
-        "identifiers": uc.identifiers_of(repo, [client_id])[client_id],
+        "identifiers": uc.identifiers_for(session, [client_id])[client_id],
         "people": contacts.contacts_view(session, [client_id])[client_id],
         "contract": contract,
         "days_left": campaign.days_left(contract.grace_until, now) if contract.grace_until else None,
         "membership": membership,
-        "membership_row": repo.current_membership(client_id),
+        "membership_row": memberships.current_membership(session, client_id),
         "plan": plan,
         "lines": lines,
         "routing": routing,
         "overrides": overrides,
-        "signature_requests": repo.list_signature_requests(client_id),
-        "acceptances": repo.list_acceptances(client_id),
+        "signature_requests": records.list_signature_requests(session, client_id),
+        "acceptances": records.list_acceptances(session, client_id),
         "events": events,
         "services": services,
         "versions": [v.version for v in sorted(catalog.versions, key=lambda v: v.published_at or now, reverse=True)
@@ -163,10 +161,10 @@ def event_summary(event: Any) -> str:
     return "; ".join(parts)[:300]
 
 
-def dashboard(session: Session, cache: StateCache, now: datetime) -> dict[str, Any]:
-    catalog = cache.catalog()
-    coverage = reports.coverage(session, catalog, now)
-    events = SqlRepository(session).event_facts(timeline.KINDS)
+def dashboard(session: Session, state: AppState, now: datetime) -> dict[str, Any]:
+    catalog = state.cache.catalog()
+    coverage = reports.coverage(state.repository(session), session, catalog, now)
+    events = audit.event_facts(session, timeline.KINDS)
     points = timeline.signed_share(events, now, catalog.policy)
     chase = campaign.clients_to_chase(session, catalog, now, statuses=list(campaign.TO_CHASE), limit=100)
     plans = sorted(catalog.plans.values(), key=lambda p: (p.rank, p.code))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import jinja2
 from fastapi import Depends, Request
@@ -128,8 +129,6 @@ def redirect(request: Request, visit: Visit, url: str, session: UiSession | None
 
 
 def sign_in_first(request: Request, visit: Visit) -> Response:
-    from urllib.parse import urlencode
-
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return redirect(request, visit, "/ui/login?" + urlencode({"next": safe_next(target)}))
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from service.storage import changes
 from service.storage import tables as t
-from service.storage.sql import bulk_insert
+from service.storage.bulk import bulk_insert
+from service.storage.sql import SqlRepository
 
 Scope = Literal["client", "catalog", "keys", "none"]
 
@@ -51,3 +54,8 @@ def record_many(session: Session, events: list[dict[str, Any]]) -> None:
         for e in events
     ])
     changes.report(session, ((e["scope"], e.get("client_id")) for e in events if e["scope"] != "none"))
+
+
+def event_facts(session: Session, kinds: Sequence[str]) -> Sequence[sa.Row[Any]]:
+    """What a replay needs of the events of these kinds (kind, client, subject, after, time), oldest first."""
+    return SqlRepository(session).event_facts(kinds)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -108,6 +109,11 @@ def put_calendar(session: Session, code: str, body: CalendarInput, *, actor: str
                  before=None if created else {"version": candidate.version - 1}, after=after)
     session.flush()
     return candidate, created
+
+
+def calendar_page(session: Session, *, after: str | None, limit: int) -> Sequence[t.CalendarVersion]:
+    """The current version of each calendar, by code, after the code `after`."""
+    return store.current_versions(session, after=after, limit=limit)
 
 
 def get_calendar(session: Session, code: str, version: int | None = None) -> t.CalendarVersion:

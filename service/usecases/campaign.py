@@ -11,10 +11,11 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from service.cursors import decode_cursor, encode_cursor
 from service.domain import model as dm
 from service.domain.contract import current_version, grace_deadline
 from service.errors import InvalidInput
-from service.storage.sql import SqlRepository, decode_cursor, encode_cursor
+from service.storage.sql import SqlRepository
 from service.usecases.clients import identifiers_of
 
 TO_CHASE = ("pending", "unsigned", "declined", "expired")

@@ -326,3 +326,32 @@ def unsubscribe(session: Session, token: str, now: datetime) -> bool:
 
 def new_unsubscribe_token() -> str:
     return secrets.token_urlsafe(24)
+
+
+def campaign_page(session: Session, *, limit: int, after: tuple[datetime, str] | None) -> Sequence[t.Campaign]:
+    """A page of campaigns, newest first."""
+    return store.page(session, limit=limit, after=after)
+
+
+def client_emails(session: Session, client_id: str) -> list[str]:
+    """The client's live e-mail addresses (where a campaign writes)."""
+    return store.client_emails(session, client_id)
+
+
+def first_target(session: Session, catalog: dm.Catalog, contract_version: str, now: datetime) -> str | None:
+    """A client a new campaign for `contract_version` would write to, for the preview (None: nobody to write to)."""
+    repo = SqlRepository(session)
+    version = rules.campaign_version(catalog, contract_version)
+    if version is None:
+        return None
+    campaign = rules.CampaignRules(contract_version, rules.DEFAULT_REMINDER_DAYS, False, now)
+    after: str | None = None
+    while True:
+        batch = store.candidates(session, catalog, now, after=after, limit=200)
+        for client_id, _email in batch:
+            state = repo.load_client_state(client_id)
+            if state is not None and rules.is_target(state, catalog, campaign, has_email=True, at=now):
+                return client_id
+        if len(batch) < 200:
+            return None
+        after = batch[-1][0]

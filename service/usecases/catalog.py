@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from service.domain import model as dm
 from service.errors import Conflict, InvalidInput
 from service.identifiers import normalize_external
 from service.storage import tables as t
@@ -39,6 +40,26 @@ def plan_dict(row: t.Plan, external_prices: Sequence[tuple[str, str]] = ()) -> d
         "calendar": row.calendar_code,
         "external_prices": [{"system": system, "id": value} for system, value in external_prices],
     }
+
+
+def load_catalog(session: Session, policy: dm.Policy) -> dm.Catalog:
+    """The catalog as the check sees it (services, plans, published versions, calendars), read now."""
+    return SqlRepository(session).load_catalog(policy)
+
+
+def service_page(session: Session, *, limit: int, after: tuple[int, str] | None) -> Sequence[t.Service]:
+    """A page of the catalog's services, by (min rank, code)."""
+    return SqlRepository(session).service_page(limit=limit, after=after)
+
+
+def plan_page(session: Session, *, limit: int, after: tuple[int, str] | None) -> Sequence[t.Plan]:
+    """A page of the membership plans, by (rank, code)."""
+    return SqlRepository(session).plan_page(limit=limit, after=after)
+
+
+def external_prices(session: Session, plan_codes: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+    """Each plan's prices in billing systems, (system, price id)."""
+    return BillingRepository(session).external_prices(plan_codes)
 
 
 def put_service(

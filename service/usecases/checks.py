@@ -14,7 +14,7 @@ from service.domain import model as dm
 from service.domain.allowance import Q
 from service.domain.contacts import identify
 from service.domain.decision import decide
-from service.errors import InvalidInput
+from service.errors import InvalidInput, Unavailable
 from service.ids import new_id
 
 RefKind = Literal["id", "email", "phone", "external_ref"]
@@ -161,8 +161,6 @@ def run_check(
     if catalog is None:
         catalog = cache.stale_catalog()
         if catalog is None:
-            from service.errors import Unavailable
-
             raise Unavailable("the database cannot be reached and no catalog is held in memory")
     service = catalog.services.get(service_code)
     if service is None:

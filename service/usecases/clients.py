@@ -10,7 +10,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from service import identifiers as ids
+from service.cache import StateCache
 from service.domain import model as dm
+from service.domain.contract import contract_view
+from service.domain.decision import membership_grants, membership_view
 from service.errors import Conflict, InvalidInput, NotFound
 from service.ids import new_id
 from service.storage import tables as t
@@ -134,6 +137,16 @@ def create_client(
     return client
 
 
+def client_state(session: Session, client_id: str) -> dm.ClientState | None:
+    """The client's decision inputs as the check reads them (what the session has flushed included)."""
+    return SqlRepository(session).load_client_state(client_id)
+
+
+def client_row(session: Session, client_id: str) -> t.Client:
+    """The client, or NotFound."""
+    return get_client_row(SqlRepository(session), client_id)
+
+
 def get_client_row(repo: SqlRepository, client_id: str) -> t.Client:
     client = repo.get_client(client_id)
     if client is None:
@@ -224,3 +237,66 @@ def contract_status_filter(values: str | None) -> list[str] | None:
             errors=[{"loc": ["query", "contract_status"], "msg": f"one of {', '.join(sorted(allowed))}"}],
         )
     return wanted
+
+
+# ---- reads for the API and the web page -----------------------------------------------------------
+def search_clients(
+    session: Session, *, catalog: dm.Catalog, now: datetime, q: str | None, identifier_matches: Sequence[IdentifierKey],
+    contract_statuses: Sequence[str] | None, plan: str | None, status: str | None, limit: int, after_id: str | None,
+) -> list[tuple[t.Client, str]]:
+    """Clients matching the filters, by id, each with its contract status at `now` (computed in SQL)."""
+    return SqlRepository(session).search_clients(
+        catalog=catalog, now=now, q=q, identifier_matches=identifier_matches, contract_statuses=contract_statuses,
+        plan=plan, status=status, limit=limit, after_id=after_id,
+    )
+
+
+def current_memberships(session: Session, client_ids: Sequence[str]) -> dict[str, t.Membership]:
+    return SqlRepository(session).current_memberships(client_ids)
+
+
+def identifiers_for(session: Session, client_ids: Sequence[str]) -> dict[str, IdentifierSet]:
+    return identifiers_of(SqlRepository(session), client_ids)
+
+
+def client_events(session: Session, client_id: str, *, limit: int, before_seq: int | None) -> Sequence[t.Event]:
+    """The client's audit trail, newest first."""
+    return SqlRepository(session).client_events(client_id, limit=limit, before_seq=before_seq)
+
+
+def client_out(
+    row: t.Client, idents: IdentifierSet, cache: StateCache | None = None, session: Session | None = None,
+    now: Any = None, contract_status: str | None = None, contacts: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": row.id,
+        "name": row.name,
+        "status": row.status,
+        **idents.as_dict(),
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+        "contacts": contacts or [],
+        "restrict_to_contacts": row.restrict_to_contacts,
+    }
+    if cache is not None and session is not None and now is not None:
+        state = client_state(session, row.id)
+        if state is not None:
+            catalog = cache.catalog()
+            contract = contract_view(state, catalog, now)
+            membership = membership_view(state.membership, membership_grants(state.membership, catalog, now))
+            body["contract"] = {
+                "status": contract.status.value,
+                "current_version": contract.current_version,
+                "signed_version": contract.signed_version,
+                "signed_at": contract.signed_at,
+                "grace_until": contract.grace_until,
+            }
+            body["membership"] = {
+                "plan": membership.plan,
+                "rank": membership.rank,
+                "status": membership.status.value if membership.status else None,
+                "current_period_end": membership.current_period_end,
+            }
+    elif contract_status is not None:
+        body["contract"] = None
+    return body

@@ -81,6 +81,11 @@ def upload_document(
     return existing
 
 
+def has_document(session: Session, version: str) -> bool:
+    """Whether the version has an uploaded document (the receipt offers its download)."""
+    return store.document_info(session, version) is not None  # without the bytes
+
+
 def get_document(session: Session, version: str) -> t.ContractDocument:
     if SqlRepository(session).get_version(version) is None:
         raise NotFound(f"no contract version {version!r}")

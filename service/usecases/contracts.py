@@ -43,6 +43,15 @@ def version_dict(row: t.ContractVersion, now: datetime, current: str | None) -> 
     }
 
 
+def get_version(session: Session, version: str) -> t.ContractVersion | None:
+    return SqlRepository(session).get_version(version)
+
+
+def list_versions(session: Session) -> list[t.ContractVersion]:
+    """Every contract version (drafts too), newest first."""
+    return list(SqlRepository(session).list_versions())
+
+
 def current_label(rows: list[t.ContractVersion], now: datetime) -> str | None:
     versions = tuple(DomainVersion(r.version, r.grace_days, r.term_days, r.published_at) for r in rows)
     version = current_version(versions, now)

@@ -20,7 +20,8 @@ from service.errors import InvalidInput
 from service.ids import new_id
 from service.storage import contacts as contact_store
 from service.storage import tables as t
-from service.storage.sql import SqlRepository, bulk_insert
+from service.storage.bulk import bulk_insert
+from service.storage.sql import SqlRepository
 from service.text import control_character_in
 from service.usecases import audit
 from service.usecases.clients import IdentifierKey, IdentifierSet, normalize_identifiers

@@ -50,6 +50,11 @@ def create_key(
     return row, secret
 
 
+def list_keys(session: Session) -> list[t.ApiKey]:
+    """Every key, oldest first (names, scopes, state; the hash only, never a key)."""
+    return list(SqlRepository(session).list_keys())
+
+
 def revoke_key(session: Session, *, name: str, actor: str, now: datetime) -> t.ApiKey:
     row = SqlRepository(session).key_by_name(name)
     if row is None:

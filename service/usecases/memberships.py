@@ -27,6 +27,11 @@ def membership_dict(row: t.Membership | None) -> dict[str, Any] | None:
     }
 
 
+def current_membership(session: Session, client_id: str) -> t.Membership | None:
+    """The live membership row (not superseded), if any."""
+    return SqlRepository(session).current_membership(client_id)
+
+
 def _locked_client(session: Session, client_id: str) -> t.Client:
     """The client, locked: its membership is read and replaced by one request at a time."""
     client = lock_client(session, client_id)

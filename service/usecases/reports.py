@@ -9,14 +9,14 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from service.domain import model as dm
-from service.storage.sql import SqlRepository
+from service.storage.repository import CoverageCounts
 from service.usecases.allowances import coverage_allowances
 
 REPORTED = ("signed", "pending", "unsigned", "declined", "expired")
 
 
-def coverage(session: Session, catalog: dm.Catalog, now: datetime) -> dict[str, Any]:
-    raw = SqlRepository(session).coverage(catalog, now)
+def coverage(counts_of: CoverageCounts, session: Session, catalog: dm.Catalog, now: datetime) -> dict[str, Any]:
+    raw = counts_of.coverage(catalog, now)
     counts: dict[str, int] = {status: int(raw["contract"].get(status, 0)) for status in REPORTED}
     not_configured = int(raw["contract"].get("not_configured", 0))
     active = sum(counts.values()) + not_configured

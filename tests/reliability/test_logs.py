@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from service.api.app import create_app
-from service.api.deps import app_routes
+from service.api.route_table import app_routes
 from service.cli import app as cli_app
 from service.logs import JsonFormatter
 from service.settings import get_settings

@@ -1,6 +1,6 @@
 """Every route of the app, walked: scopes, body limit, security headers, rate limits and CORS.
 
-The route list comes from the app itself (service.api.deps.app_routes), so a route added later is
+The route list comes from the app itself (service.api.route_table.app_routes), so a route added later is
 walked too; a route that takes no API key must be on the short public list below.
 """
 
@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from service.api.app import create_app
-from service.api.deps import RouteInfo, app_routes
+from service.api.route_table import RouteInfo, app_routes
 from service.storage.database import Database
 from service.usecases.keys import SCOPES, create_key
 from tests.conftest import make_settings

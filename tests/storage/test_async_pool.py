@@ -8,7 +8,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from service.storage.sql import AsyncReads
+from service.storage.async_reads import AsyncReads
 
 
 class FakeConnection:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.api.routes.sign_page import MinuteBuckets
+from service.ui.sign_page import MinuteBuckets
 
 
 def test_ten_a_minute_then_refused_then_refilled() -> None:

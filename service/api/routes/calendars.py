@@ -10,7 +10,6 @@ from service.api.deps import Admin, CatalogReader, NowDep, ReadSessionDep, Sessi
 from service.api.paging import Cursor, Keyset, Limit
 from service.api.routes.clients import WRITE_ERRORS
 from service.api.schemas_calendars import CalendarIn, CalendarOut, CalendarPage
-from service.storage import calendars as store
 from service.usecases import calendars as uc
 
 router = APIRouter(tags=["calendars"])
@@ -38,7 +37,7 @@ def put_calendar(
 def list_calendars(session: ReadSessionDep, caller: CatalogReader, limit: int = Limit, cursor: str | None = Cursor) -> dict[str, Any]:
     keyset = Keyset("calendars", str)
     after = keyset.read(cursor)
-    rows = store.current_versions(session, after=after[0] if after else None, limit=limit + 1)
+    rows = uc.calendar_page(session, after=after[0] if after else None, limit=limit + 1)
     page, next_cursor = keyset.page(rows, limit, lambda r: (r.calendar_code,))
     return {"items": [uc.version_dict(r) for r in page], "next_cursor": next_cursor}
 

@@ -15,7 +15,6 @@ from service.api.deps import Admin, CacheDep, CatalogReader, NowDep, ReadSession
 from service.api.paging import Cursor, Keyset, Limit
 from service.api.routes.clients import WRITE_ERRORS
 from service.errors import NotFound
-from service.storage import campaigns as store
 from service.usecases import campaigns as uc
 from service.usecases.campaign_mail import Templates
 
@@ -72,7 +71,7 @@ def resume_campaign(session: SessionDep, caller: Admin, cache: CacheDep, now: No
 def list_campaigns(session: ReadSessionDep, caller: CatalogReader, cache: CacheDep, now: NowDep,
                    limit: int = Limit, cursor: str | None = Cursor) -> dict[str, Any]:
     after = CAMPAIGNS.read(cursor)
-    rows = list(store.page(session, limit=limit + 1, after=(after[0], after[1]) if after else None))
+    rows = list(uc.campaign_page(session, limit=limit + 1, after=(after[0], after[1]) if after else None))
     page, next_cursor = CAMPAIGNS.page(rows, limit, lambda r: (r.created_at, r.id))
     return {"items": [_out(session, cache, r, now) for r in page], "next_cursor": next_cursor}
 

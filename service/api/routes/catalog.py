@@ -10,8 +10,6 @@ from service.api.deps import Admin, CatalogReader, NowDep, ReadSessionDep, Sessi
 from service.api.paging import Cursor, Keyset, Limit
 from service.api.routes.clients import WRITE_ERRORS
 from service.api.schemas import PlanIn, PlanOut, PlanPage, ServiceIn, ServiceOut, ServicePage
-from service.storage.billing import BillingRepository
-from service.storage.sql import SqlRepository
 from service.usecases import allowances as allowance_uc
 from service.usecases import catalog as uc
 
@@ -22,7 +20,7 @@ CodePath = Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\
 @router.get("/v1/services", response_model=ServicePage, summary="The service catalog", responses=WRITE_ERRORS)
 def list_services(session: ReadSessionDep, caller: CatalogReader, limit: int = Limit, cursor: str | None = Cursor) -> dict[str, Any]:
     keyset = Keyset("services", int, str)
-    rows = SqlRepository(session).service_page(limit=limit + 1, after=keyset.read(cursor))
+    rows = uc.service_page(session, limit=limit + 1, after=keyset.read(cursor))
     page, next_cursor = keyset.page(rows, limit, lambda r: (r.min_rank, r.code))
     return {"items": [uc.service_dict(r) for r in page], "next_cursor": next_cursor}
 
@@ -43,9 +41,9 @@ def put_service(
 @router.get("/v1/plans", response_model=PlanPage, summary="The membership plans", responses=WRITE_ERRORS)
 def list_plans(session: ReadSessionDep, caller: CatalogReader, limit: int = Limit, cursor: str | None = Cursor) -> dict[str, Any]:
     keyset = Keyset("plans", int, str)
-    rows = SqlRepository(session).plan_page(limit=limit + 1, after=keyset.read(cursor))
+    rows = uc.plan_page(session, limit=limit + 1, after=keyset.read(cursor))
     page, next_cursor = keyset.page(rows, limit, lambda r: (r.rank, r.code))
-    prices = BillingRepository(session).external_prices([r.code for r in page])
+    prices = uc.external_prices(session, [r.code for r in page])
     items = [{**uc.plan_dict(r, prices[r.code]), "allowances": allowance_uc.plan_allowances_out(session, r.code)} for r in page]
     return {"items": items, "next_cursor": next_cursor}
 
@@ -68,5 +66,5 @@ def put_plan(
     if body.allowances is not None:
         allowance_uc.put_plan_allowances(session, code, [a.model_dump() for a in body.allowances], actor=caller.name, now=now)
     response.status_code = 201 if created else 200
-    return {**uc.plan_dict(row, BillingRepository(session).external_prices([code])[code]),
+    return {**uc.plan_dict(row, uc.external_prices(session, [code])[code]),
             "allowances": allowance_uc.plan_allowances_out(session, code)}

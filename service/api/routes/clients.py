@@ -7,7 +7,6 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, BackgroundTasks, Query, Request
 from fastapi.responses import Response
-from sqlalchemy.orm import Session
 from starlette import status
 from starlette.concurrency import run_in_threadpool
 
@@ -25,13 +24,9 @@ from service.api.schemas import (
     ServiceDecisionPage,
     decision_out,
 )
-from service.cache import StateCache
 from service.domain import model as dm
-from service.domain.contract import contract_view
 from service.domain.decision import membership_grants, membership_view
 from service.errors import InvalidInput
-from service.storage import tables as t
-from service.storage.sql import SqlRepository
 from service.text import SINGLE_LINE
 from service.usecases import clients as uc
 from service.usecases import contacts, import_job, importer
@@ -52,44 +47,6 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"model": Problem, "description": "Body too large"},
     503: {"model": Problem, "description": "Database unavailable; retry later"},
 }
-
-
-def client_out(
-    row: t.Client, idents: uc.IdentifierSet, cache: StateCache | None = None, session: Session | None = None,
-    now: Any = None, contract_status: str | None = None, contacts: list[dict[str, Any]] | None = None,
-) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "id": row.id,
-        "name": row.name,
-        "status": row.status,
-        **idents.as_dict(),
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
-        "contacts": contacts or [],
-        "restrict_to_contacts": row.restrict_to_contacts,
-    }
-    if cache is not None and session is not None and now is not None:
-        state = SqlRepository(session).load_client_state(row.id)
-        if state is not None:
-            catalog = cache.catalog()
-            contract = contract_view(state, catalog, now)
-            membership = membership_view(state.membership, membership_grants(state.membership, catalog, now))
-            body["contract"] = {
-                "status": contract.status.value,
-                "current_version": contract.current_version,
-                "signed_version": contract.signed_version,
-                "signed_at": contract.signed_at,
-                "grace_until": contract.grace_until,
-            }
-            body["membership"] = {
-                "plan": membership.plan,
-                "rank": membership.rank,
-                "status": membership.status.value if membership.status else None,
-                "current_period_end": membership.current_period_end,
-            }
-    elif contract_status is not None:
-        body["contract"] = None
-    return body
 
 
 def identifiers_from(body: ClientCreate | ClientPatch, region: str) -> dict[str, uc.IdentifierSet | None]:
@@ -150,7 +107,7 @@ def create_client(body: ClientCreate, session: SessionDep, caller: Writer, setti
     row = uc.create_client(session, name=body.name, identifiers=idents, actor=caller.name, now=now)
     if people or body.restrict_to_contacts:
         contacts.save_contacts(session, row, people, body.restrict_to_contacts, actor=caller.name, now=now)
-    return client_out(row, idents, contacts=contacts.contacts_view(session, [row.id])[row.id])
+    return uc.client_out(row, idents, contacts=contacts.contacts_view(session, [row.id])[row.id])
 
 
 @router.get(
@@ -171,23 +128,22 @@ def search_clients(
     limit: int = Limit,
     cursor: str | None = Cursor,
 ) -> dict[str, Any]:
-    repo = SqlRepository(session)
     statuses = uc.contract_status_filter(contract_status)
     keyset = Keyset("clients", str)
     after = keyset.read(cursor)
-    rows = repo.search_clients(
-        catalog=cache.catalog(), now=now, q=q.strip() if q else None,
+    rows = uc.search_clients(
+        session, catalog=cache.catalog(), now=now, q=q.strip() if q else None,
         identifier_matches=uc.search_keys(q, settings.default_region) if q else [],
         contract_statuses=statuses, plan=plan, status=status_, limit=limit + 1, after_id=after[0] if after else None,
     )
     page, next_cursor = keyset.page(rows, limit, lambda r: (r[0].id,))
-    idents = uc.identifiers_of(repo, [r.id for r, _s in page])
+    idents = uc.identifiers_for(session, [r.id for r, _s in page])
     people = contacts.contacts_view(session, [r.id for r, _s in page])
-    memberships = repo.current_memberships([r.id for r, _s in page])
+    memberships = uc.current_memberships(session, [r.id for r, _s in page])
     catalog = cache.catalog()
     items = []
     for row, contract_status_value in page:
-        body = client_out(row, idents[row.id], contacts=people[row.id])
+        body = uc.client_out(row, idents[row.id], contacts=people[row.id])
         body["contract"] = {"status": contract_status_value, "current_version": None, "signed_version": None,
                             "signed_at": None, "grace_until": None}
         m = memberships.get(row.id)
@@ -253,9 +209,8 @@ async def import_clients(
 @router.get("/v1/clients/{client_id}", response_model=ClientOut, summary="A client with its contract status and membership",
             responses=READ_ERRORS)
 def get_client(client_id: str, session: ReadSessionDep, caller: Reader, cache: CacheDep, now: NowDep) -> dict[str, Any]:
-    repo = SqlRepository(session)
-    row = uc.get_client_row(repo, client_id)
-    return client_out(row, uc.identifiers_of(repo, [row.id])[row.id], cache, session, now,
+    row = uc.client_row(session, client_id)
+    return uc.client_out(row, uc.identifiers_for(session, [row.id])[row.id], cache, session, now,
                       contacts=contacts.contacts_view(session, [row.id])[row.id])
 
 
@@ -272,8 +227,7 @@ def patch_client(
         actor=caller.name, now=now,
     )
     contacts.save_contacts(session, row, people, body.restrict_to_contacts, actor=caller.name, now=now)
-    repo = SqlRepository(session)
-    return client_out(row, uc.identifiers_of(repo, [row.id])[row.id], cache, session, now,
+    return uc.client_out(row, uc.identifiers_for(session, [row.id])[row.id], cache, session, now,
                       contacts=contacts.contacts_view(session, [row.id])[row.id])
 
 
@@ -281,8 +235,7 @@ def patch_client(
             summary="One decision per catalog service, now: the technician's card", responses=READ_ERRORS)
 def client_entitlements(client_id: str, session: ReadSessionDep, caller: Reader, cache: CacheDep, now: NowDep,
                         settings: SettingsDep, limit: int = Limit, cursor: str | None = Cursor) -> dict[str, Any]:
-    repo = SqlRepository(session)
-    row = uc.get_client_row(repo, client_id)
+    row = uc.client_row(session, client_id)
     catalog = cache.catalog()
     ref = ClientRef("id", row.id)
 
@@ -307,11 +260,10 @@ def client_entitlements(client_id: str, session: ReadSessionDep, caller: Reader,
 def client_events(
     client_id: str, session: ReadSessionDep, caller: Reader, limit: int = Limit, cursor: str | None = Cursor
 ) -> dict[str, Any]:
-    repo = SqlRepository(session)
-    row = uc.get_client_row(repo, client_id)
+    row = uc.client_row(session, client_id)
     keyset = Keyset(f"events:{row.id}", int)
     before = keyset.read(cursor)
-    rows = repo.client_events(client_id, limit=limit + 1, before_seq=before[0] if before else None)
+    rows = uc.client_events(session, client_id, limit=limit + 1, before_seq=before[0] if before else None)
     page, next_cursor = keyset.page(rows, limit, lambda e: (e.seq,))
     items = [
         {"id": str(e.seq), "kind": e.kind, "actor": e.actor, "subject": e.subject, "before": e.before, "after": e.after,

@@ -13,7 +13,6 @@ from service.api.paging import Cursor, Keyset, Limit
 from service.api.routes.clients import WRITE_ERRORS
 from service.api.schemas import ContractIn, ContractPage, ContractVersionOut, PublishIn
 from service.errors import NotFound
-from service.storage.sql import SqlRepository
 from service.usecases import contracts as uc
 
 router = APIRouter(tags=["contracts"])
@@ -38,7 +37,7 @@ def publish_contract(
     session: SessionDep, caller: Admin, now: NowDep, body: PublishIn | None = None, version: str = VersionPath
 ) -> dict[str, Any]:
     row = uc.publish(session, version=version, at=body.at if body else None, actor=caller.name, now=now)
-    current = uc.current_label(list(SqlRepository(session).list_versions()), now)
+    current = uc.current_label(uc.list_versions(session), now)
     return uc.version_dict(row, now, current)
 
 
@@ -48,7 +47,7 @@ def list_contracts(
     session: ReadSessionDep, caller: CatalogReader, now: NowDep, limit: int = Limit, cursor: str | None = Cursor
 ) -> dict[str, Any]:
     # Every version is read anyway to know the current one (a handful a year): the page is cut in memory.
-    rows = list(SqlRepository(session).list_versions())
+    rows = uc.list_versions(session)
     current = uc.current_label(rows, now)
     rows.sort(key=lambda r: (r.created_at, r.version), reverse=True)
     page, next_cursor = Keyset("contracts", datetime, str).page_in_memory(
@@ -60,7 +59,7 @@ def list_contracts(
 @router.get("/v1/contracts/current", response_model=ContractVersionOut, summary="The contract version in force now",
             responses=WRITE_ERRORS)
 def current_contract(session: ReadSessionDep, caller: CatalogReader, now: NowDep) -> dict[str, Any]:
-    rows = list(SqlRepository(session).list_versions())
+    rows = uc.list_versions(session)
     current = uc.current_label(rows, now)
     for row in rows:
         if row.version == current:

@@ -27,42 +27,10 @@ from service.api.schemas import (
     SignatureRequestPage,
 )
 from service.domain.contract import contract_view, current_version
-from service.storage import tables as t
-from service.storage.sql import SqlRepository
 from service.usecases import clients as uc
 from service.usecases import memberships, records
 
 router = APIRouter(tags=["client records"])
-
-
-def membership_out(row: t.Membership) -> dict[str, Any]:
-    return {
-        "id": row.id, "plan": row.plan_code, "status": row.status, "current_period_end": row.current_period_end,
-        "external_ref": row.external_ref, "created_at": row.created_at, "superseded_at": row.superseded_at,
-    }
-
-
-def acceptance_out(row: t.Acceptance) -> dict[str, Any]:
-    return {
-        "id": row.id, "contract_version": row.contract_version, "decision": row.decision, "method": row.method,
-        "signer_name": row.signer_name, "signer_email": row.signer_email, "signed_at": row.signed_at,
-        "provider": row.provider, "envelope_id": row.envelope_id, "actor": row.actor, "created_at": row.created_at,
-    }
-
-
-def override_out(row: t.Override, now: Any) -> dict[str, Any]:
-    active = row.revoked_at is None and row.created_at <= now < row.expires_at
-    return {
-        "id": row.id, "client_id": row.client_id, "service": row.service_code, "reason": row.reason, "actor": row.actor,
-        "created_at": row.created_at, "expires_at": row.expires_at, "revoked_at": row.revoked_at, "active": active,
-    }
-
-
-def signature_request_out(row: t.SignatureRequest) -> dict[str, Any]:
-    return {
-        "id": row.id, "provider": row.provider, "external_id": row.external_id, "contract_version": row.contract_version,
-        "status": row.status, "created_at": row.created_at, "updated_at": row.updated_at,
-    }
 
 
 @router.put("/v1/clients/{client_id}/membership", response_model=MembershipRecordOut,
@@ -72,13 +40,13 @@ def put_membership(client_id: str, body: MembershipPut, session: SessionDep, cal
         session, client_id, plan=body.plan, status=body.status, current_period_end=body.current_period_end,
         external_ref=body.external_ref, actor=caller.name, now=now,
     )
-    return membership_out(row)
+    return records.membership_out(row)
 
 
 @router.delete("/v1/clients/{client_id}/membership", response_model=MembershipRecordOut,
                summary="Cancel the membership (history kept)", responses=WRITE_ERRORS)
 def cancel_membership(client_id: str, session: SessionDep, caller: Writer, now: NowDep) -> dict[str, Any]:
-    return membership_out(memberships.cancel_membership(session, client_id, actor=caller.name, now=now))
+    return records.membership_out(memberships.cancel_membership(session, client_id, actor=caller.name, now=now))
 
 
 @router.post("/v1/clients/{client_id}/acceptances", status_code=status.HTTP_201_CREATED, response_model=AcceptanceOut,
@@ -88,7 +56,7 @@ def add_acceptance(client_id: str, body: AcceptanceIn, session: SessionDep, call
         session, client_id, contract_version=body.contract_version, decision=body.decision, method=body.method,
         signer_name=body.signer_name, signer_email=body.signer_email, signed_at=body.signed_at, actor=caller.name, now=now,
     )
-    return acceptance_out(row)
+    return records.acceptance_out(row)
 
 
 @router.get("/v1/clients/{client_id}/acceptances", response_model=AcceptancePage,
@@ -96,12 +64,11 @@ def add_acceptance(client_id: str, body: AcceptanceIn, session: SessionDep, call
 def list_acceptances(
     client_id: str, session: ReadSessionDep, caller: Reader, limit: int = Limit, cursor: str | None = Cursor
 ) -> dict[str, Any]:
-    repo = SqlRepository(session)
-    row = uc.get_client_row(repo, client_id)
+    row = uc.client_row(session, client_id)
     keyset = Keyset(f"acceptances:{row.id}", datetime, str)
-    rows = repo.acceptance_page(row.id, limit=limit + 1, before=keyset.read(cursor))
+    rows = records.acceptance_page(session, row.id, limit=limit + 1, before=keyset.read(cursor))
     page, next_cursor = keyset.page(rows, limit, lambda r: (r.signed_at, r.id))
-    return {"items": [acceptance_out(r) for r in page], "next_cursor": next_cursor}
+    return {"items": [records.acceptance_out(r) for r in page], "next_cursor": next_cursor}
 
 
 @router.post("/v1/clients/{client_id}/signature-requests", status_code=status.HTTP_201_CREATED,
@@ -114,7 +81,7 @@ def add_signature_request(
         session, client_id, provider=body.provider, external_id=body.external_id, contract_version=body.contract_version,
         actor=caller.name, now=now,
     )
-    return signature_request_out(row)
+    return records.signature_request_out(row)
 
 
 @router.get("/v1/clients/{client_id}/signature-requests", response_model=SignatureRequestPage,
@@ -122,12 +89,11 @@ def add_signature_request(
 def list_signature_requests(
     client_id: str, session: ReadSessionDep, caller: Reader, limit: int = Limit, cursor: str | None = Cursor
 ) -> dict[str, Any]:
-    repo = SqlRepository(session)
-    row = uc.get_client_row(repo, client_id)
+    row = uc.client_row(session, client_id)
     keyset = Keyset(f"signature-requests:{row.id}", datetime, str)
-    rows = repo.signature_request_page(row.id, limit=limit + 1, before=keyset.read(cursor))
+    rows = records.signature_request_page(session, row.id, limit=limit + 1, before=keyset.read(cursor))
     page, next_cursor = keyset.page(rows, limit, lambda r: (r.created_at, r.id))
-    return {"items": [signature_request_out(r) for r in page], "next_cursor": next_cursor}
+    return {"items": [records.signature_request_out(r) for r in page], "next_cursor": next_cursor}
 
 
 @router.post("/v1/clients/{client_id}/grace", response_model=GraceOut,
@@ -141,7 +107,7 @@ def extend_grace(
         session, client_id, until=body.until, current_version=version.version if version else None, actor=caller.name,
         now=now,
     )
-    state = SqlRepository(session).load_client_state(client_id)
+    state = uc.client_state(session, client_id)
     assert state is not None and version is not None
     view = contract_view(state, catalog, now)
     return {"client_id": client_id, "contract_version": version.version, "grace_until": view.grace_until}
@@ -153,7 +119,7 @@ def grant_override(client_id: str, body: OverrideIn, session: SessionDep, caller
     row = records.grant_override(
         session, client_id, service=body.service, expires_at=body.expires_at, reason=body.reason, actor=caller.name, now=now
     )
-    return override_out(row, now)
+    return records.override_out(row, now)
 
 
 @router.get("/v1/clients/{client_id}/overrides", response_model=OverridePage, summary="The client's overrides",
@@ -163,15 +129,14 @@ def list_overrides(
     active: bool | None = Query(None, description="only active (true) or inactive (false) ones"),
     cursor: str | None = Cursor,
 ) -> dict[str, Any]:
-    repo = SqlRepository(session)
-    row = uc.get_client_row(repo, client_id)
+    row = uc.client_row(session, client_id)
     keyset = Keyset(f"overrides:{row.id}", datetime, str)
-    rows = repo.override_page(row.id, limit=limit + 1, before=keyset.read(cursor), active=active, now=now)
+    rows = records.override_page(session, row.id, limit=limit + 1, before=keyset.read(cursor), active=active, now=now)
     page, next_cursor = keyset.page(rows, limit, lambda r: (r.created_at, r.id))
-    return {"items": [override_out(r, now) for r in page], "next_cursor": next_cursor}
+    return {"items": [records.override_out(r, now) for r in page], "next_cursor": next_cursor}
 
 
 @router.delete("/v1/overrides/{override_id}", response_model=OverrideOut, summary="Revoke an override (kept as history)",
                responses=WRITE_ERRORS)
 def revoke_override(override_id: str, session: SessionDep, caller: Writer, now: NowDep) -> dict[str, Any]:
-    return override_out(records.revoke_override(session, override_id, actor=caller.name, now=now), now)
+    return records.override_out(records.revoke_override(session, override_id, actor=caller.name, now=now), now)

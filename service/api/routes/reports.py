@@ -8,7 +8,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from service.api.deps import CacheDep, NowDep, Reader, ReadSessionDep
+from service.api.deps import CacheDep, NowDep, Reader, ReadSessionDep, RepoDep
 from service.api.paging import Cursor, Limit, comma_list
 from service.api.routes.clients import READ_ERRORS
 from service.api.schemas import ClientToChasePage, CoverageOut, Timestamp
@@ -20,8 +20,8 @@ router = APIRouter(tags=["reports"])
 @router.get("/v1/reports/coverage", response_model=CoverageOut,
             summary="Signed %, counts by contract status, members by plan, recurring monthly revenue",
             responses=READ_ERRORS)
-def coverage(session: ReadSessionDep, caller: Reader, cache: CacheDep, now: NowDep) -> dict[str, Any]:
-    return reports.coverage(session, cache.catalog(), now)
+def coverage(session: ReadSessionDep, repo: RepoDep, caller: Reader, cache: CacheDep, now: NowDep) -> dict[str, Any]:
+    return reports.coverage(repo, session, cache.catalog(), now)
 
 
 @router.get(

@@ -1,4 +1,4 @@
-"""Contract documents and signing links (admin and technician API; the signing page is service/api/routes/sign_page.py)."""
+"""Contract documents and signing links (admin and technician API; the signing page is service/ui/sign_page.py)."""
 
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ from service.ratelimit import retry_after_header
 from service.storage import tables as t
 from service.ui.web import templates
 from service.usecases import signing as uc
-from service.usecases.contract_documents import PDF, is_text
+from service.usecases.contract_documents import PDF, has_document, is_text
 from service.usecases.signing_links import link_for_token, link_status
 
 router = APIRouter(tags=["signing page"])
@@ -247,8 +247,8 @@ def sign_receipt(request: Request, session: ReadSessionDep, state: StateDep, tok
         return refusal(error, token, link)
     if wants_json(request):
         return JSONResponse(SigningReceiptOut.from_domain(receipt).model_dump(mode="json"))
-    has_document = session.get(t.ContractDocument, receipt.contract_version) is not None
-    return html("sign_receipt.html", {"r": receipt, "token": token, "has_document": has_document})
+    return html("sign_receipt.html", {"r": receipt, "token": token,
+                                      "has_document": has_document(session, receipt.contract_version)})
 
 
 @router.get("/sign/{token}/document", response_class=Response, summary="The document of a signing link (its holder's copy)",
