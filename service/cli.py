@@ -214,7 +214,7 @@ def check(
 ) -> None:
     """Print the decision for a client, as a technician would want it at a terminal."""
     from service.api.app import policy_from
-    from service.api.schemas import decision_out
+    from service.api.schemas.checks import decision_out
     from service.cache import StateCache
     from service.errors import ServiceError
     from service.usecases.checks import make_ref, run_check

@@ -39,7 +39,7 @@ def render_openapi() -> str:
 
 
 def _extra_schemas(schemas: dict[str, Any]) -> None:
-    from service.api.schemas import CheckRequest, DecisionOut, FlatDecision
+    from service.api.schemas.checks import CheckRequest, DecisionOut, FlatDecision
 
     for model in (CheckRequest, DecisionOut, FlatDecision):
         found = model.model_json_schema(ref_template="#/components/schemas/{model}")

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Response
 from service.api.deps import Admin, CatalogReader, NowDep, ReadSessionDep, SessionDep
 from service.api.paging import Cursor, Keyset, Limit
 from service.api.routes.clients import WRITE_ERRORS
-from service.api.schemas_calendars import CalendarIn, CalendarOut, CalendarPage
+from service.api.schemas.calendars import CalendarIn, CalendarOut, CalendarPage
 from service.storage import calendars as store
 from service.usecases import calendars as uc
 

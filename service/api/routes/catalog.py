@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Response
 from service.api.deps import Admin, CatalogReader, NowDep, ReadSessionDep, SessionDep
 from service.api.paging import Cursor, Keyset, Limit
 from service.api.routes.clients import WRITE_ERRORS
-from service.api.schemas import PlanIn, PlanOut, PlanPage, ServiceIn, ServiceOut, ServicePage
+from service.api.schemas.catalog import PlanIn, PlanOut, PlanPage, ServiceIn, ServiceOut, ServicePage
 from service.storage.billing import BillingRepository
 from service.storage.sql import SqlRepository
 from service.usecases import allowances as allowance_uc

@@ -7,34 +7,31 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, BackgroundTasks, Query, Request
 from fastapi.responses import Response
-from sqlalchemy.orm import Session
 from starlette import status
 from starlette.concurrency import run_in_threadpool
 
 from service.api.deps import CacheDep, NowDep, Reader, ReadSessionDep, SessionDep, SettingsDep, StateDep, Writer
 from service.api.paging import Cursor, Keyset, Limit, comma_list
 from service.api.routes.jobs import ImportQueued
-from service.api.schemas import (
+from service.api.schemas.checks import decision_out
+from service.api.schemas.clients import (
     ClientCreate,
     ClientOut,
     ClientPage,
     ClientPatch,
     EventPage,
     ImportResultOut,
-    Problem,
     ServiceDecisionPage,
-    decision_out,
+    audit_event_out,
+    client_out,
 )
-from service.cache import StateCache
+from service.api.schemas.common import Problem
 from service.domain import model as dm
-from service.domain.contract import contract_view
-from service.domain.decision import membership_grants, membership_view
 from service.errors import InvalidInput
-from service.storage import tables as t
 from service.storage.sql import SqlRepository
 from service.text import SINGLE_LINE
+from service.usecases import client_view, contacts, import_job, importer
 from service.usecases import clients as uc
-from service.usecases import contacts, import_job, importer
 from service.usecases.checks import ClientRef, run_check
 from service.usecases.job_runner import JobRunner
 
@@ -52,44 +49,6 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"model": Problem, "description": "Body too large"},
     503: {"model": Problem, "description": "Database unavailable; retry later"},
 }
-
-
-def client_out(
-    row: t.Client, idents: uc.IdentifierSet, cache: StateCache | None = None, session: Session | None = None,
-    now: Any = None, contract_status: str | None = None, contacts: list[dict[str, Any]] | None = None,
-) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "id": row.id,
-        "name": row.name,
-        "status": row.status,
-        **idents.as_dict(),
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
-        "contacts": contacts or [],
-        "restrict_to_contacts": row.restrict_to_contacts,
-    }
-    if cache is not None and session is not None and now is not None:
-        state = SqlRepository(session).load_client_state(row.id)
-        if state is not None:
-            catalog = cache.catalog()
-            contract = contract_view(state, catalog, now)
-            membership = membership_view(state.membership, membership_grants(state.membership, catalog, now))
-            body["contract"] = {
-                "status": contract.status.value,
-                "current_version": contract.current_version,
-                "signed_version": contract.signed_version,
-                "signed_at": contract.signed_at,
-                "grace_until": contract.grace_until,
-            }
-            body["membership"] = {
-                "plan": membership.plan,
-                "rank": membership.rank,
-                "status": membership.status.value if membership.status else None,
-                "current_period_end": membership.current_period_end,
-            }
-    elif contract_status is not None:
-        body["contract"] = None
-    return body
 
 
 def identifiers_from(body: ClientCreate | ClientPatch, region: str) -> dict[str, uc.IdentifierSet | None]:
@@ -150,7 +109,7 @@ def create_client(body: ClientCreate, session: SessionDep, caller: Writer, setti
     row = uc.create_client(session, name=body.name, identifiers=idents, actor=caller.name, now=now)
     if people or body.restrict_to_contacts:
         contacts.save_contacts(session, row, people, body.restrict_to_contacts, actor=caller.name, now=now)
-    return client_out(row, idents, contacts=contacts.contacts_view(session, [row.id])[row.id])
+    return client_out(row, idents, contacts.contacts_view(session, [row.id])[row.id])
 
 
 @router.get(
@@ -183,20 +142,11 @@ def search_clients(
     page, next_cursor = keyset.page(rows, limit, lambda r: (r[0].id,))
     idents = uc.identifiers_of(repo, [r.id for r, _s in page])
     people = contacts.contacts_view(session, [r.id for r, _s in page])
-    memberships = repo.current_memberships([r.id for r, _s in page])
-    catalog = cache.catalog()
+    memberships = client_view.membership_views(session, cache.catalog(), [r.id for r, _s in page], now)
     items = []
     for row, contract_status_value in page:
-        body = client_out(row, idents[row.id], contacts=people[row.id])
-        body["contract"] = {"status": contract_status_value, "current_version": None, "signed_version": None,
-                            "signed_at": None, "grace_until": None}
-        m = memberships.get(row.id)
-
-        dm_membership = dm.Membership(m.plan_code, dm.MembershipStatus(m.status), m.current_period_end) if m else None
-        view = membership_view(dm_membership, membership_grants(dm_membership, catalog, now))
-        body["membership"] = {"plan": view.plan, "rank": view.rank, "status": view.status.value if view.status else None,
-                              "current_period_end": view.current_period_end}
-        items.append(body)
+        items.append(client_out(row, idents[row.id], people[row.id], contract_status=contract_status_value,
+                                membership=memberships[row.id]))
     return {"items": items, "next_cursor": next_cursor}
 
 
@@ -255,8 +205,8 @@ async def import_clients(
 def get_client(client_id: str, session: ReadSessionDep, caller: Reader, cache: CacheDep, now: NowDep) -> dict[str, Any]:
     repo = SqlRepository(session)
     row = uc.get_client_row(repo, client_id)
-    return client_out(row, uc.identifiers_of(repo, [row.id])[row.id], cache, session, now,
-                      contacts=contacts.contacts_view(session, [row.id])[row.id])
+    return client_out(row, uc.identifiers_of(repo, [row.id])[row.id], contacts.contacts_view(session, [row.id])[row.id],
+                      view=client_view.client_view(session, cache.catalog(), row.id, now))
 
 
 @router.patch("/v1/clients/{client_id}", response_model=ClientOut,
@@ -273,8 +223,8 @@ def patch_client(
     )
     contacts.save_contacts(session, row, people, body.restrict_to_contacts, actor=caller.name, now=now)
     repo = SqlRepository(session)
-    return client_out(row, uc.identifiers_of(repo, [row.id])[row.id], cache, session, now,
-                      contacts=contacts.contacts_view(session, [row.id])[row.id])
+    return client_out(row, uc.identifiers_of(repo, [row.id])[row.id], contacts.contacts_view(session, [row.id])[row.id],
+                      view=client_view.client_view(session, cache.catalog(), row.id, now))
 
 
 @router.get("/v1/clients/{client_id}/entitlements", response_model=ServiceDecisionPage,
@@ -313,9 +263,4 @@ def client_events(
     before = keyset.read(cursor)
     rows = repo.client_events(client_id, limit=limit + 1, before_seq=before[0] if before else None)
     page, next_cursor = keyset.page(rows, limit, lambda e: (e.seq,))
-    items = [
-        {"id": str(e.seq), "kind": e.kind, "actor": e.actor, "subject": e.subject, "before": e.before, "after": e.after,
-         "created_at": e.created_at}
-        for e in page
-    ]
-    return {"items": items, "next_cursor": next_cursor}
+    return {"items": [audit_event_out(e) for e in page], "next_cursor": next_cursor}

@@ -11,7 +11,7 @@ from starlette import status
 from service.api.deps import CacheDep, NowDep, Reader, ReadSessionDep, SessionDep, Writer
 from service.api.paging import Cursor, Keyset, Limit
 from service.api.routes.clients import READ_ERRORS, WRITE_ERRORS
-from service.api.schemas import (
+from service.api.schemas.records import (
     AcceptanceIn,
     AcceptanceOut,
     AcceptancePage,
@@ -25,44 +25,17 @@ from service.api.schemas import (
     SignatureRequestIn,
     SignatureRequestOut,
     SignatureRequestPage,
+    acceptance_out,
+    membership_out,
+    override_out,
+    signature_request_out,
 )
-from service.domain.contract import contract_view, current_version
-from service.storage import tables as t
+from service.domain.contract import current_version
 from service.storage.sql import SqlRepository
+from service.usecases import client_view, memberships, records
 from service.usecases import clients as uc
-from service.usecases import memberships, records
 
 router = APIRouter(tags=["client records"])
-
-
-def membership_out(row: t.Membership) -> dict[str, Any]:
-    return {
-        "id": row.id, "plan": row.plan_code, "status": row.status, "current_period_end": row.current_period_end,
-        "external_ref": row.external_ref, "created_at": row.created_at, "superseded_at": row.superseded_at,
-    }
-
-
-def acceptance_out(row: t.Acceptance) -> dict[str, Any]:
-    return {
-        "id": row.id, "contract_version": row.contract_version, "decision": row.decision, "method": row.method,
-        "signer_name": row.signer_name, "signer_email": row.signer_email, "signed_at": row.signed_at,
-        "provider": row.provider, "envelope_id": row.envelope_id, "actor": row.actor, "created_at": row.created_at,
-    }
-
-
-def override_out(row: t.Override, now: Any) -> dict[str, Any]:
-    active = row.revoked_at is None and row.created_at <= now < row.expires_at
-    return {
-        "id": row.id, "client_id": row.client_id, "service": row.service_code, "reason": row.reason, "actor": row.actor,
-        "created_at": row.created_at, "expires_at": row.expires_at, "revoked_at": row.revoked_at, "active": active,
-    }
-
-
-def signature_request_out(row: t.SignatureRequest) -> dict[str, Any]:
-    return {
-        "id": row.id, "provider": row.provider, "external_id": row.external_id, "contract_version": row.contract_version,
-        "status": row.status, "created_at": row.created_at, "updated_at": row.updated_at,
-    }
 
 
 @router.put("/v1/clients/{client_id}/membership", response_model=MembershipRecordOut,
@@ -141,10 +114,9 @@ def extend_grace(
         session, client_id, until=body.until, current_version=version.version if version else None, actor=caller.name,
         now=now,
     )
-    state = SqlRepository(session).load_client_state(client_id)
-    assert state is not None and version is not None
-    view = contract_view(state, catalog, now)
-    return {"client_id": client_id, "contract_version": version.version, "grace_until": view.grace_until}
+    assert version is not None
+    view = client_view.client_view(session, catalog, client_id, now)
+    return {"client_id": client_id, "contract_version": version.version, "grace_until": view.contract.grace_until}
 
 
 @router.post("/v1/clients/{client_id}/overrides", status_code=status.HTTP_201_CREATED, response_model=OverrideOut,

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from service.api.deps import AppState, NowDep, ReadSessionDep, SessionDep, StateDep
-from service.api.schemas import Problem
+from service.api.schemas.common import Problem
 from service.contract_render import render_document
 from service.domain.signing import ACCEPT_BUTTON, CONSENT_TEXT, DECLINE_BUTTON, SigningForm
 from service.errors import Gone, NotFound, RateLimited

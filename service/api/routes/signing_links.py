@@ -13,7 +13,7 @@ from starlette import status
 from service.api.deps import Admin, CatalogReader, NowDep, Reader, ReadSessionDep, SessionDep, SettingsDep, Writer
 from service.api.paging import Cursor, Keyset, Limit
 from service.api.routes.clients import READ_ERRORS, WRITE_ERRORS
-from service.api.schemas import Int, Problem
+from service.api.schemas.common import Int, Problem
 from service.text import SINGLE_LINE
 from service.usecases import contract_documents as docs
 from service.usecases import signing as signing_uc
