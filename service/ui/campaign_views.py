@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 from service.cache import StateCache
 from service.domain import campaign as rules
 from service.storage import campaigns as store
-from service.storage.sql import SqlRepository
 from service.usecases import campaigns as uc
 from service.usecases.signing_links import list_signing_links
 
@@ -39,18 +38,8 @@ def card(session: Session, cache: StateCache, client_id: str, now: datetime) -> 
 def first_target(session: Session, cache: StateCache, contract_version: str, now: datetime) -> str | None:
     """A client the new campaign would write to, for the preview (None: nobody to write to)."""
     catalog = cache.catalog()
-    repo = SqlRepository(session)
-    version = rules.campaign_version(catalog, contract_version)
-    if version is None:
+    if rules.campaign_version(catalog, contract_version) is None:
         return None
     campaign = rules.CampaignRules(contract_version, rules.DEFAULT_REMINDER_DAYS, False, now)
-    after: str | None = None
-    while True:
-        batch = store.candidates(session, catalog, now, after=after, limit=200)
-        for client_id, _email in batch:
-            state = repo.load_client_state(client_id)
-            if state is not None and rules.is_target(state, catalog, campaign, has_email=True, at=now):
-                return client_id
-        if len(batch) < 200:
-            return None
-        after = batch[-1][0]
+    first = next(uc.targets(session, catalog, campaign, now, batch=200), None)
+    return first[0].id if first else None

@@ -134,11 +134,15 @@ def create_client(
     return client
 
 
-def get_client_row(repo: SqlRepository, client_id: str) -> t.Client:
-    client = repo.get_client(client_id)
+def known_client(client: t.Client | None, client_id: str) -> t.Client:
+    """The client found, or NotFound (404) naming the id asked for."""
     if client is None:
         raise NotFound(f"no client {client_id!r}")
     return client
+
+
+def get_client_row(repo: SqlRepository, client_id: str) -> t.Client:
+    return known_client(repo.get_client(client_id), client_id)
 
 
 def update_client(

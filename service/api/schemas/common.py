@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
+from fastapi import Path
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -20,6 +21,11 @@ from pydantic import (
 
 from service.text import MULTI_LINE, SINGLE_LINE, unstorable_text
 from service.timebounds import check_bounds
+
+# A code of the catalog (a service, a plan, a calendar) or a contract version, in a path or a body.
+CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
+CodePath = Path(min_length=1, max_length=64, pattern=CODE_PATTERN)
+
 
 # The written year is 1970..2199 (the range check_bounds then checks in UTC): the schema's pattern says the same.
 _YEAR = r"^(19[7-9]\d|2[01]\d\d)-"

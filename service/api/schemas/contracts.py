@@ -8,11 +8,11 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from service.api import examples
-from service.api.schemas.common import Int, Page, Strict, Text, Timestamp, integral
+from service.api.schemas.common import CODE_PATTERN, Int, Page, Strict, Text, Timestamp, integral
 
 
 class ContractIn(Strict):
-    version: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+    version: str = Field(min_length=1, max_length=64, pattern=CODE_PATTERN)
     title: Text = Field(min_length=1, max_length=300)
     document_url: str = Field(min_length=1, max_length=2000, pattern=r"^https?://[^\x00-\x20\x7f-\x9f]+$")
     document_sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$")
