@@ -213,7 +213,7 @@ def check(
     """Print the decision for a client, as a technician would want it at a terminal."""
     # heavy: the app's module (the policy as the app builds it) and the API's answer shape
     from service.api.app import policy_from
-    from service.api.schemas import decision_out
+    from service.api.schemas.checks import decision_out
     from service.cache import StateCache
     from service.usecases.checks import make_ref, run_check
 

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from service.api.deps import AppState
+from tests.scenarios import PLANS, plan_sla
 
 SHA = hashlib.sha256(b"contract text").hexdigest()
 
@@ -48,14 +49,13 @@ def mail_body(message: EmailMessage, subtype: str = "plain") -> str:
 
 
 def put_plans(client: httpx.Client) -> None:
-    for code, name, rank, price, priority, queue in (
-        ("silver", "Silver", 1, 4900, "normal", "silver"),
-        ("gold", "Gold", 2, 14900, "high", "priority"),
-    ):
+    """The plans of tests/scenarios.py (silver, gold)."""
+    for code, (name, rank, price, priority, queue) in PLANS.items():
+        first_response, onsite = plan_sla(rank)
         body = {
             "name": name, "rank": rank, "monthly_price": {"amount_minor": price, "currency": "USD"},
             "routing": {"priority": priority, "queue": queue},
-            "sla": {"first_response_minutes": 30 * rank, "onsite_response_hours": 8 * rank}, "active": True,
+            "sla": {"first_response_minutes": first_response, "onsite_response_hours": onsite}, "active": True,
         }
         ok(client.put(f"/v1/plans/{code}", json=body), 201)
 

@@ -25,7 +25,7 @@ from service.api import problems
 from service.api.deps import AppState, presented_key_in
 from service.api.middleware import Metrics, answer_headers, finish, length_from, request_id_from
 from service.api.routes import checks
-from service.api.schemas import BatchRequest
+from service.api.schemas.checks import BatchRequest
 
 if TYPE_CHECKING:
     from fastapi import FastAPI

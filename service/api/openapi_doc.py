@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from service.api.route_table import app_routes
-from service.api.schemas import CheckRequest, DecisionOut, FlatDecision
+from service.api.schemas.checks import CheckRequest, DecisionOut, FlatDecision
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 PROBLEM_CONTENT = {"application/problem+json": {"schema": PROBLEM_REF}}

@@ -18,11 +18,10 @@ from starlette.datastructures import FormData
 
 from service.api.deps import NowDep, SessionDep
 from service.domain.contract import current_version
-from service.errors import InvalidInput, NotFound, ServiceError
+from service.errors import InvalidInput, ServiceError
 from service.text import control_character_in
 from service.timebounds import check_bounds
-from service.ui import session as cookie
-from service.ui.web import WRITE_SCOPE, Visit, VisitDep, card_with_error, redirect, render, sign_in_first
+from service.ui.web import WRITE_SCOPE, Visit, VisitDep, form_refusal, redirect, refused_change
 from service.usecases import records
 
 router = APIRouter()
@@ -53,21 +52,14 @@ async def _act(
     request: Request, visit: Visit, session: Session, now: datetime, client_id: str,
     change: Callable[[FormData], object], done: str,
 ) -> Response:
-    if visit.caller is None:
-        return sign_in_first(request, visit)
     form = await request.form()
-    if not cookie.csrf_ok(visit.session, str(form.get(cookie.CSRF_FIELD) or "")):
-        return render(request, visit, "refused.html", {"reason": "csrf"}, status=403)
-    if not visit.can_write:
-        return render(request, visit, "refused.html", {"reason": "scope", "scope": WRITE_SCOPE}, status=403)
+    refused = form_refusal(request, visit, form, WRITE_SCOPE)
+    if refused is not None:
+        return refused
     try:
         await run_in_threadpool(change, form)
-    except NotFound:
-        session.rollback()
-        return render(request, visit, "refused.html", {"reason": "not-found"}, status=404)
     except ServiceError as exc:
-        session.rollback()
-        return await run_in_threadpool(card_with_error, request, visit, now, client_id, exc)
+        return await refused_change(request, visit, session, now, client_id, exc)
     # See-other to the card: a reload does not post twice, and the card is read after the commit.
     return redirect(request, visit, f"/ui/clients/{client_id}?done={done}")
 

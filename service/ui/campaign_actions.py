@@ -17,24 +17,22 @@ from starlette.datastructures import FormData
 from service.api.deps import NowDep, SessionDep
 from service.domain import campaign as rules
 from service.errors import InvalidInput, NotFound, ServiceError
-from service.ui import session as cookie
-from service.ui.web import WRITE_SCOPE, Visit, VisitDep, card_context, card_with_error, redirect, render, sign_in_first
+from service.ui.web import (
+    WRITE_SCOPE,
+    Visit,
+    VisitDep,
+    card_context,
+    form_refusal,
+    redirect,
+    refused_change,
+    render,
+)
 from service.usecases import campaign_links, clients, contracts
 from service.usecases import campaigns as uc
 from service.usecases.campaign_mail import Templates
 
 router = APIRouter()
 ADMIN = "admin"
-
-
-def _refusal(request: Request, visit: Visit, form: FormData, scope: str) -> Response | None:
-    if visit.caller is None:
-        return sign_in_first(request, visit)
-    if not cookie.csrf_ok(visit.session, str(form.get(cookie.CSRF_FIELD) or "")):
-        return render(request, visit, "refused.html", {"reason": "csrf"}, status=403)
-    if not visit.caller.has(scope):
-        return render(request, visit, "refused.html", {"reason": "scope", "scope": scope}, status=403)
-    return None
 
 
 def _fields(form: FormData) -> dict[str, Any]:
@@ -73,7 +71,7 @@ def _days_from(fields: dict[str, Any]) -> list[int]:
 @router.post("/campaigns")
 async def start_campaign(request: Request, visit: VisitDep, session: SessionDep, now: NowDep) -> Response:
     form = await request.form()
-    refused = _refusal(request, visit, form, ADMIN)
+    refused = form_refusal(request, visit, form, ADMIN)
     if refused is not None:
         return refused
     fields = _fields(form)
@@ -105,7 +103,7 @@ async def start_campaign(request: Request, visit: VisitDep, session: SessionDep,
 async def move_campaign(request: Request, visit: VisitDep, session: SessionDep, now: NowDep, campaign_id: str,
                         action: str) -> Response:
     form = await request.form()
-    refused = _refusal(request, visit, form, ADMIN)
+    refused = form_refusal(request, visit, form, ADMIN)
     if refused is not None:
         return refused
     if action not in ("pause", "resume"):
@@ -125,7 +123,7 @@ async def move_campaign(request: Request, visit: VisitDep, session: SessionDep, 
 async def signing_link(request: Request, visit: VisitDep, session: SessionDep, now: NowDep, client_id: str) -> Response:
     """do=send mails a fresh link now; do=copy shows a fresh link on the card, once, to copy."""
     form = await request.form()
-    refused = _refusal(request, visit, form, WRITE_SCOPE)
+    refused = form_refusal(request, visit, form, WRITE_SCOPE)
     if refused is not None:
         return refused
     state = visit.state
@@ -139,12 +137,8 @@ async def signing_link(request: Request, visit: VisitDep, session: SessionDep, n
             await run_in_threadpool(lambda: campaign_links.send_link_now(
                 session, state.cache.catalog(), state.settings, client_id=client_id, email=email, actor=actor, now=now))
             url = None
-    except NotFound:
-        session.rollback()
-        return render(request, visit, "refused.html", {"reason": "not-found"}, status=404)
     except ServiceError as exc:
-        session.rollback()
-        return await run_in_threadpool(card_with_error, request, visit, now, client_id, exc)
+        return await refused_change(request, visit, session, now, client_id, exc)
     if url is None:
         return redirect(request, visit, f"/ui/clients/{client_id}?done=link-sent")
     # The link holds its token: shown in this answer only, never in a URL of ours or a log. Committed first.

@@ -12,11 +12,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from service.api.deps import AppState, NowDep, ReadSessionDep, SessionDep, StateDep
-from service.api.schemas import Problem
+from service.api.schemas.common import Problem
+from service.api.schemas.signing import SigningReceiptOut
 from service.contract_render import render_document
 from service.domain.signing import ACCEPT_BUTTON, CONSENT_TEXT, DECLINE_BUTTON, SigningForm
 from service.errors import Gone, NotFound, RateLimited
@@ -54,6 +54,11 @@ class MinuteBuckets:
         self.max_entries = max_entries
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        """How many addresses the buckets remember now (bounded by max_entries)."""
+        with self._lock:
+            return len(self._buckets)
 
     def take(self, name: str, now: float | None = None) -> float:
         """0 when allowed, else the seconds until the next request will be."""
@@ -204,27 +209,6 @@ def sign_submit(request: Request, fields: FormFields, session: SessionDep, state
         return RedirectResponse(f"/sign/{token}/receipt", status_code=303)
     except (NotFound, Gone, RateLimited) as error:
         return refusal(error, token, link)
-
-
-class SigningReceiptOut(BaseModel):
-    acceptance_id: str
-    client_name: str
-    contract_version: str
-    document_sha256: str
-    decision: str
-    signer_name: str | None
-    signer_title: str | None
-    signer_email: str | None
-    signed_at: datetime
-    ip: str
-    user_agent: str
-    consent_version: str
-    decline_reason: str | None
-    link_id: str
-
-    @classmethod
-    def from_domain(cls, receipt: uc.Receipt) -> SigningReceiptOut:
-        return cls(**{name: getattr(receipt, name) for name in cls.model_fields})
 
 
 def wants_json(request: Request) -> bool:

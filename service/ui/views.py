@@ -12,12 +12,11 @@ from sqlalchemy.orm import Session
 from service.api.deps import AppState
 from service.cache import StateCache
 from service.domain import model as dm
-from service.domain.contract import contract_view, current_version
-from service.domain.decision import membership_grants, membership_view
+from service.domain.contract import current_version
 from service.ids import random_hex
 from service.storage.allowances import AllowanceRepository
 from service.ui import timeline
-from service.usecases import allowances, audit, campaign, contacts, memberships, records, reports
+from service.usecases import allowances, audit, campaign, client_view, contacts, memberships, records, reports
 from service.usecases import clients as uc
 from service.usecases.checks import ClientRef, run_check
 
@@ -53,12 +52,10 @@ def search(session: Session, cache: StateCache, q: str, region: str, now: dateti
     )
     ids = [row.id for row, _status in rows]
     idents = uc.identifiers_for(session, ids)
-    memberships = uc.current_memberships(session, ids)
+    memberships = client_view.membership_views(session, catalog, ids, now)
     results: list[dict[str, Any]] = []
     for row, status in rows:
-        m = memberships.get(row.id)
-        membership = dm.Membership(m.plan_code, dm.MembershipStatus(m.status), m.current_period_end) if m else None
-        view = membership_view(membership, membership_grants(membership, catalog, now))
+        view = memberships[row.id]
         plan = catalog.plans.get(view.plan or "")
         results.append({
             "id": row.id, "name": row.name, "archived": row.status == "archived", "contract_status": status,
@@ -73,10 +70,8 @@ def card(session: Session, cache: StateCache, client_id: str, now: datetime, deg
     """Everything a technician needs mid-call. Raises NotFound for an unknown client."""
     row = uc.client_row(session, client_id)
     catalog = cache.catalog()
-    state = uc.client_state(session, client_id)
-    assert state is not None
-    contract = contract_view(state, catalog, now)
-    membership = membership_view(state.membership, membership_grants(state.membership, catalog, now))
+    view = client_view.client_view(session, catalog, client_id, now)
+    state, contract, membership = view.state, view.contract, view.membership
     plan = catalog.plans.get(membership.plan or "")
     lines = []
     services = sorted(catalog.services.values(), key=lambda s: (s.min_rank, s.requires_contract, s.code))

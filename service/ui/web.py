@@ -13,11 +13,13 @@ import jinja2
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
 from service import __version__
 from service.api.deps import AppState, Caller, NowDep, StateDep, caller_for_key_hash
-from service.errors import ServiceError, Unauthorized
+from service.errors import NotFound, ServiceError, Unauthorized
 from service.ui import campaign_views, views
 from service.ui import session as cookie
 from service.ui.session import UiSession
@@ -157,6 +159,27 @@ DONE = {
     "usage": "Use recorded.",
     "allowance-grant": "Block of prepaid units granted.",
 }
+
+
+def form_refusal(request: Request, visit: Visit, form: FormData, scope: str) -> Response | None:
+    """Why a posted form changes nothing (not signed in, no CSRF token, no scope), or None when it may."""
+    if visit.caller is None:
+        return sign_in_first(request, visit)
+    if not cookie.csrf_ok(visit.session, str(form.get(cookie.CSRF_FIELD) or "")):
+        return render(request, visit, "refused.html", {"reason": "csrf"}, status=403)
+    if not visit.caller.has(scope):
+        return render(request, visit, "refused.html", {"reason": "scope", "scope": scope}, status=403)
+    return None
+
+
+async def refused_change(
+    request: Request, visit: Visit, session: Session, now: datetime, client_id: str, error: ServiceError
+) -> Response:
+    """A change to a client the service refused: rolled back; an unknown client is a 404, else the card says why."""
+    session.rollback()
+    if isinstance(error, NotFound):
+        return render(request, visit, "refused.html", {"reason": "not-found"}, status=404)
+    return await run_in_threadpool(card_with_error, request, visit, now, client_id, error)
 
 
 def card_with_error(request: Request, visit: Visit, now: datetime, client_id: str, error: ServiceError) -> Response:

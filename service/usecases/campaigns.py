@@ -155,21 +155,27 @@ def finish(session: Session, row: t.Campaign, now: datetime) -> None:
 
 # ---- who stands where ----------------------------------------------------------------------------
 
-def _targets(session: Session, catalog: dm.Catalog, row: t.Campaign, now: datetime) -> Iterator[tuple[dm.ClientState, str]]:
+def targets(
+    session: Session, catalog: dm.Catalog, campaign: rules.CampaignRules, now: datetime, batch: int = 500
+) -> Iterator[tuple[dm.ClientState, str]]:
     """Clients the campaign chases now, with the e-mail it writes to (first live address)."""
     repo = SqlRepository(session)
-    draft_rules = rules.CampaignRules(row.contract_version, tuple(row.reminder_days), row.include_declined,
-                                      row.started_at or now)
     after: str | None = None
     while True:
-        batch = store.candidates(session, catalog, now, after=after, limit=500)
-        for client_id, email in batch:
+        found = store.candidates(session, catalog, now, after=after, limit=batch)
+        for client_id, email in found:
             state = repo.load_client_state(client_id)
-            if state is not None and rules.is_target(state, catalog, draft_rules, has_email=True, at=now):
+            if state is not None and rules.is_target(state, catalog, campaign, has_email=True, at=now):
                 yield state, email
-        if len(batch) < 500:
+        if len(found) < batch:
             return
-        after = batch[-1][0]
+        after = found[-1][0]
+
+
+def _targets(session: Session, catalog: dm.Catalog, row: t.Campaign, now: datetime) -> Iterator[tuple[dm.ClientState, str]]:
+    draft_rules = rules.CampaignRules(row.contract_version, tuple(row.reminder_days), row.include_declined,
+                                      row.started_at or now)
+    return targets(session, catalog, draft_rules, now)
 
 
 def recipient_status(
@@ -340,18 +346,8 @@ def client_emails(session: Session, client_id: str) -> list[str]:
 
 def first_target(session: Session, catalog: dm.Catalog, contract_version: str, now: datetime) -> str | None:
     """A client a new campaign for `contract_version` would write to, for the preview (None: nobody to write to)."""
-    repo = SqlRepository(session)
-    version = rules.campaign_version(catalog, contract_version)
-    if version is None:
+    if rules.campaign_version(catalog, contract_version) is None:
         return None
     campaign = rules.CampaignRules(contract_version, rules.DEFAULT_REMINDER_DAYS, False, now)
-    after: str | None = None
-    while True:
-        batch = store.candidates(session, catalog, now, after=after, limit=200)
-        for client_id, _email in batch:
-            state = repo.load_client_state(client_id)
-            if state is not None and rules.is_target(state, catalog, campaign, has_email=True, at=now):
-                return client_id
-        if len(batch) < 200:
-            return None
-        after = batch[-1][0]
+    first = next(targets(session, catalog, campaign, now, batch=200), None)
+    return first[0].id if first else None

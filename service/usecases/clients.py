@@ -10,10 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from service import identifiers as ids
-from service.cache import StateCache
 from service.domain import model as dm
-from service.domain.contract import contract_view
-from service.domain.decision import membership_grants, membership_view
 from service.errors import Conflict, InvalidInput, NotFound
 from service.ids import new_id
 from service.storage import tables as t
@@ -147,11 +144,15 @@ def client_row(session: Session, client_id: str) -> t.Client:
     return get_client_row(SqlRepository(session), client_id)
 
 
-def get_client_row(repo: SqlRepository, client_id: str) -> t.Client:
-    client = repo.get_client(client_id)
+def known_client(client: t.Client | None, client_id: str) -> t.Client:
+    """The client found, or NotFound (404) naming the id asked for."""
     if client is None:
         raise NotFound(f"no client {client_id!r}")
     return client
+
+
+def get_client_row(repo: SqlRepository, client_id: str) -> t.Client:
+    return known_client(repo.get_client(client_id), client_id)
 
 
 def update_client(
@@ -263,40 +264,3 @@ def client_events(session: Session, client_id: str, *, limit: int, before_seq: i
     """The client's audit trail, newest first."""
     return SqlRepository(session).client_events(client_id, limit=limit, before_seq=before_seq)
 
-
-def client_out(
-    row: t.Client, idents: IdentifierSet, cache: StateCache | None = None, session: Session | None = None,
-    now: Any = None, contract_status: str | None = None, contacts: list[dict[str, Any]] | None = None,
-) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "id": row.id,
-        "name": row.name,
-        "status": row.status,
-        **idents.as_dict(),
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
-        "contacts": contacts or [],
-        "restrict_to_contacts": row.restrict_to_contacts,
-    }
-    if cache is not None and session is not None and now is not None:
-        state = client_state(session, row.id)
-        if state is not None:
-            catalog = cache.catalog()
-            contract = contract_view(state, catalog, now)
-            membership = membership_view(state.membership, membership_grants(state.membership, catalog, now))
-            body["contract"] = {
-                "status": contract.status.value,
-                "current_version": contract.current_version,
-                "signed_version": contract.signed_version,
-                "signed_at": contract.signed_at,
-                "grace_until": contract.grace_until,
-            }
-            body["membership"] = {
-                "plan": membership.plan,
-                "rank": membership.rank,
-                "status": membership.status.value if membership.status else None,
-                "current_period_end": membership.current_period_end,
-            }
-    elif contract_status is not None:
-        body["contract"] = None
-    return body

@@ -155,13 +155,16 @@ class JobRunner:
     def run_once(self) -> bool:
         """Claim and run one due job; False when none was due."""
         self.enqueue_periodic_due()
-        claimed = self._claim()
+        claimed = self.claim()
         if claimed is None:
             return False
         self._run(*claimed)
         return True
 
-    def _claim(self) -> tuple[str, str, int, dict[str, Any]] | None:
+    def claim(self) -> tuple[str, str, int, dict[str, Any]] | None:
+        """Lease the next due job (id, kind, attempt, payload) without running it; run_once runs what it claims.
+
+        A runner that stops after claiming leaves the lease to run out: the job is then retried or failed."""
         kinds = self._claim_kinds()
         if not kinds:
             return None

@@ -13,6 +13,7 @@ from service.storage import tables as t
 from service.storage.locks import lock_client
 from service.storage.sql import SqlRepository
 from service.usecases import audit
+from service.usecases.clients import known_client
 
 
 def membership_dict(row: t.Membership | None) -> dict[str, Any] | None:
@@ -34,10 +35,7 @@ def current_membership(session: Session, client_id: str) -> t.Membership | None:
 
 def _locked_client(session: Session, client_id: str) -> t.Client:
     """The client, locked: its membership is read and replaced by one request at a time."""
-    client = lock_client(session, client_id)
-    if client is None:
-        raise NotFound(f"no client {client_id!r}")
-    return client
+    return known_client(lock_client(session, client_id), client_id)
 
 
 def put_membership(

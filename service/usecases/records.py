@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -173,37 +172,6 @@ def revoke_override(session: Session, override_id: str, *, actor: str, now: date
         )
         session.flush()
     return row
-
-
-# ---- what the API answers of these records ----------------------------------------------------
-def membership_out(row: t.Membership) -> dict[str, Any]:
-    return {
-        "id": row.id, "plan": row.plan_code, "status": row.status, "current_period_end": row.current_period_end,
-        "external_ref": row.external_ref, "created_at": row.created_at, "superseded_at": row.superseded_at,
-    }
-
-
-def acceptance_out(row: t.Acceptance) -> dict[str, Any]:
-    return {
-        "id": row.id, "contract_version": row.contract_version, "decision": row.decision, "method": row.method,
-        "signer_name": row.signer_name, "signer_email": row.signer_email, "signed_at": row.signed_at,
-        "provider": row.provider, "envelope_id": row.envelope_id, "actor": row.actor, "created_at": row.created_at,
-    }
-
-
-def override_out(row: t.Override, now: Any) -> dict[str, Any]:
-    active = row.revoked_at is None and row.created_at <= now < row.expires_at
-    return {
-        "id": row.id, "client_id": row.client_id, "service": row.service_code, "reason": row.reason, "actor": row.actor,
-        "created_at": row.created_at, "expires_at": row.expires_at, "revoked_at": row.revoked_at, "active": active,
-    }
-
-
-def signature_request_out(row: t.SignatureRequest) -> dict[str, Any]:
-    return {
-        "id": row.id, "provider": row.provider, "external_id": row.external_id, "contract_version": row.contract_version,
-        "status": row.status, "created_at": row.created_at, "updated_at": row.updated_at,
-    }
 
 
 def acceptance_page(session: Session, client_id: str, *, limit: int, before: tuple[datetime, str] | None) -> Sequence[t.Acceptance]:

@@ -158,12 +158,12 @@ def test_a_job_of_a_dead_worker_is_retried_after_its_lease_then_failed(db: Datab
     clock = Clock()
     job_id = queue(db, "test.echo", {}, clock, max_attempts=2)
     # Claimed, then the process "dies": nothing renews the lease.
-    assert JobRunner(db, settings, kinds=["test.echo"], clock=clock, worker_id="dead-1")._claim() is not None
+    assert JobRunner(db, settings, kinds=["test.echo"], clock=clock, worker_id="dead-1").claim() is not None
     alive = JobRunner(db, settings, kinds=["test.echo"], clock=clock)
     assert alive.run_once() is False  # the lease still holds
     assert job(db, job_id).status == "running"
     clock.advance(31)
-    assert JobRunner(db, settings, kinds=["test.echo"], clock=clock, worker_id="dead-2")._claim() is not None
+    assert JobRunner(db, settings, kinds=["test.echo"], clock=clock, worker_id="dead-2").claim() is not None
     row = job(db, job_id)
     assert (row.status, row.attempts, row.worker_id) == ("running", 2, "dead-2")
     assert row.error is not None and "dead-1 stopped while running attempt 1 of 2" in row.error
@@ -177,7 +177,7 @@ def test_a_job_of_a_dead_worker_is_retried_after_its_lease_then_failed(db: Datab
 def test_an_expired_lease_is_queued_again_and_run_by_another_runner(db: Database, settings: Settings) -> None:
     clock = Clock()
     job_id = queue(db, "test.echo", {}, clock)
-    JobRunner(db, settings, kinds=["test.echo"], clock=clock, worker_id="killed")._claim()
+    JobRunner(db, settings, kinds=["test.echo"], clock=clock, worker_id="killed").claim()
     clock.advance(31)
     assert JobRunner(db, settings, kinds=["test.echo"], clock=clock).run_once() is True
     row = job(db, job_id)
@@ -187,7 +187,7 @@ def test_an_expired_lease_is_queued_again_and_run_by_another_runner(db: Database
 def test_a_lost_lease_stops_the_old_run_from_writing(db: Database, settings: Settings) -> None:
     clock = Clock()
     job_id = queue(db, "test.echo", {}, clock)
-    claimed = JobRunner(db, settings, kinds=["test.echo"], clock=clock, worker_id="slow")._claim()
+    claimed = JobRunner(db, settings, kinds=["test.echo"], clock=clock, worker_id="slow").claim()
     assert claimed is not None
     clock.advance(31)
     JobRunner(db, settings, kinds=["test.echo"], clock=clock, worker_id="new").run_once()
@@ -213,7 +213,7 @@ jobs.job_handler("test.tick")(lambda ctx, payload: {"at": ctx.now().isoformat()}
 def ticking() -> Iterator[None]:
     jobs.periodic("test.tick", lambda settings: 60.0)
     yield
-    jobs._periodic.pop("test.tick")  # not left for the apps of other tests
+    jobs.periodic("test.tick", lambda settings: 0.0)  # off again: not left running for the apps of other tests
 
 
 @pytest.mark.usefixtures("ticking")

@@ -1,12 +1,12 @@
-"""The decision rules of PRODUCT.md on the pure domain: one test per rule, then properties."""
+"""The decision rules of PRODUCT.md on the pure domain: the table of scenarios, what only the domain can set up, then properties."""
 
 from __future__ import annotations
 
 import ast
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -34,6 +34,9 @@ from service.domain.model import (
     Service,
     Sla,
 )
+from tests.scenarios import PLANS as SCENARIO_PLANS
+from tests.scenarios import SCENARIOS, Scenario, outcome, plan_sla
+from tests.scenarios import SERVICES as SCENARIO_SERVICES
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -58,10 +61,10 @@ def catalog(*versions: ContractVersion, term_days: int | None = None) -> Catalog
     return Catalog(services=SERVICES, plans=PLANS, versions=versions, policy=Policy())
 
 
-def client(**changes: Any) -> ClientState:
-    base: dict[str, Any] = {"id": "cl_1", "name": "Acme", "status": ClientStatus.ACTIVE, "created_at": T0 - 400 * DAY}
+def client(**changes: object) -> ClientState:
+    base: dict[str, object] = {"id": "cl_1", "name": "Acme", "status": ClientStatus.ACTIVE, "created_at": T0 - 400 * DAY}
     base.update(changes)
-    return ClientState(**base)
+    return ClientState(**base)  # type: ignore[arg-type]
 
 
 def signed(version: str, at: datetime) -> Acceptance:
@@ -76,24 +79,51 @@ def codes(decision: Decision) -> list[str]:
     return [r.code.value for r in decision.reasons]
 
 
-# ---- contract status table -----------------------------------------------------------------------
-def test_not_configured_when_no_version_is_published() -> None:
-    view = contract_view(client(), catalog(), T0)
-    assert view.status is ContractStatus.NOT_CONFIGURED
+# ---- the table of scenarios (tests/scenarios.py), also run through HTTP by tests/api/test_rules.py ----------
+def at_day(days: float) -> datetime:
+    return T0 + timedelta(days=days)
 
 
-def test_signed_current_version() -> None:
-    assert contract_view(client(acceptances=(signed("2026.1", T0 + DAY),)), catalog(V2), T0 + 2 * DAY).status is ContractStatus.SIGNED
+def scenario_world(s: Scenario) -> tuple[ClientState | None, Catalog]:
+    versions = tuple(ContractVersion(v.version, v.grace_days, v.term_days, at_day(v.published)) for v in s.versions)
+    plans = {code: Plan(code, name, rank, Money(price, "USD"), Routing(priority, queue), Sla(*plan_sla(rank)))
+             for code, (name, rank, price, priority, queue) in SCENARIO_PLANS.items()}
+    services = {code: Service(code, name, contract, rank) for code, (name, contract, rank) in SCENARIO_SERVICES.items()}
+    cat = Catalog(services=services, plans=plans, versions=versions, policy=Policy())
+    if not s.known:
+        return None, cat
+    current = max(s.versions, key=lambda v: v.published).version if s.versions else None
+    state = ClientState(
+        id="cl_1", name="Acme", status=ClientStatus.ARCHIVED if s.archived else ClientStatus.ACTIVE, created_at=T0,
+        acceptances=tuple(Acceptance(a.version, AcceptanceDecision(a.decision), at_day(a.at)) for a in s.answers),
+        membership=(Membership(s.membership.plan, MembershipStatus(s.membership.status),
+                               None if s.membership.period_end is None else at_day(s.membership.period_end))
+                    if s.membership else None),
+        overrides=tuple(Override(o.service, T0, at_day(o.expires), revoked_at=T0 if o.revoked else None) for o in s.overrides),
+        grace_extensions=(GraceExtension(current, at_day(s.grace_until)),) if s.grace_until is not None and current else (),
+    )
+    return state, cat
 
 
-def test_pending_before_and_unsigned_after_the_grace_deadline() -> None:
-    c = client()
-    assert contract_view(c, catalog(V2), T0 + 29 * DAY).status is ContractStatus.PENDING
-    view = contract_view(c, catalog(V2), T0 + 30 * DAY)
-    assert view.status is ContractStatus.UNSIGNED
-    assert view.grace_until == T0 + 30 * DAY
+def answer_of(decision: Decision, state: ClientState | None) -> dict[str, object]:
+    return {
+        "allowed": decision.allowed, "reasons": codes(decision), "contract_status": decision.contract.status.value,
+        "signed_version": decision.contract.signed_version, "current_version": decision.contract.current_version,
+        "upsell": [p.code for p in decision.upsell], "plan": decision.membership.plan, "rank": decision.membership.rank,
+        "routing": (decision.routing.priority, decision.routing.queue),
+        "sla": (decision.sla.first_response_minutes, decision.sla.onsite_response_hours),
+        "client": None if state is None else state.id,
+    }
 
 
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
+def test_scenario(scenario: Scenario) -> None:
+    state, cat = scenario_world(scenario)
+    decision = decide(state, cat.services[scenario.service], cat, at_day(scenario.at))
+    assert outcome(scenario.expect, answer_of(decision, state)) == scenario.expect
+
+
+# ---- what the table cannot say through HTTP (a client older than the version, answers in the future) --------
 def test_new_clients_get_their_own_grace_from_creation() -> None:
     late = client(created_at=T0 + 100 * DAY)
     view = contract_view(late, catalog(V2), T0 + 110 * DAY)
@@ -102,39 +132,15 @@ def test_new_clients_get_their_own_grace_from_creation() -> None:
     assert contract_view(late, catalog(V2), T0 + 114 * DAY).status is ContractStatus.UNSIGNED
 
 
-def test_grace_extension_for_one_client() -> None:
-    c = client(grace_extensions=(GraceExtension("2026.1", T0 + 60 * DAY),))
-    assert contract_view(c, catalog(V2), T0 + 45 * DAY).status is ContractStatus.PENDING
-    assert contract_view(c, catalog(V2), T0 + 60 * DAY).status is ContractStatus.UNSIGNED
-    # an extension of an older version does not carry over
+def test_the_grace_deadline_of_an_old_client_is_the_versions() -> None:
+    view = contract_view(client(), catalog(V2), T0 + 30 * DAY)
+    assert view.status is ContractStatus.UNSIGNED
+    assert view.grace_until == T0 + 30 * DAY
+
+
+def test_a_grace_extension_of_an_older_version_does_not_carry_over() -> None:
     old = client(grace_extensions=(GraceExtension("2025.1", T0 + 60 * DAY),))
     assert contract_view(old, catalog(V1, V2), T0 + 45 * DAY).status is ContractStatus.UNSIGNED
-
-
-def test_signed_an_older_version_is_pending_then_unsigned_and_says_which_version() -> None:
-    c = client(acceptances=(signed("2025.1", T0 - 300 * DAY),))
-    pending = contract_view(c, catalog(V1, V2), T0 + DAY)
-    assert pending.status is ContractStatus.PENDING and pending.signed_version == "2025.1"
-    unsigned = contract_view(c, catalog(V1, V2), T0 + 31 * DAY)
-    assert unsigned.status is ContractStatus.UNSIGNED
-    assert unsigned.signed_version == "2025.1" and unsigned.current_version == "2026.1"
-
-
-def test_declined_and_a_later_signature_wins() -> None:
-    c = client(acceptances=(declined("2026.1", T0 + DAY),))
-    assert contract_view(c, catalog(V2), T0 + 2 * DAY).status is ContractStatus.DECLINED
-    c2 = client(acceptances=(declined("2026.1", T0 + DAY), signed("2026.1", T0 + 2 * DAY)))
-    assert contract_view(c2, catalog(V2), T0 + 3 * DAY).status is ContractStatus.SIGNED
-    # declining after signing is the latest answer
-    c3 = client(acceptances=(signed("2026.1", T0 + DAY), declined("2026.1", T0 + 2 * DAY)))
-    assert contract_view(c3, catalog(V2), T0 + 3 * DAY).status is ContractStatus.DECLINED
-
-
-def test_expired_after_the_term() -> None:
-    c = client(acceptances=(signed("2026.1", T0 + DAY),))
-    cat = catalog(V2, term_days=365)
-    assert contract_view(c, cat, T0 + 365 * DAY).status is ContractStatus.SIGNED
-    assert contract_view(c, cat, T0 + 366 * DAY).status is ContractStatus.EXPIRED
 
 
 def test_what_if_in_the_past_ignores_later_answers() -> None:
@@ -150,95 +156,26 @@ def test_a_version_published_in_the_future_is_not_current_yet() -> None:
     assert contract_view(c, catalog(V2, future), T0 + 101 * DAY).status is ContractStatus.PENDING
 
 
-# ---- the decision --------------------------------------------------------------------------------
-def test_unknown_client_gets_only_open_services() -> None:
-    cat = catalog(V2)
-    assert decide(None, SERVICES["triage"], cat, T0).allowed
-    refused = decide(None, SERVICES["advanced_support"], cat, T0)
-    assert not refused.allowed and codes(refused) == ["UNKNOWN_CLIENT"]
-    assert not decide(None, SERVICES["ranked_no_contract"], cat, T0).allowed
+def test_a_ranked_service_without_a_contract_is_refused_to_an_unknown_caller() -> None:
+    assert not decide(None, SERVICES["ranked_no_contract"], catalog(V2), T0).allowed
 
 
-def test_archived_client_is_treated_like_an_unknown_one() -> None:
-    c = client(status=ClientStatus.ARCHIVED, acceptances=(signed("2026.1", T0),),
-               membership=Membership("gold", MembershipStatus.ACTIVE, T0 + 30 * DAY))
-    d = decide(c, SERVICES["advanced_support"], catalog(V2), T0 + DAY)
-    assert not d.allowed and codes(d) == ["CLIENT_INACTIVE"]
-    assert decide(c, SERVICES["triage"], catalog(V2), T0 + DAY).allowed
-
-
-def test_override_lets_through_until_it_expires_or_is_revoked() -> None:
-    o = Override("advanced_support", T0, T0 + DAY)
+def test_an_override_revoked_later_counts_until_its_revocation() -> None:
     no_grace = catalog(ContractVersion("2026.1", 0, None, T0))
-    c = client(overrides=(o,))
-    assert codes(decide(c, SERVICES["advanced_support"], no_grace, T0 + timedelta(hours=1))) == ["OVERRIDE"]
-    assert codes(decide(c, SERVICES["advanced_support"], no_grace, T0 + 2 * DAY)) == ["CONTRACT_UNSIGNED"]
     revoked = client(overrides=(Override("advanced_support", T0, T0 + DAY, revoked_at=T0 + timedelta(hours=2)),))
-    d = decide(revoked, SERVICES["advanced_support"], catalog(ContractVersion("2026.1", 0, None, T0)), T0 + timedelta(hours=3))
-    assert codes(d) == ["CONTRACT_UNSIGNED"]
+    assert codes(decide(revoked, SERVICES["advanced_support"], no_grace, T0 + timedelta(hours=1))) == ["OVERRIDE"]
+    assert codes(decide(revoked, SERVICES["advanced_support"], no_grace, T0 + timedelta(hours=3))) == ["CONTRACT_UNSIGNED"]
 
 
-def test_override_is_per_service() -> None:
-    c = client(overrides=(Override("priority_support", T0, T0 + DAY),))
-    cat = catalog(ContractVersion("2026.1", 0, None, T0))
-    assert codes(decide(c, SERVICES["advanced_support"], cat, T0 + timedelta(hours=1))) == ["CONTRACT_UNSIGNED"]
-    assert codes(decide(c, SERVICES["priority_support"], cat, T0 + timedelta(hours=1))) == ["OVERRIDE"]
+def test_a_plan_off_sale_is_never_offered() -> None:
+    d = decide(client(acceptances=(signed("2026.1", T0),)), SERVICES["priority_support"], catalog(V2), T0 + DAY)
+    assert [p.code for p in d.upsell] == ["silver", "gold"]  # platinum, rank 3, is not on sale
 
 
-def test_contract_refusals() -> None:
-    cat = catalog(V2, term_days=10)
-    unsigned = decide(client(), SERVICES["advanced_support"], cat, T0 + 31 * DAY)
-    assert not unsigned.allowed and codes(unsigned) == ["CONTRACT_UNSIGNED"]
-    dec = decide(client(acceptances=(declined("2026.1", T0),)), SERVICES["advanced_support"], cat, T0 + DAY)
-    assert codes(dec) == ["CONTRACT_DECLINED"]
-    exp = decide(client(acceptances=(signed("2026.1", T0),)), SERVICES["advanced_support"], cat, T0 + 11 * DAY)
-    assert codes(exp) == ["CONTRACT_EXPIRED"]
-    # triage never needs the contract
-    assert decide(client(acceptances=(declined("2026.1", T0),)), SERVICES["triage"], cat, T0 + DAY).allowed
-
-
-def test_tier_required_lists_active_plans_lowest_rank_first() -> None:
-    c = client(acceptances=(signed("2026.1", T0),))
-    d = decide(c, SERVICES["priority_support"], catalog(V2), T0 + DAY)
-    assert not d.allowed and codes(d) == ["TIER_REQUIRED"]
-    assert [p.code for p in d.upsell] == ["silver", "gold"]  # platinum is not on sale
-    d2 = decide(c, SERVICES["priority_onsite"], catalog(V2), T0 + DAY)
-    assert [p.code for p in d2.upsell] == ["gold"]
-
-
-def test_member_gets_plan_routing_and_sla() -> None:
-    c = client(acceptances=(signed("2026.1", T0),), membership=Membership("gold", MembershipStatus.ACTIVE, T0 + 30 * DAY))
-    d = decide(c, SERVICES["priority_onsite"], catalog(V2), T0 + DAY)
-    assert d.allowed and codes(d) == []
-    assert d.routing == GOLD.routing and d.sla == GOLD.sla and d.membership.rank == 2
-
-
-def test_membership_statuses_and_period_end() -> None:
-    cat = catalog(V2)
-    signed_ = (signed("2026.1", T0),)
-    at = T0 + DAY
-    for status, rank in ((MembershipStatus.ACTIVE, 1), (MembershipStatus.TRIALING, 1), (MembershipStatus.CANCELED, 0),
-                         (MembershipStatus.EXPIRED, 0)):
-        c = client(acceptances=signed_, membership=Membership("silver", status, T0 + 10 * DAY))
-        assert decide(c, SERVICES["priority_support"], cat, at).membership.rank == rank
-    ended = client(acceptances=signed_, membership=Membership("silver", MembershipStatus.ACTIVE, T0))
-    assert decide(ended, SERVICES["priority_support"], cat, at).membership.rank == 0
-
-
-def test_past_due_keeps_rank_through_dunning_grace_with_a_warning() -> None:
-    c = client(acceptances=(signed("2026.1", T0),), membership=Membership("silver", MembershipStatus.PAST_DUE, T0 + DAY))
-    inside = decide(c, SERVICES["priority_support"], catalog(V2), T0 + 7 * DAY)
-    assert inside.allowed and codes(inside) == ["MEMBERSHIP_PAST_DUE"]
-    after = decide(c, SERVICES["priority_support"], catalog(V2), T0 + 8 * DAY)
-    assert not after.allowed and codes(after) == ["TIER_REQUIRED"]
-
-
-def test_warnings_ride_along() -> None:
+def test_a_pending_warning_names_the_deadline() -> None:
     pending = decide(client(), SERVICES["advanced_support"], catalog(V2), T0 + DAY)
-    assert pending.allowed and codes(pending) == ["CONTRACT_PENDING"]
+    assert codes(pending) == ["CONTRACT_PENDING"]
     assert pending.reasons[0].detail.endswith((T0 + 30 * DAY).isoformat())
-    nothing = decide(client(), SERVICES["advanced_support"], catalog(), T0)
-    assert nothing.allowed and codes(nothing) == ["CONTRACT_NOT_CONFIGURED"]
 
 
 def test_the_domain_imports_only_the_standard_library() -> None:
@@ -291,7 +228,7 @@ def test_triage_is_always_allowed(state: ClientState | None, _service: Service, 
 @settings(max_examples=400, deadline=None)
 @given(clients, services, catalogs, times)
 def test_a_refusal_always_names_a_refusing_reason_and_an_allowance_none(
-    state: ClientState | None, service: Service, cat: Catalog, at: datetime,
+    state: ClientState | None, service: Service, cat: Catalog, at: datetime
 ) -> None:
     d = decide(state, service, cat, at)
     refusing = [r for r in d.reasons if r.code in REFUSING_REASONS]

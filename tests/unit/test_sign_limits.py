@@ -20,5 +20,5 @@ def test_under_a_flood_of_addresses_memory_stays_bounded_and_the_refused_stay_re
         buckets.take("guesser", now=0.0)
     for n in range(1000):
         buckets.take(f"visitor-{n}", now=1.0 + n / 1000)
-        assert len(buckets._buckets) <= 100
+        assert len(buckets) <= 100
     assert buckets.take("guesser", now=2.0) > 0

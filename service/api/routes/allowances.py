@@ -13,11 +13,11 @@ from fastapi import APIRouter, Query, Response
 from sqlalchemy.orm import Session
 from starlette import status
 
-from service.api.allowance_schemas import GrantIn, GrantOut, GrantPage, LedgerPage, ReverseIn, UsageIn, UsageOut
 from service.api.deps import AppState, Caller, NowDep, Reader, ReadSessionDep, StateDep, Writer, require
 from service.api.paging import Cursor, Keyset, Limit
 from service.api.routes.clients import READ_ERRORS, WRITE_ERRORS
-from service.api.schemas import Problem
+from service.api.schemas.allowances import GrantIn, GrantOut, GrantPage, LedgerPage, ReverseIn, UsageIn, UsageOut
+from service.api.schemas.common import Problem
 from service.errors import Unavailable
 from service.storage.allowances import AllowanceRepository
 from service.storage.sql import SqlRepository

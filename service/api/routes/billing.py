@@ -11,7 +11,8 @@ from starlette.concurrency import run_in_threadpool
 
 from service.api.deps import Admin, StateDep
 from service.api.routes.jobs import JobOut
-from service.api.schemas import BillingSyncIn, BillingSyncOut, Problem
+from service.api.schemas.billing import BillingSyncIn, BillingSyncOut
+from service.api.schemas.common import Problem
 from service.errors import ServiceError, Unavailable
 from service.usecases import jobs
 from service.usecases.billing_jobs import enqueue_sync

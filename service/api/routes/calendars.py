@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from service.api.deps import Admin, CatalogReader, NowDep, ReadSessionDep, SessionDep
 from service.api.paging import Cursor, Keyset, Limit
 from service.api.routes.clients import WRITE_ERRORS
-from service.api.schemas_calendars import CalendarIn, CalendarOut, CalendarPage
+from service.api.schemas.calendars import CalendarIn, CalendarOut, CalendarPage
+from service.api.schemas.common import CodePath
 from service.usecases import calendars as uc
 
 router = APIRouter(tags=["calendars"])
-CodePath = Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
 
 @router.put("/v1/calendars/{code}", response_model=CalendarOut, summary="Create or change a working calendar (a new version)",

@@ -10,10 +10,10 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import HTMLResponse
 from starlette import status
 
-from service.api.campaign_schemas import CampaignIn, CampaignOut, CampaignPage, LetterOut, PreviewIn, RecipientOut, RecipientPage
 from service.api.deps import Admin, CacheDep, CatalogReader, NowDep, ReadSessionDep, SessionDep, SettingsDep
 from service.api.paging import Cursor, Keyset, Limit
 from service.api.routes.clients import WRITE_ERRORS
+from service.api.schemas.campaigns import CampaignIn, CampaignOut, CampaignPage, LetterOut, PreviewIn, RecipientOut, RecipientPage
 from service.errors import NotFound
 from service.usecases import campaigns as uc
 from service.usecases.campaign_mail import Templates

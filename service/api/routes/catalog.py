@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Response
 
 from service.api.deps import Admin, CatalogReader, NowDep, ReadSessionDep, SessionDep
 from service.api.paging import Cursor, Keyset, Limit
 from service.api.routes.clients import WRITE_ERRORS
-from service.api.schemas import PlanIn, PlanOut, PlanPage, ServiceIn, ServiceOut, ServicePage
+from service.api.schemas.catalog import PlanIn, PlanOut, PlanPage, ServiceIn, ServiceOut, ServicePage
+from service.api.schemas.common import CodePath
 from service.usecases import allowances as allowance_uc
 from service.usecases import catalog as uc
 
 router = APIRouter(tags=["catalog"])
-CodePath = Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
 
 @router.get("/v1/services", response_model=ServicePage, summary="The service catalog", responses=WRITE_ERRORS)

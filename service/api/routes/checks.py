@@ -17,15 +17,8 @@ from starlette.concurrency import run_in_threadpool
 from service.api.check_params import LIMITS, PHONE_ALIASES, CheckParams, flat_fields_schema
 from service.api.deps import AppState, admit, presented_key
 from service.api.problems import service_error_body, validation_body
-from service.api.schemas import (
-    BatchOut,
-    BatchRequest,
-    CheckRequest,
-    FlatDecision,
-    Problem,
-    decision_out,
-    flat_out,
-)
+from service.api.schemas.checks import BatchOut, BatchRequest, CheckRequest, FlatDecision, decision_out, flat_out
+from service.api.schemas.common import Problem
 from service.cache import Miss
 from service.domain.allowance import Q
 from service.domain.model import Channel

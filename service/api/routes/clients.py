@@ -13,23 +13,24 @@ from starlette.concurrency import run_in_threadpool
 from service.api.deps import CacheDep, NowDep, Reader, ReadSessionDep, SessionDep, SettingsDep, StateDep, Writer
 from service.api.paging import Cursor, Keyset, Limit, comma_list
 from service.api.routes.jobs import ImportQueued
-from service.api.schemas import (
+from service.api.schemas.checks import decision_out
+from service.api.schemas.clients import (
     ClientCreate,
     ClientOut,
     ClientPage,
     ClientPatch,
     EventPage,
     ImportResultOut,
-    Problem,
     ServiceDecisionPage,
-    decision_out,
+    audit_event_out,
+    client_out,
 )
+from service.api.schemas.common import Problem
 from service.domain import model as dm
-from service.domain.decision import membership_grants, membership_view
 from service.errors import InvalidInput
 from service.text import SINGLE_LINE
+from service.usecases import client_view, contacts, import_job, importer
 from service.usecases import clients as uc
-from service.usecases import contacts, import_job, importer
 from service.usecases.checks import ClientRef, run_check
 from service.usecases.job_runner import JobRunner
 
@@ -107,7 +108,7 @@ def create_client(body: ClientCreate, session: SessionDep, caller: Writer, setti
     row = uc.create_client(session, name=body.name, identifiers=idents, actor=caller.name, now=now)
     if people or body.restrict_to_contacts:
         contacts.save_contacts(session, row, people, body.restrict_to_contacts, actor=caller.name, now=now)
-    return uc.client_out(row, idents, contacts=contacts.contacts_view(session, [row.id])[row.id])
+    return client_out(row, idents, contacts.contacts_view(session, [row.id])[row.id])
 
 
 @router.get(
@@ -139,20 +140,11 @@ def search_clients(
     page, next_cursor = keyset.page(rows, limit, lambda r: (r[0].id,))
     idents = uc.identifiers_for(session, [r.id for r, _s in page])
     people = contacts.contacts_view(session, [r.id for r, _s in page])
-    memberships = uc.current_memberships(session, [r.id for r, _s in page])
-    catalog = cache.catalog()
+    memberships = client_view.membership_views(session, cache.catalog(), [r.id for r, _s in page], now)
     items = []
     for row, contract_status_value in page:
-        body = uc.client_out(row, idents[row.id], contacts=people[row.id])
-        body["contract"] = {"status": contract_status_value, "current_version": None, "signed_version": None,
-                            "signed_at": None, "grace_until": None}
-        m = memberships.get(row.id)
-
-        dm_membership = dm.Membership(m.plan_code, dm.MembershipStatus(m.status), m.current_period_end) if m else None
-        view = membership_view(dm_membership, membership_grants(dm_membership, catalog, now))
-        body["membership"] = {"plan": view.plan, "rank": view.rank, "status": view.status.value if view.status else None,
-                              "current_period_end": view.current_period_end}
-        items.append(body)
+        items.append(client_out(row, idents[row.id], people[row.id], contract_status=contract_status_value,
+                                membership=memberships[row.id]))
     return {"items": items, "next_cursor": next_cursor}
 
 
@@ -210,8 +202,8 @@ async def import_clients(
             responses=READ_ERRORS)
 def get_client(client_id: str, session: ReadSessionDep, caller: Reader, cache: CacheDep, now: NowDep) -> dict[str, Any]:
     row = uc.client_row(session, client_id)
-    return uc.client_out(row, uc.identifiers_for(session, [row.id])[row.id], cache, session, now,
-                      contacts=contacts.contacts_view(session, [row.id])[row.id])
+    return client_out(row, uc.identifiers_for(session, [row.id])[row.id], contacts.contacts_view(session, [row.id])[row.id],
+                      view=client_view.client_view(session, cache.catalog(), row.id, now))
 
 
 @router.patch("/v1/clients/{client_id}", response_model=ClientOut,
@@ -227,8 +219,8 @@ def patch_client(
         actor=caller.name, now=now,
     )
     contacts.save_contacts(session, row, people, body.restrict_to_contacts, actor=caller.name, now=now)
-    return uc.client_out(row, uc.identifiers_for(session, [row.id])[row.id], cache, session, now,
-                      contacts=contacts.contacts_view(session, [row.id])[row.id])
+    return client_out(row, uc.identifiers_for(session, [row.id])[row.id], contacts.contacts_view(session, [row.id])[row.id],
+                      view=client_view.client_view(session, cache.catalog(), row.id, now))
 
 
 @router.get("/v1/clients/{client_id}/entitlements", response_model=ServiceDecisionPage,
@@ -265,9 +257,4 @@ def client_events(
     before = keyset.read(cursor)
     rows = uc.client_events(session, client_id, limit=limit + 1, before_seq=before[0] if before else None)
     page, next_cursor = keyset.page(rows, limit, lambda e: (e.seq,))
-    items = [
-        {"id": str(e.seq), "kind": e.kind, "actor": e.actor, "subject": e.subject, "before": e.before, "after": e.after,
-         "created_at": e.created_at}
-        for e in page
-    ]
-    return {"items": items, "next_cursor": next_cursor}
+    return {"items": [audit_event_out(e) for e in page], "next_cursor": next_cursor}

@@ -11,7 +11,7 @@ from starlette import status
 from service.api.deps import Admin, CatalogReader, NowDep, ReadSessionDep, SessionDep
 from service.api.paging import Cursor, Keyset, Limit
 from service.api.routes.clients import WRITE_ERRORS
-from service.api.schemas import ContractIn, ContractPage, ContractVersionOut, PublishIn
+from service.api.schemas.contracts import ContractIn, ContractPage, ContractVersionOut, PublishIn
 from service.errors import NotFound
 from service.usecases import contracts as uc
 

@@ -9,7 +9,8 @@ from starlette.concurrency import run_in_threadpool
 
 from service.api.deps import StateDep
 from service.api.problems import problem_response
-from service.api.schemas import Health, Problem
+from service.api.schemas.common import Problem
+from service.api.schemas.health import Health
 
 router = APIRouter(tags=["operations"])
 

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from service.api.deps import AppState, NowDep, Reader, ReadSessionDep, SessionDep, StateDep
 from service.api.paging import Cursor, Keyset, Limit
-from service.api.schemas import Problem
+from service.api.schemas.common import Problem
 from service.errors import NotFound, ServiceError
 from service.storage import outbox
 from service.storage import tables as t

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from service.api.deps import Reader, ReadSessionDep
 from service.api.paging import Cursor, Keyset, Limit
-from service.api.schemas import Problem
+from service.api.schemas.common import Problem
 from service.errors import NotFound
 from service.storage import tables as t
 from service.usecases import jobs as uc

@@ -11,7 +11,7 @@ from starlette import status
 from service.api.deps import CacheDep, NowDep, Reader, ReadSessionDep, SessionDep, Writer
 from service.api.paging import Cursor, Keyset, Limit
 from service.api.routes.clients import READ_ERRORS, WRITE_ERRORS
-from service.api.schemas import (
+from service.api.schemas.records import (
     AcceptanceIn,
     AcceptanceOut,
     AcceptancePage,
@@ -25,10 +25,14 @@ from service.api.schemas import (
     SignatureRequestIn,
     SignatureRequestOut,
     SignatureRequestPage,
+    acceptance_out,
+    membership_out,
+    override_out,
+    signature_request_out,
 )
-from service.domain.contract import contract_view, current_version
+from service.domain.contract import current_version
+from service.usecases import client_view, memberships, records
 from service.usecases import clients as uc
-from service.usecases import memberships, records
 
 router = APIRouter(tags=["client records"])
 
@@ -40,13 +44,13 @@ def put_membership(client_id: str, body: MembershipPut, session: SessionDep, cal
         session, client_id, plan=body.plan, status=body.status, current_period_end=body.current_period_end,
         external_ref=body.external_ref, actor=caller.name, now=now,
     )
-    return records.membership_out(row)
+    return membership_out(row)
 
 
 @router.delete("/v1/clients/{client_id}/membership", response_model=MembershipRecordOut,
                summary="Cancel the membership (history kept)", responses=WRITE_ERRORS)
 def cancel_membership(client_id: str, session: SessionDep, caller: Writer, now: NowDep) -> dict[str, Any]:
-    return records.membership_out(memberships.cancel_membership(session, client_id, actor=caller.name, now=now))
+    return membership_out(memberships.cancel_membership(session, client_id, actor=caller.name, now=now))
 
 
 @router.post("/v1/clients/{client_id}/acceptances", status_code=status.HTTP_201_CREATED, response_model=AcceptanceOut,
@@ -56,7 +60,7 @@ def add_acceptance(client_id: str, body: AcceptanceIn, session: SessionDep, call
         session, client_id, contract_version=body.contract_version, decision=body.decision, method=body.method,
         signer_name=body.signer_name, signer_email=body.signer_email, signed_at=body.signed_at, actor=caller.name, now=now,
     )
-    return records.acceptance_out(row)
+    return acceptance_out(row)
 
 
 @router.get("/v1/clients/{client_id}/acceptances", response_model=AcceptancePage,
@@ -68,7 +72,7 @@ def list_acceptances(
     keyset = Keyset(f"acceptances:{row.id}", datetime, str)
     rows = records.acceptance_page(session, row.id, limit=limit + 1, before=keyset.read(cursor))
     page, next_cursor = keyset.page(rows, limit, lambda r: (r.signed_at, r.id))
-    return {"items": [records.acceptance_out(r) for r in page], "next_cursor": next_cursor}
+    return {"items": [acceptance_out(r) for r in page], "next_cursor": next_cursor}
 
 
 @router.post("/v1/clients/{client_id}/signature-requests", status_code=status.HTTP_201_CREATED,
@@ -81,7 +85,7 @@ def add_signature_request(
         session, client_id, provider=body.provider, external_id=body.external_id, contract_version=body.contract_version,
         actor=caller.name, now=now,
     )
-    return records.signature_request_out(row)
+    return signature_request_out(row)
 
 
 @router.get("/v1/clients/{client_id}/signature-requests", response_model=SignatureRequestPage,
@@ -93,7 +97,7 @@ def list_signature_requests(
     keyset = Keyset(f"signature-requests:{row.id}", datetime, str)
     rows = records.signature_request_page(session, row.id, limit=limit + 1, before=keyset.read(cursor))
     page, next_cursor = keyset.page(rows, limit, lambda r: (r.created_at, r.id))
-    return {"items": [records.signature_request_out(r) for r in page], "next_cursor": next_cursor}
+    return {"items": [signature_request_out(r) for r in page], "next_cursor": next_cursor}
 
 
 @router.post("/v1/clients/{client_id}/grace", response_model=GraceOut,
@@ -107,10 +111,9 @@ def extend_grace(
         session, client_id, until=body.until, current_version=version.version if version else None, actor=caller.name,
         now=now,
     )
-    state = uc.client_state(session, client_id)
-    assert state is not None and version is not None
-    view = contract_view(state, catalog, now)
-    return {"client_id": client_id, "contract_version": version.version, "grace_until": view.grace_until}
+    assert version is not None
+    view = client_view.client_view(session, catalog, client_id, now)
+    return {"client_id": client_id, "contract_version": version.version, "grace_until": view.contract.grace_until}
 
 
 @router.post("/v1/clients/{client_id}/overrides", status_code=status.HTTP_201_CREATED, response_model=OverrideOut,
@@ -119,7 +122,7 @@ def grant_override(client_id: str, body: OverrideIn, session: SessionDep, caller
     row = records.grant_override(
         session, client_id, service=body.service, expires_at=body.expires_at, reason=body.reason, actor=caller.name, now=now
     )
-    return records.override_out(row, now)
+    return override_out(row, now)
 
 
 @router.get("/v1/clients/{client_id}/overrides", response_model=OverridePage, summary="The client's overrides",
@@ -133,10 +136,10 @@ def list_overrides(
     keyset = Keyset(f"overrides:{row.id}", datetime, str)
     rows = records.override_page(session, row.id, limit=limit + 1, before=keyset.read(cursor), active=active, now=now)
     page, next_cursor = keyset.page(rows, limit, lambda r: (r.created_at, r.id))
-    return {"items": [records.override_out(r, now) for r in page], "next_cursor": next_cursor}
+    return {"items": [override_out(r, now) for r in page], "next_cursor": next_cursor}
 
 
 @router.delete("/v1/overrides/{override_id}", response_model=OverrideOut, summary="Revoke an override (kept as history)",
                responses=WRITE_ERRORS)
 def revoke_override(override_id: str, session: SessionDep, caller: Writer, now: NowDep) -> dict[str, Any]:
-    return records.override_out(records.revoke_override(session, override_id, actor=caller.name, now=now), now)
+    return override_out(records.revoke_override(session, override_id, actor=caller.name, now=now), now)

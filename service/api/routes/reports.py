@@ -11,7 +11,8 @@ from fastapi.responses import Response
 from service.api.deps import CacheDep, NowDep, Reader, ReadSessionDep, RepoDep
 from service.api.paging import Cursor, Limit, comma_list
 from service.api.routes.clients import READ_ERRORS
-from service.api.schemas import ClientToChasePage, CoverageOut, Timestamp
+from service.api.schemas.common import Timestamp
+from service.api.schemas.reports import ClientToChasePage, CoverageOut
 from service.usecases import campaign, reports
 
 router = APIRouter(tags=["reports"])

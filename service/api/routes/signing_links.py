@@ -7,14 +7,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
 from starlette import status
 
 from service.api.deps import Admin, CatalogReader, NowDep, Reader, ReadSessionDep, SessionDep, SettingsDep, Writer
 from service.api.paging import Cursor, Keyset, Limit
 from service.api.routes.clients import READ_ERRORS, WRITE_ERRORS
-from service.api.schemas import Int, Problem
-from service.text import SINGLE_LINE
+from service.api.schemas.common import Problem
+from service.api.schemas.signing import ClickThroughEvidenceOut, SigningLinkCreated, SigningLinkIn, SigningLinkOut, SigningLinkPage
 from service.usecases import contract_documents as docs
 from service.usecases import signing as signing_uc
 from service.usecases import signing_links as uc
@@ -22,44 +21,6 @@ from service.usecases import signing_links as uc
 router = APIRouter(tags=["signing links"])
 VersionPath = Path(min_length=1, max_length=64)
 LINKS = Keyset("signing-links", datetime, str)
-
-
-class SigningLinkIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    email: str = Field(pattern=SINGLE_LINE, min_length=3, max_length=254)
-    contract_version: str | None = Field(None, pattern=SINGLE_LINE, min_length=1, max_length=64, description="default: the current version")
-    expires_in_days: Int = Field(30, ge=1, le=uc.MAX_EXPIRES_IN_DAYS)
-
-
-class SigningLinkOut(BaseModel):
-    id: str
-    client_id: str
-    email: str
-    contract_version: str
-    status: str = Field(description="active | used | expired | revoked")
-    created_at: datetime
-    expires_at: datetime
-    first_opened_at: datetime | None
-    used_at: datetime | None
-    revoked_at: datetime | None
-    acceptance_id: str | None
-
-    @classmethod
-    def from_domain(cls, view: uc.SigningLinkView) -> SigningLinkOut:
-        return cls(
-            id=view.id, client_id=view.client_id, email=view.email, contract_version=view.contract_version, status=view.status,
-            created_at=view.created_at, expires_at=view.expires_at, first_opened_at=view.first_opened_at, used_at=view.used_at,
-            revoked_at=view.revoked_at, acceptance_id=view.acceptance_id,
-        )
-
-
-class SigningLinkCreated(SigningLinkOut):
-    url: str = Field(description="{public_url}/sign/{token}: holds the token, shown only in this answer")
-
-
-class SigningLinkPage(BaseModel):
-    items: list[SigningLinkOut]
-    next_cursor: str | None
 
 
 async def raw_body(request: Request) -> bytes:
@@ -136,29 +97,6 @@ def list_links(client_id: str, session: ReadSessionDep, caller: Reader, now: Now
 )
 def revoke_link(link_id: str, session: SessionDep, caller: Writer, now: NowDep) -> SigningLinkOut:
     return SigningLinkOut.from_domain(uc.revoke_signing_link(session, link_id, actor=caller.name, now=now))
-
-
-class ClickThroughEvidenceOut(BaseModel):
-    acceptance_id: str
-    client_name: str
-    contract_version: str
-    decision: str
-    signer_name: str | None
-    signer_title: str | None
-    signer_email: str | None
-    signed_at: datetime = Field(description="server time (UTC) of the click")
-    ip: str
-    user_agent: str
-    document_sha256: str = Field(description="SHA-256 of the exact document bytes shown")
-    consent_version: str
-    consent_text: str = Field(description="the consent wording of that version")
-    button_text: str
-    decline_reason: str | None
-    link_id: str
-
-    @classmethod
-    def from_domain(cls, receipt: signing_uc.Receipt) -> ClickThroughEvidenceOut:
-        return cls(**{name: getattr(receipt, name) for name in cls.model_fields})
 
 
 @router.get(

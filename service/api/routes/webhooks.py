@@ -14,9 +14,9 @@ from starlette.datastructures import UploadFile
 
 from service.api.deps import AppState, Reader, ReadSessionDep, StateDep, Writer
 from service.api.paging import Cursor, Keyset, Limit
-from service.api.schemas import Problem, StripeAck, WebhookAck, WebhookEventOut, WebhookEventPage
+from service.api.schemas.common import Problem
+from service.api.schemas.webhooks import StripeAck, WebhookAck, WebhookEventOut, WebhookEventPage, event_out
 from service.errors import NotFound, ServiceError, Unavailable
-from service.storage import tables as t
 from service.storage.webhook_inbox import InboxRepository
 from service.usecases.webhook_worker import WebhookWorker
 from service.usecases.webhooks import Outcome
@@ -232,14 +232,6 @@ async def stripe_webhook(request: Request, state: StateDep) -> Response:
 
 
 # ---- the inbox -----------------------------------------------------------------------------------
-def event_out(row: t.WebhookEvent) -> dict[str, Any]:
-    return {
-        "id": row.id, "provider": row.provider, "event_key": row.event_key, "event_type": row.event_type,
-        "envelope_id": row.envelope_id, "status": row.status, "detail": row.detail, "attempts": row.attempts,
-        "received_at": row.received_at, "processed_at": row.processed_at, "next_attempt_at": row.next_attempt_at,
-    }
-
-
 INBOX_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "Missing or unknown API key"},
     403: {"model": Problem, "description": "The key lacks the scope"},

@@ -8,7 +8,7 @@ from zoneinfo import available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from service.api.schemas import Int, Page, Strict
+from service.api.schemas.common import Int, Page, Strict
 from service.text import SINGLE_LINE
 
 CLOCK = r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$"

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from service.api.schemas import Int, Page, Strict
+from service.api.schemas.common import Int, Page, Strict
 from service.storage import tables as t
 from service.text import MULTI_LINE, SINGLE_LINE
 from service.usecases.campaigns import COUNT_NAMES, RecipientView, StepView
