@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from tests.conftest import make_settings
 from tests.helpers import check, codes, ok
 from tests.webhooks import providers as p
-from tests.webhooks.conftest import contract_status, counts, inbox, metric
+from tests.webhooks.conftest import contract_status, counts, inbox, metric, outcome, settle
 
 URL = "/v1/webhooks/docusign"
 
@@ -27,7 +27,8 @@ def test_a_completed_envelope_signs_the_contract_with_its_evidence(wh, acme):
     env = envelope()
     raw = p.docusign_body("envelope-completed", env, client_id=acme["id"])
     response = post(wh, raw, p.docusign_headers(raw))
-    assert response.status_code == 200 and response.json()["status"] == "applied"
+    assert response.status_code == 200 and response.json()["status"] == "received"
+    assert outcome(wh, response) == "applied"
     assert contract_status(wh, acme["id"]) == "signed"
     decision = check(wh, id=acme["id"])
     assert decision["contract"]["status"] == "signed" and "CONTRACT_UNSIGNED" not in codes(decision)
@@ -41,7 +42,7 @@ def test_a_completed_envelope_signs_the_contract_with_its_evidence(wh, acme):
     assert request["external_id"] == env and request["status"] == "signed"
     kinds = [e["kind"] for e in ok(wh.get(f"/v1/clients/{acme['id']}/events"))["items"]]
     assert "acceptance.signed" in kinds and "signature_request.registered" in kinds
-    assert metric(wh, "docusign", "applied") == 1
+    assert metric(wh, "docusign", "received") == 1 and metric(wh, "docusign", "applied", name="processed") == 1
 
 
 def test_any_header_under_any_rotated_key_is_accepted(wh, acme):
@@ -76,7 +77,7 @@ def test_a_duplicate_delivery_changes_nothing_and_is_still_acknowledged(wh, acme
     env = envelope()
     generated = p.stamp(datetime.now(UTC) - timedelta(minutes=1))
     raw = p.docusign_body("envelope-completed", env, client_id=acme["id"], generated=generated)
-    assert post(wh, raw, p.docusign_headers(raw)).json()["status"] == "applied"
+    assert outcome(wh, post(wh, raw, p.docusign_headers(raw))) == "applied"
     after_first = counts(wh)
     # A Connect retry: same event, higher retryCount, signed again.
     retry = p.docusign_body("envelope-completed", env, client_id=acme["id"], generated=generated,
@@ -93,6 +94,7 @@ def test_a_late_viewed_after_completed_is_recorded_not_applied(wh, acme):
     late = p.docusign_body("envelope-delivered", env, client_id=acme["id"], generated="2026-11-01T08:00:00.0000000Z")
     assert post(wh, done, p.docusign_headers(done)).status_code == 200
     assert post(wh, late, p.docusign_headers(late)).status_code == 200
+    settle(wh)
     [request] = ok(wh.get(f"/v1/clients/{acme['id']}/signature-requests"))["items"]
     assert request["status"] == "signed"
     assert contract_status(wh, acme["id"]) == "signed"
@@ -113,6 +115,7 @@ def test_one_signer_done_is_not_the_client_signing(wh, acme):
 def test_declined_makes_the_check_refuse_with_contract_declined(wh, acme):
     raw = p.docusign_body("envelope-declined", envelope(), client_id=acme["id"], signer_status="declined")
     assert post(wh, raw, p.docusign_headers(raw)).status_code == 200
+    settle(wh)
     decision = check(wh, id=acme["id"])
     assert decision["allowed"] is False and "CONTRACT_DECLINED" in codes(decision)
 
@@ -120,8 +123,7 @@ def test_declined_makes_the_check_refuse_with_contract_declined(wh, acme):
 def test_unmatched_is_listed_then_applied_after_registration_and_replay(wh, acme):
     env = envelope()
     raw = p.docusign_body("envelope-completed", env, client_id=None, version=None)
-    response = post(wh, raw, p.docusign_headers(raw))
-    assert response.status_code == 200 and response.json()["status"] == "unmatched"
+    assert outcome(wh, post(wh, raw, p.docusign_headers(raw))) == "unmatched"
     [event] = inbox(wh, "unmatched")
     assert contract_status(wh, acme["id"]) == "pending"
     ok(wh.post(f"/v1/clients/{acme['id']}/signature-requests",
@@ -137,7 +139,7 @@ def test_unmatched_is_listed_then_applied_after_registration_and_replay(wh, acme
 
 def test_metadata_naming_an_unknown_client_is_unmatched(wh, acme):
     raw = p.docusign_body("envelope-completed", envelope(), client_id="cl_nobody")
-    assert post(wh, raw, p.docusign_headers(raw)).json()["status"] == "unmatched"
+    assert outcome(wh, post(wh, raw, p.docusign_headers(raw))) == "unmatched"
     [event] = inbox(wh, "unmatched")
     assert "cl_nobody" in event["detail"]
 
