@@ -120,6 +120,15 @@ def settle(client: TestClient, timeout: float = 20.0) -> None:
         time.sleep(0.02)
 
 
+def drain(client: TestClient) -> int:
+    """Process every due stored event here and now, as the job would (for apps without a job runner)."""
+    inbox = client.app.state.sg.extras["webhooks"].inbox  # type: ignore[attr-defined]
+    done = 0
+    while inbox.process_next() is not None:
+        done += 1
+    return done
+
+
 # The outcome of a delivery whose events had different outcomes: the most telling one.
 _OUTCOME_ORDER = ("failed", "unmatched", "rejected", "applied")
 
