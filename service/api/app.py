@@ -36,8 +36,8 @@ from service.ui import routes as web_page
 from service.ui import sign_page
 from service.usecases.contract_documents import MAX_DOCUMENT_BYTES
 from service.usecases.job_runner import JobRunner
-from service.usecases.outbox import OutboxWorker
-from service.usecases.webhook_worker import WebhookWorker
+from service.usecases.pacing import loop_clock_here
+from service.usecases.webhook_worker import WebhookIntake
 
 log = logging.getLogger("supportgate")
 
@@ -101,16 +101,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings=settings, db=db, cache=cache, metrics=metrics,
             limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
         )
-        # Retries webhook events whose provider confirmation failed.
-        webhook_worker = WebhookWorker(settings, db, metrics.webhook_retries)
-        webhook_worker.start()
-        app.state.sg.extras["webhooks"] = webhook_worker
-        # Delivers the outbox (Zendesk ticket updates), including what an earlier process left pending.
-        worker = OutboxWorker(db, settings, poll_seconds=settings.outbox_poll_seconds, attempts=metrics.outbox_attempts)
-        app.state.sg.extras["outbox"] = worker
-        worker.start()
+        # Stores verified webhook deliveries (paced beside this loop, whose CPU clock it reads); the
+        # job runner processes them, as it delivers the outbox and the mail.
+        intake = WebhookIntake(settings, db, loop_clock=loop_clock_here())
+        app.state.sg.extras["webhooks"] = intake
         # Background jobs, in a thread of this process unless a separate `supportgate worker` runs them.
-        runner = JobRunner(db, settings, beside_requests=True) if settings.jobs_embedded else None
+        runner = JobRunner(db, settings, beside_requests=True, counters=metrics.job_counters()) if settings.jobs_embedded else None
         if runner is not None:
             runner.start()
             app.state.sg.extras["jobs"] = runner
@@ -119,8 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             if runner is not None:
                 await asyncio.to_thread(runner.stop)
-            await worker.stop()
-            webhook_worker.stop()
+            await asyncio.to_thread(intake.close)
             await cache.close_async()
             cache.stop()
             db.dispose()

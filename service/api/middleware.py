@@ -69,14 +69,23 @@ class Metrics:
         self.webhooks = Counter(
             "supportgate_webhook_deliveries", "Webhook deliveries", ["provider", "outcome"], registry=self.registry
         )
+        self.webhook_processed = Counter(
+            "supportgate_webhook_processed", "Stored webhook events processed by this process's job runner",
+            ["provider", "outcome"], registry=self.registry,
+        )
         self.webhook_retries = Counter(
-            "supportgate_webhook_retries", "Stored webhook events retried by the background loop", ["provider", "outcome"],
-            registry=self.registry,
+            "supportgate_webhook_retries", "Failed webhook events retried by this process's job runner",
+            ["provider", "outcome"], registry=self.registry,
         )
         self.outbox_attempts = Counter(
             "supportgate_outbox_attempts", "Outbound update attempts (delivered, pending = retry later, failed)",
             ["target", "outcome"], registry=self.registry,
         )
+
+    def job_counters(self) -> dict[str, Counter]:
+        """The counters that job handlers of the embedded runner count into (JobContext.counters)."""
+        return {"webhook_processed": self.webhook_processed, "webhook_retries": self.webhook_retries,
+                "outbox_attempts": self.outbox_attempts}
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         stats = self.stats

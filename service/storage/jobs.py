@@ -38,6 +38,13 @@ def lock_dedupe_key(session: Session, dedupe_key: str) -> None:
         session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": dedupe_key})
 
 
+def lock_queued_of_kind(session: Session, kind: str, *, now: datetime) -> t.Job | None:
+    """A queued job of `kind` due by `now`, locked until this transaction ends (waiting for a runner that is claiming
+    it: once claimed it is no longer queued, and none is returned)."""
+    query = sa.select(t.Job).where(t.Job.kind == kind, t.Job.status == QUEUED, t.Job.run_after <= now).order_by(t.Job.run_after).limit(1)
+    return session.scalars(query.with_for_update()).first()
+
+
 def insert(
     session: Session, *, kind: str, payload: dict[str, Any], dedupe_key: str | None, run_after: datetime,
     max_attempts: int, now: datetime,

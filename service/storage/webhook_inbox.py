@@ -6,31 +6,48 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from service.storage import tables as t
 from service.storage.conflicts import add_unless_taken
+
+# Events a processor takes up once their next_attempt_at has come: new ones (due when stored, or after
+# the lease of a processor that died while asking the provider), and failed ones due for a retry.
+DUE_STATUSES = ("received", "failed")
 
 
 class InboxRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def by_key(self, provider: str, event_key: str) -> t.WebhookEvent | None:
+    def insert_new(self, values: dict[str, object]) -> bool:
+        """Store an event unless (provider, event key) is stored already, in one statement; False for a
+        duplicate. The unique constraint decides, so concurrent copies store exactly one row (the
+        losers wait on the index on PostgreSQL, on the write lock on SQLite, then insert nothing)."""
+        dialect = self.session.get_bind().dialect.name
+        insert = postgresql.insert(t.WebhookEvent) if dialect == "postgresql" else sqlite.insert(t.WebhookEvent)
+        statement = (insert.values(values).on_conflict_do_nothing(index_elements=["provider", "event_key"])
+                     .returning(t.WebhookEvent.id))
+        return self.session.execute(statement).scalar() is not None
+
+    def next_due(self, now: datetime) -> t.WebhookEvent | None:
+        """The oldest event waiting to be processed (or retried) whose time has come, locked for this
+        transaction; other processors skip it (SKIP LOCKED on PostgreSQL, SQLite has one writer)."""
         return self.session.scalar(
-            sa.select(t.WebhookEvent).where(t.WebhookEvent.provider == provider, t.WebhookEvent.event_key == event_key)
+            sa.select(t.WebhookEvent)
+            .where(t.WebhookEvent.status.in_(DUE_STATUSES), t.WebhookEvent.next_attempt_at <= now)
+            .order_by(t.WebhookEvent.next_attempt_at, t.WebhookEvent.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
         )
 
-    def insert_once(self, row: t.WebhookEvent) -> bool:
-        """Store `row` unless (provider, event key) is stored already; False for a duplicate.
-
-        A concurrent insert of the same key waits on the unique index (PostgreSQL) or on the write
-        lock (SQLite), so exactly one transaction stores it; the savepoint keeps the loser's
-        transaction usable.
-        """
-        if self.by_key(row.provider, row.event_key) is not None:
-            return False
-        return add_unless_taken(self.session, row)
+    def any_due(self, now: datetime) -> bool:
+        return self.session.scalar(
+            sa.select(t.WebhookEvent.id)
+            .where(t.WebhookEvent.status.in_(DUE_STATUSES), t.WebhookEvent.next_attempt_at <= now)
+            .limit(1)
+        ) is not None
 
     def lock(self, event_id: str) -> t.WebhookEvent | None:
         """The row, locked for this transaction (SQLite writers hold the database lock anyway)."""
@@ -60,26 +77,3 @@ class InboxRepository:
         if before_id:
             query = query.where(t.WebhookEvent.id < before_id)
         return self.session.scalars(query.order_by(t.WebhookEvent.id.desc()).limit(limit)).all()
-
-    def due(self, now: datetime, limit: int) -> Sequence[tuple[str, datetime]]:
-        """Events waiting for a (re)try whose time has come: (id, next_attempt_at)."""
-        rows = self.session.execute(
-            sa.select(t.WebhookEvent.id, t.WebhookEvent.next_attempt_at)
-            .where(t.WebhookEvent.status.in_(("received", "failed")), t.WebhookEvent.next_attempt_at <= now)
-            .order_by(t.WebhookEvent.next_attempt_at)
-            .limit(limit)
-        )
-        return [(r[0], r[1]) for r in rows if r[1] is not None]
-
-    def claim(self, event_id: str, seen_next_attempt: datetime, until: datetime) -> bool:
-        """Take a due event for one worker: only the first to move its next attempt time wins."""
-        result = self.session.execute(
-            sa.update(t.WebhookEvent)
-            .where(
-                t.WebhookEvent.id == event_id,
-                t.WebhookEvent.next_attempt_at == seen_next_attempt,
-                t.WebhookEvent.status.in_(("received", "failed")),
-            )
-            .values(next_attempt_at=until)
-        )
-        return bool(getattr(result, "rowcount", 0) == 1)

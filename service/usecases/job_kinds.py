@@ -10,4 +10,6 @@ from service.usecases import (
     campaign_scheduler,  # noqa: F401  # campaigns.schedule (periodic)
     import_job,  # noqa: F401  # clients.import
     mail_job,  # noqa: F401  # mail.deliver
+    outbox,  # noqa: F401  # outbox.deliver (also periodic)
+    webhook_jobs,  # noqa: F401  # webhooks.process (also periodic)
 )

@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,7 +26,16 @@ from service.settings import Settings
 from service.storage import jobs as store
 from service.storage.database import Database
 from service.usecases import audit, job_kinds  # noqa: F401  # job_kinds registers the built-in handlers
-from service.usecases.jobs import JobContext, LeaseLost, RetryLater, enqueue_periodic, handler_for, known_kinds, periodic_kinds
+from service.usecases.jobs import (
+    JobContext,
+    LeaseLost,
+    RetryLater,
+    enqueue_periodic,
+    handler_for,
+    known_kinds,
+    periodic_condition,
+    periodic_kinds,
+)
 
 log = logging.getLogger("supportgate.jobs")
 
@@ -57,8 +66,9 @@ class JobRunner:
     def __init__(self, db: Database, settings: Settings, kinds: Iterable[str] | None = None, *,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC), worker_id: str | None = None,
                  on_progress: Callable[[str, int, int | None], None] | None = None,
-                 beside_requests: bool = False) -> None:
-        """`beside_requests`: this process also answers requests (the embedded runner of `serve`)."""
+                 beside_requests: bool = False, counters: Mapping[str, Any] | None = None) -> None:
+        """`beside_requests`: this process also answers requests (the embedded runner of `serve`);
+        `counters`: the process's metrics that handlers count into (JobContext.counters)."""
         self.db = db
         self.settings = settings
         self.kinds = list(kinds) if kinds is not None else None
@@ -66,6 +76,7 @@ class JobRunner:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.on_progress = on_progress
         self.beside_requests = beside_requests
+        self.counters = dict(counters or {})
         self._loop_clock: int | None = None
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -146,6 +157,13 @@ class JobRunner:
             start = slot_start(now, interval)
             if self._slots.get(kind) == start:
                 continue
+            when = periodic_condition(kind)
+            if when is not None:
+                # Nothing to do in this slot: no job (and on SQLite, no write lock taken).
+                with self.db.reader() as session:
+                    if not when(session, now):
+                        self._slots[kind] = start
+                        continue
             with self.db.writer() as session:
                 queued += enqueue_periodic(session, kind, start, now=now)
                 session.commit()
@@ -208,7 +226,7 @@ class JobRunner:
         progress = (lambda done, total: report(job_id, done, total)) if report is not None else None
         ctx = JobContext(job_id=job_id, kind=kind, attempt=attempt, settings=self.settings, db=self.db,
                          worker_id=self.worker_id, clock=self.clock, on_progress=progress,
-                         loop_clock=self._loop_clock)
+                         loop_clock=self._loop_clock, counters=self.counters)
         try:
             if handler is None:
                 raise LookupError(f"no handler for job kind {kind!r} in this runner")

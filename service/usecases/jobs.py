@@ -9,7 +9,7 @@ progress write would wait for it).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -31,6 +31,7 @@ LOOP_BUSY = 0.1
 
 _handlers: dict[str, JobHandler] = {}
 _periodic: dict[str, Callable[[Settings], float]] = {}
+_periodic_when: dict[str, Callable[[Session, datetime], bool]] = {}
 
 
 class RetryLater(Exception):
@@ -56,9 +57,15 @@ def job_handler(kind: str) -> Callable[[JobHandler], JobHandler]:
     return register
 
 
-def periodic(kind: str, every: Callable[[Settings], float]) -> None:
-    """Make `kind` recurring: runners enqueue it once per slot of `every(settings)` seconds (payload {}); 0 = off."""
+def periodic(kind: str, every: Callable[[Settings], float], *,
+             when: Callable[[Session, datetime], bool] | None = None) -> None:
+    """Make `kind` recurring: runners enqueue it once per slot of `every(settings)` seconds (payload {}); 0 = off.
+    With `when` (a cheap read: is there anything to do at `now`?) a slot with nothing to do queues no job."""
     _periodic[kind] = every
+    if when is not None:
+        _periodic_when[kind] = when
+    else:
+        _periodic_when.pop(kind, None)
 
 
 def handler_for(kind: str) -> JobHandler | None:
@@ -71,6 +78,10 @@ def registered_kinds() -> list[str]:
 
 def periodic_kinds() -> dict[str, Callable[[Settings], float]]:
     return dict(_periodic)
+
+
+def periodic_condition(kind: str) -> Callable[[Session, datetime], bool] | None:
+    return _periodic_when.get(kind)
 
 
 @dataclass
@@ -86,6 +97,9 @@ class JobContext:
     # The CPU clock of the request loop's thread when this runner shares its process with one (the
     # embedded runner of `serve`): pace() then pauses while the loop is busy.
     loop_clock: int | None = None
+    # The metrics of the process running the job, by name (the app's, for the embedded runner; none
+    # in `supportgate worker`, which serves no /metrics).
+    counters: Mapping[str, Any] = field(default_factory=dict)
     _worked_since: float = field(default_factory=time.perf_counter)
     _loop_seen: tuple[float, float] | None = None
     _pause: float = PACE_MIN
@@ -147,6 +161,16 @@ def enqueue(
         max_attempts=max(1, max_attempts), now=now,
     )
     return job_id
+
+
+def request_run(session: Session, kind: str, *, now: datetime, max_attempts: int = 3) -> None:
+    """Make sure a run of `kind` (a job that drains a queue of its own, payload {}) starts after this
+    transaction commits: queue one unless one is queued already. The queued job is locked until the
+    commit, so no runner claims it in between and drains before this transaction's rows are visible
+    (PostgreSQL; SQLite's writers hold the database lock anyway)."""
+    if store.lock_queued_of_kind(session, kind, now=now) is not None:
+        return
+    store.insert(session, kind=kind, payload={}, dedupe_key=None, run_after=now, max_attempts=max_attempts, now=now)
 
 
 def enqueue_periodic(session: Session, kind: str, slot_start: datetime, *, now: datetime) -> bool:

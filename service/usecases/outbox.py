@@ -1,22 +1,29 @@
-"""Delivering the durable outbox: one loop per process, retries with exponential backoff, Retry-After honoured."""
+"""Delivering the durable outbox as a job: retries with exponential backoff, Retry-After honoured.
+
+Queueing a message requests a run of `outbox.deliver` in the same transaction (request_delivery);
+the kind is also periodic (every SUPPORTGATE_OUTBOX_POLL_SECONDS, only when a message is due), which
+sends the retries once their time has come and what an earlier process left pending.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import httpx
 from prometheus_client import Counter
+from sqlalchemy.orm import Session
 
 from service.settings import Settings
 from service.storage import outbox
 from service.storage.database import Database
 from service.usecases import audit
+from service.usecases.jobs import JobContext, job_handler, periodic, request_run
 
 log = logging.getLogger("supportgate.outbox")
 
@@ -24,6 +31,10 @@ log = logging.getLogger("supportgate.outbox")
 LEASE = timedelta(seconds=60)
 HTTP_TIMEOUT = 10.0
 MAX_RETRY_AFTER = 24 * 3600.0
+OUTBOX_KIND = "outbox.deliver"
+BATCH = 20
+# One run keeps sending while batches come back full, for about this long; the next run continues.
+RUN_BUDGET_SECONDS = 20.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,101 +78,85 @@ def classify(response: httpx.Response | None, error: Exception | None, attempts:
     return Outcome("failed", detail)
 
 
-class OutboxWorker:
-    """Claims due messages, sends them with httpx and records each attempt on the row."""
+def _claim(db: Database, now: datetime, limit: int) -> list[tuple[str, str, str, dict[str, object], str, int]]:
+    # Look with a reader first: on SQLite a writer takes the database's write lock.
+    with db.reader() as session:
+        if not outbox.any_due(session, now=now):
+            return []
+    with db.writer() as session:
+        rows = outbox.claim_due(session, now=now, lease=LEASE, limit=limit)
+        claimed = [(r.id, r.method, r.url, dict(r.payload), r.target, r.attempts) for r in rows]
+        session.commit()
+    return claimed
 
-    def __init__(self, db: Database, settings: Settings, *, poll_seconds: float = 1.0,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC), attempts: Counter | None = None) -> None:
-        self.db = db
-        self.attempts = attempts
-        self.settings = settings
-        self.poll_seconds = poll_seconds
-        self.clock = clock
-        self._wake = asyncio.Event()
-        self._stopping = False
-        self._task: asyncio.Task[None] | None = None
-        self._http: httpx.AsyncClient | None = None
 
-    def start(self) -> None:
-        self._http = httpx.AsyncClient(timeout=HTTP_TIMEOUT, follow_redirects=False)
-        self._task = asyncio.create_task(self._run(), name="supportgate-outbox")
+def _auth(settings: Settings, target: str) -> httpx.BasicAuth | None:
+    token = settings.zendesk_api_token
+    if target == "zendesk" and settings.zendesk_email and token is not None:
+        return httpx.BasicAuth(f"{settings.zendesk_email}/token", token.get_secret_value())
+    return None
 
-    def wake(self) -> None:
-        self._wake.set()
 
-    async def stop(self) -> None:
-        self._stopping = True
-        self._wake.set()
-        if self._task is not None:
-            try:
-                await asyncio.wait_for(asyncio.shield(self._task), timeout=HTTP_TIMEOUT + 1)
-            except TimeoutError:
-                self._task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._task
-        if self._http is not None:
-            await self._http.aclose()
+def _record(db: Database, message_id: str, target: str, outcome: Outcome, now: datetime) -> None:
+    with db.writer() as session:
+        row = outbox.get(session, message_id)
+        if row is None or row.status != outbox.PENDING:
+            return
+        row.attempts += 1
+        row.last_error = outcome.error
+        row.status = outcome.status
+        row.next_attempt_at = now + timedelta(seconds=outcome.delay) if outcome.status == outbox.PENDING else None
+        if outcome.status == outbox.DELIVERED:
+            row.delivered_at = now
+        if outcome.status != outbox.PENDING:
+            audit.record(session, kind=f"outbox.{outcome.status}", actor="outbox", at=now, scope="none",
+                         subject=f"{target} {row.method} {row.url}"[:200],
+                         after={"outbox_id": row.id, "attempts": row.attempts, "last_error": row.last_error})
+        session.commit()
 
-    async def _run(self) -> None:
-        while not self._stopping:
-            try:
-                await self.deliver_due()
-            except Exception:  # the loop must outlive a database outage; the rows keep their state
-                log.warning("outbox delivery round failed", exc_info=True)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
-            self._wake.clear()
 
-    def _claim(self) -> list[tuple[str, str, str, dict[str, object], str, int]]:
-        # Look with a reader first: on SQLite a writer takes the database's write lock.
-        with self.db.reader() as session:
-            if not outbox.any_due(session, now=self.clock()):
-                return []
-        with self.db.writer() as session:
-            rows = outbox.claim_due(session, now=self.clock(), lease=LEASE, limit=20)
-            claimed = [(r.id, r.method, r.url, dict(r.payload), r.target, r.attempts) for r in rows]
-            session.commit()
-        return claimed
+def deliver_due(db: Database, settings: Settings, http: httpx.Client, *, clock: Callable[[], datetime],
+                attempts: Counter | None = None, limit: int = BATCH) -> int:
+    """One round: claim up to `limit` due messages (leased, so no other runner sends them meanwhile),
+    send each once and record the attempt. Returns how many were attempted."""
+    claimed = _claim(db, clock(), limit)
+    for message_id, method, url, payload, target, tried in claimed:
+        response: httpx.Response | None = None
+        error: Exception | None = None
+        try:
+            response = http.request(method, url, json=payload, auth=_auth(settings, target) or httpx.USE_CLIENT_DEFAULT)
+        except httpx.HTTPError as exc:
+            error = exc
+        outcome = classify(response, error, tried + 1, settings.outbox_max_backoff_seconds, clock())
+        if attempts is not None:
+            attempts.labels(target, outcome.status).inc()
+        if outcome.status != outbox.DELIVERED:
+            log.warning("outbox %s to %s: %s", message_id, target, outcome.error)
+        _record(db, message_id, target, outcome, clock())
+    return len(claimed)
 
-    def _auth(self, target: str) -> httpx.BasicAuth | None:
-        token = self.settings.zendesk_api_token
-        if target == "zendesk" and self.settings.zendesk_email and token is not None:
-            return httpx.BasicAuth(f"{self.settings.zendesk_email}/token", token.get_secret_value())
-        return None
 
-    def _record(self, message_id: str, target: str, outcome: Outcome) -> None:
-        now = self.clock()
-        with self.db.writer() as session:
-            row = outbox.get(session, message_id)
-            if row is None or row.status != outbox.PENDING:
-                return
-            row.attempts += 1
-            row.last_error = outcome.error
-            row.status = outcome.status
-            row.next_attempt_at = now + timedelta(seconds=outcome.delay) if outcome.status == outbox.PENDING else None
-            if outcome.status == outbox.DELIVERED:
-                row.delivered_at = now
-            if outcome.status != outbox.PENDING:
-                audit.record(session, kind=f"outbox.{outcome.status}", actor="outbox", at=now, scope="none",
-                             subject=f"{target} {row.method} {row.url}"[:200],
-                             after={"outbox_id": row.id, "attempts": row.attempts, "last_error": row.last_error})
-            session.commit()
+def request_delivery(session: Session, now: datetime) -> None:
+    """Called in the transaction that queues a message: a delivery run starts once it commits."""
+    request_run(session, OUTBOX_KIND, now=now)
 
-    async def deliver_due(self) -> int:
-        """One round: send every due message once. Returns how many were attempted."""
-        assert self._http is not None
-        claimed = await asyncio.to_thread(self._claim)
-        for message_id, method, url, payload, target, attempts in claimed:
-            response: httpx.Response | None = None
-            error: Exception | None = None
-            try:
-                response = await self._http.request(method, url, json=payload, auth=self._auth(target) or httpx.USE_CLIENT_DEFAULT)
-            except httpx.HTTPError as exc:
-                error = exc
-            outcome = classify(response, error, attempts + 1, self.settings.outbox_max_backoff_seconds, self.clock())
-            if self.attempts is not None:
-                self.attempts.labels(target, outcome.status).inc()
-            if outcome.status != outbox.DELIVERED:
-                log.warning("outbox %s to %s: %s", message_id, target, outcome.error)
-            await asyncio.to_thread(self._record, message_id, target, outcome)
-        return len(claimed)
+
+@job_handler(OUTBOX_KIND)
+def deliver_outbox(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
+    started = time.monotonic()
+    attempted = 0
+    counter = ctx.counters.get("outbox_attempts")
+    with httpx.Client(timeout=HTTP_TIMEOUT, follow_redirects=False) as http:
+        while True:
+            batch = deliver_due(ctx.db, ctx.settings, http, clock=ctx.clock, attempts=counter)
+            attempted += batch
+            if batch < BATCH or time.monotonic() - started > RUN_BUDGET_SECONDS:
+                return {"attempted": attempted}
+
+
+def _anything_due(session: Session, now: datetime) -> bool:
+    return outbox.any_due(session, now=now)
+
+
+# Retries (and messages an earlier process left pending) are taken up at the next slot once due.
+periodic(OUTBOX_KIND, lambda settings: settings.outbox_poll_seconds, when=_anything_due)

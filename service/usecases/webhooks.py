@@ -1,9 +1,11 @@
-"""The webhook inbox: store each verified event once, apply it, confirm where the provider signs less.
+"""The webhook inbox: store each verified event once, then apply it, confirmed where the provider signs less.
 
-Transactions are opened here rather than in the request's session dependency: an event that must be
-confirmed with the provider's API is stored and committed first, the API is called outside any
-transaction (no lock held over the network), and the result is applied in a second transaction that
-re-reads the event under a lock. Events that need no confirmation are stored and applied in one.
+Transactions are opened here rather than in the request's session dependency. A delivery only stores
+its events (one short transaction: the inbox row and a request for the processing job); the job
+applies them later, off the request loop. An event that must be confirmed with the provider's API is
+held under a lease, the API is called outside any transaction (no lock held over the network), and
+the result is applied in a second transaction that re-reads the event under a lock. Events that need
+no confirmation are applied in one transaction.
 """
 
 from __future__ import annotations
@@ -22,12 +24,12 @@ from service.ids import new_id
 from service.storage import tables as t
 from service.storage.database import Database
 from service.storage.sql import SqlRepository
-from service.storage.webhook_inbox import InboxRepository
-from service.usecases import audit, billing, records
+from service.storage.webhook_inbox import DUE_STATUSES, InboxRepository
+from service.usecases import audit, billing, jobs, records
 from service.webhooks import NormalisedEvent, adobe_sign, docusign, dropbox_sign, pandadoc, standard, stripe_billing
 from service.webhooks.confirm import Confirmation, ProviderUnreachable, needs_confirmation
 
-# Inbox statuses: received (stored, waiting for the provider's confirmation), processed, unmatched,
+# Inbox statuses: received (stored, waiting for the job or the provider's confirmation), processed, unmatched,
 # failed (the provider could not be asked; retried), unconfirmed (the provider says it is not so),
 # refused (genuine, but it contradicts what we know: another client or version than the registered
 # envelope, or a date that cannot be a signature's). A refused event is kept and never applied.
@@ -246,16 +248,17 @@ def apply(session: Session, row: t.WebhookEvent, event: NormalisedEvent, now: da
     return Outcome(row.id, "processed", "applied", detail)
 
 
-def _new_row(event: NormalisedEvent, body: str, headers: dict[str, Any], now: datetime) -> t.WebhookEvent:
-    return t.WebhookEvent(
-        id=new_id("whe"), provider=event.provider, event_key=event.event_key, envelope_id=event.envelope_id,
-        event_type=event.event_type, status="received", detail=None, body=body, headers=headers, received_at=now,
-        processed_at=None, attempts=0, next_attempt_at=None,
-    )
+PROCESS_KIND = "webhooks.process"
 
 
 class Inbox:
-    """Receives, applies, confirms and replays webhook events against one database."""
+    """Receives, processes, confirms and replays webhook events against one database.
+
+    Receiving only stores: the verified event is written as `received` (due at once) and a run of the
+    processing job is requested in the same short transaction, so the delivery is answered without
+    waiting for its effects. The job (service/usecases/webhook_jobs.py) takes up due events one by
+    one: it applies them, asks the provider where the event is not signed, and retries failures.
+    """
 
     def __init__(self, db: Database, confirm: Confirmer, clock: Clock, policy: RetryPolicy) -> None:
         self.db = db
@@ -264,24 +267,79 @@ class Inbox:
         self.policy = policy
 
     def receive(self, event: NormalisedEvent, *, body: str, headers: dict[str, Any]) -> Outcome:
-        actor = f"webhook:{event.provider}"
+        """Store a verified event once per (provider, event key); its processing is the job's."""
         now = self.clock()
+        event_id = new_id("whe")
         with self.db.writer() as session:
-            row = _new_row(event, body, headers, now)
-            if not InboxRepository(session).insert_once(row):
+            stored = InboxRepository(session).insert_new({
+                "id": event_id, "provider": event.provider, "event_key": event.event_key,
+                "envelope_id": event.envelope_id, "event_type": event.event_type, "status": "received",
+                "detail": None, "body": body, "headers": headers, "received_at": now, "processed_at": None,
+                "attempts": 0, "next_attempt_at": now,
+            })
+            if not stored:
                 session.rollback()
                 return Outcome(None, "duplicate", "duplicate", "this event was received before")
-            if not needs_confirmation(event) or event.refusal is not None:
-                outcome = apply(session, row, event, now, actor=actor, trust_metadata=event.provider in BODY_SIGNED)
-                session.commit()
-                return outcome
-            # Stored first, so it survives a crash; the retry loop takes it over after the lease.
-            row.next_attempt_at = now + timedelta(seconds=self.policy.lease_seconds)
-            audit.record(session, kind="webhook.received", actor=actor, at=now, scope="none", subject=row.id,
-                         after={"provider": row.provider, "event_key": row.event_key})
+            jobs.request_run(session, PROCESS_KIND, now=now)
             session.commit()
-            event_id = row.id
-        return self.confirm_and_apply(event_id, event, actor=actor)
+        return Outcome(event_id, "received", "received", "stored; it is processed by a background job")
+
+    def process_next(self, actor_prefix: str = "webhook") -> tuple[str, Outcome, bool] | None:
+        """Take up the oldest due event: apply it (or ask its provider, then apply). Returns (provider,
+        outcome, whether it was a retry), or None when nothing is due. One short transaction per event;
+        a provider is asked with no transaction open. An attempt that raises leaves the event failed,
+        retried later with backoff, so one bad event never blocks the others."""
+        now = self.clock()
+        with self.db.reader() as session:
+            if not InboxRepository(session).any_due(now):
+                return None
+        event_id = None
+        try:
+            with self.db.writer() as session:
+                row = InboxRepository(session).next_due(now)
+                if row is None:
+                    session.commit()
+                    return None
+                provider, event_id, retry = row.provider, row.id, row.attempts > 0 or row.status == "failed"
+                actor = f"{actor_prefix}:{provider}"
+                try:
+                    event = self._stored_event(row)
+                except ServiceError as exc:
+                    # Cannot happen for a body that was verified and parsed on arrival; never loop on it.
+                    _finish(session, row, "failed", f"the stored event cannot be read: {exc.detail}", now, actor)
+                    session.commit()
+                    return provider, Outcome(event_id, "failed", "failed", row.detail), retry
+                if not needs_confirmation(event) or event.refusal is not None:
+                    outcome = apply(session, row, event, now, actor=actor, trust_metadata=event.provider in BODY_SIGNED)
+                    session.commit()
+                    return provider, outcome, retry
+                # The provider is asked outside any transaction: hold the event for the call's length (a
+                # processor that dies meanwhile leaves it due again after the lease).
+                row.next_attempt_at = now + timedelta(seconds=self.policy.lease_seconds)
+                session.commit()
+            return provider, self.confirm_and_apply(event_id, event, actor=actor), retry
+        except Exception as exc:
+            if event_id is None:
+                raise  # nothing taken up: the database itself is in trouble (the job is retried)
+            detail = exc.detail if isinstance(exc, ServiceError) else type(exc).__name__
+            self.hold_after_error(event_id, detail)
+            return provider, Outcome(event_id, "failed", "failed", detail), retry
+
+    def hold_after_error(self, event_id: str, error: str) -> None:
+        """An attempt that raised (a bug, or the database): keep the event, retried later with backoff."""
+        now = self.clock()
+        with self.db.writer() as session:
+            row = InboxRepository(session).lock(event_id)
+            if row is None or row.status not in DUE_STATUSES:
+                session.rollback()
+                return
+            row.attempts += 1
+            row.status, row.detail = "failed", f"processing failed: {error}"[:2000]
+            row.next_attempt_at = self.policy.next_attempt(row.attempts, now)
+            audit.record(session, kind="webhook.failed", actor="webhook-job", at=now, scope="none", subject=row.id,
+                         after={"provider": row.provider, "event_key": row.event_key, "detail": row.detail,
+                                "attempts": row.attempts})
+            session.commit()
 
     def confirm_and_apply(self, event_id: str, event: NormalisedEvent, *, actor: str) -> Outcome:
         try:
@@ -345,29 +403,3 @@ class Inbox:
                 return outcome
             session.rollback()
         return self.confirm_and_apply(event_id, event, actor=actor)
-
-    def retry_due(self, limit: int = 20) -> list[tuple[str, Outcome]]:
-        """One pass of the retry loop: every due `failed` (or abandoned `received`) event, once."""
-        now = self.clock()
-        with self.db.reader() as session:
-            due = InboxRepository(session).due(now, limit)
-            session.rollback()
-        outcomes = []
-        for event_id, seen in due:
-            with self.db.writer() as session:
-                lease = now + timedelta(seconds=self.policy.lease_seconds)
-                if not InboxRepository(session).claim(event_id, seen, lease):
-                    session.rollback()
-                    continue
-                row = InboxRepository(session).get(event_id)
-                assert row is not None
-                try:
-                    event = self._stored_event(row)
-                except ServiceError as exc:
-                    # Cannot happen for a body that was verified and parsed on arrival; never loop on it.
-                    _finish(session, row, "failed", f"the stored event cannot be read: {exc.detail}", now, "webhook-retry")
-                    session.commit()
-                    continue
-                session.commit()
-            outcomes.append((event.provider, self.confirm_and_apply(event_id, event, actor=f"webhook:{event.provider}")))
-        return outcomes

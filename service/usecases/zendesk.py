@@ -17,6 +17,7 @@ from service.errors import InvalidInput
 from service.storage import outbox
 from service.usecases import audit
 from service.usecases.checks import CheckExtras, CheckResult, ClientRef, make_ref, run_check
+from service.usecases.outbox import request_delivery
 from service.webhooks.zendesk import TicketWebhook
 
 TARGET = "zendesk"
@@ -154,6 +155,7 @@ def queue_update(session: Session, *, api_url: str, key: str, ticket: TicketWebh
         session, target=TARGET, dedupe_key=key, method="PUT", url=url, payload=ticket_update(ticket, decided), now=now
     )
     if created:
+        request_delivery(session, now)
         d = decided.result.decision
         audit.record(
             session, kind="zendesk.ticket_checked", actor="zendesk", at=now, scope="none",

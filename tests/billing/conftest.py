@@ -20,6 +20,7 @@ from service.api.app import create_app
 from service.settings import Settings
 from tests.conftest import ADMIN_KEY, make_settings
 from tests.helpers import ok, put_plans
+from tests.webhooks.conftest import settle
 
 SECRET = "whsec_test_current_0123456789abcdef"
 OLD_SECRET = "whsec_test_previous_fedcba9876543210"
@@ -65,10 +66,14 @@ def event(obj: dict[str, Any], kind: str = "customer.subscription.updated", *, c
 
 def deliver(client: TestClient, body: dict[str, Any] | bytes, *secrets: str, at: int | None = None,
             header: str | None = None) -> Any:
+    """Stripe delivers `body`; once stored it is applied by the app's job, which this waits for."""
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     sig = header if header is not None else stripe_header(raw, *secrets, at=at)
-    return client.post("/v1/webhooks/stripe", content=raw,
-                       headers={"Stripe-Signature": sig, "Content-Type": "application/json"})
+    response = client.post("/v1/webhooks/stripe", content=raw,
+                           headers={"Stripe-Signature": sig, "Content-Type": "application/json"})
+    if response.status_code == 200:
+        settle(client)
+    return response
 
 
 def billing_settings(db_url: str, **overrides: Any) -> Settings:

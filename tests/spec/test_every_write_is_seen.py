@@ -21,6 +21,7 @@ from service.storage.tables import Base
 from tests.conftest import ADMIN_KEY, make_settings
 from tests.helpers import SHA, create_client, in_days, iso, now, ok, publish_contract, put_plans, sign
 from tests.webhooks import providers as p
+from tests.webhooks.conftest import settle
 
 pytestmark = pytest.mark.storage
 PHONE = "+12125550142"
@@ -153,10 +154,12 @@ CASES: dict[str, tuple[Callable[[World], Any], Callable[[World, Any], Any], Call
         lambda w, usage_id: ok(w.here.post(f"/v1/usage/{usage_id}/reverse", json={"reason": "booked twice"}), 201),
         lambda api: (decision(api)["allowance"] or {}).get("used") == 0,
     ),
+    # A delivery is stored and answered; the job of either process applies it (then the writer is that job).
     "POST /v1/webhooks/standard": (
         lambda w: None,
-        lambda w, _: ok(w.here.post("/v1/webhooks/standard", content=(raw := p.standard_body(
+        lambda w, _: (ok(w.here.post("/v1/webhooks/standard", content=(raw := p.standard_body(
             client_id=w.client_id, contract_version="2026.1", signed_at=iso(now()))), headers=p.standard_headers(raw))),
+            settled(w.here), wait_until(lambda: decision(w.here)["contract"]["status"] == "signed")),
         lambda api: decision(api)["contract"]["status"] == "signed",
     ),
 }
@@ -215,6 +218,12 @@ def world(db_url: str) -> Iterator[World]:
         client_id = create_client(here, "Acme Dental", phones=[PHONE])["id"]
         assert wait_until(lambda: decision(there)["contract"]["status"] == "unsigned")
         yield World(here, there, client_id)
+
+
+def settled(client: TestClient) -> bool:
+    """settle() as an expression: the processing job has taken up every stored event."""
+    settle(client)
+    return True
 
 
 def wait_until(probe: Callable[..., bool], seconds: float = 5.0) -> bool:

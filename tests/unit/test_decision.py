@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -61,10 +62,10 @@ def catalog(*versions: ContractVersion, term_days: int | None = None) -> Catalog
     return Catalog(services=SERVICES, plans=PLANS, versions=versions, policy=Policy())
 
 
-def client(**changes: object) -> ClientState:
-    base: dict[str, object] = {"id": "cl_1", "name": "Acme", "status": ClientStatus.ACTIVE, "created_at": T0 - 400 * DAY}
+def client(**changes: Any) -> ClientState:
+    base: dict[str, Any] = {"id": "cl_1", "name": "Acme", "status": ClientStatus.ACTIVE, "created_at": T0 - 400 * DAY}
     base.update(changes)
-    return ClientState(**base)  # type: ignore[arg-type]
+    return ClientState(**base)
 
 
 def signed(version: str, at: datetime) -> Acceptance:

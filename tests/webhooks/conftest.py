@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
@@ -15,6 +16,8 @@ from fastapi.testclient import TestClient
 from service.api.app import create_app
 from service.settings import Settings
 from service.storage import tables as t
+from service.usecases.webhook_worker import WebhookIntake
+from service.usecases.webhooks import OUTCOME
 from tests.conftest import ADMIN_KEY, make_settings
 from tests.helpers import app_state, create_client, publish_contract, put_plans
 from tests.webhooks import providers as p
@@ -102,8 +105,57 @@ def acme(wh: TestClient) -> dict[str, Any]:
     return create_client(wh, emails=["office@acme.example"], external_refs=[{"system": "crm", "id": "ACME-1"}])
 
 
+def settle(client: TestClient, timeout: float = 20.0) -> None:
+    """Wait until the processing job has taken up every stored event: deliveries are answered once
+    stored, and applied by the `webhooks.process` job of the app's embedded runner."""
+    db = app_state(client).db
+    deadline = time.monotonic() + timeout
+    while True:
+        with db.reader() as session:
+            waiting = session.scalar(
+                sa.select(sa.func.count()).select_from(t.WebhookEvent).where(t.WebhookEvent.status == "received"))
+        if not waiting:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{waiting} stored webhook events were not processed within {timeout} s")
+        time.sleep(0.02)
+
+
+def drain(client: TestClient) -> int:
+    """Process every due stored event here and now, as the job would (for apps without a job runner)."""
+    intake = app_state(client).extras["webhooks"]
+    assert isinstance(intake, WebhookIntake)
+    inbox = intake.inbox
+    done = 0
+    while inbox.process_next() is not None:
+        done += 1
+    return done
+
+
+# The outcome of a delivery whose events had different outcomes: the most telling one.
+_OUTCOME_ORDER = ("failed", "unmatched", "rejected", "applied")
+
+
+def outcome(client: TestClient, response: Any) -> str:
+    """What became of a delivery: `duplicate` (known already), else, once its events are processed,
+    applied | unmatched | rejected | failed (from the inbox, as the metric counts them)."""
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    if answer["status"] == "duplicate":
+        assert answer["events"] == []
+        return "duplicate"
+    assert answer["status"] == "received" and answer["events"], answer
+    settle(client)
+    db = app_state(client).db
+    with db.reader() as session:
+        statuses = set(session.scalars(sa.select(t.WebhookEvent.status).where(t.WebhookEvent.id.in_(answer["events"]))))
+    found = {OUTCOME[status] for status in statuses}
+    return next(o for o in _OUTCOME_ORDER if o in found)
+
+
 def counts(client: TestClient) -> tuple[int, int, int]:
-    """(inbox events, acceptances, signature requests) straight from the database."""
+    """(inbox events, acceptances, signature requests) straight from the database, once processed."""
+    settle(client)
     db = app_state(client).db
     with db.reader() as session:
         return (
@@ -114,20 +166,24 @@ def counts(client: TestClient) -> tuple[int, int, int]:
 
 
 def inbox(client: TestClient, status: str | None = None) -> list[dict[str, Any]]:
+    settle(client)
     response = client.get("/v1/webhooks/events", params={"status": status} if status else {})
     assert response.status_code == 200, response.text
     return cast(list[dict[str, Any]], response.json()["items"])
 
 
 def contract_status(client: TestClient, client_id: str) -> str:
+    settle(client)
     response = client.get(f"/v1/clients/{client_id}")
     assert response.status_code == 200, response.text
     return cast(str, response.json()["contract"]["status"])
 
 
-def metric(client: TestClient, provider: str, outcome: str) -> float:
+def metric(client: TestClient, provider: str, outcome: str, name: str = "deliveries") -> float:
+    """A webhook counter: `deliveries` (as answered: received, duplicate, rejected) or `processed` (by the job)."""
+    settle(client)
     text = client.get("/metrics").text
-    wanted = f'supportgate_webhook_deliveries_total{{outcome="{outcome}",provider="{provider}"}}'
+    wanted = f'supportgate_webhook_{name}_total{{outcome="{outcome}",provider="{provider}"}}'
     for line in text.splitlines():
         if line.startswith(wanted):
             return float(line.split()[-1])

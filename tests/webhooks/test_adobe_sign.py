@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from tests.helpers import ok
 from tests.webhooks import providers as p
-from tests.webhooks.conftest import StubApi, contract_status, counts, inbox
+from tests.webhooks.conftest import StubApi, contract_status, counts, inbox, outcome, settle
 
 URL = "/v1/webhooks/adobe-sign"
 
@@ -61,7 +61,7 @@ def test_unknown_or_missing_client_id_is_401_and_stores_nothing(wh: TestClient, 
 def test_duplicate_notification_and_unmatched_then_replay(wh: TestClient, acme: dict[str, Any], stub_api: StubApi) -> None:
     stub_api.answer("/api/rest/v6/agreements/agr-4", (200, {"id": "agr-4", "status": "SIGNED"}))
     body = p.adobe_body("AGREEMENT_WORKFLOW_COMPLETED", "agr-4", notification_id="n-1")
-    assert wh.post(URL, content=body, headers=headers()).json()["status"] == "unmatched"
+    assert outcome(wh, wh.post(URL, content=body, headers=headers())) == "unmatched"
     assert wh.post(URL, content=body, headers=headers()).json()["status"] == "duplicate"
     [event] = inbox(wh, "unmatched")
     register(wh, acme, "agr-4")
@@ -75,6 +75,7 @@ def test_rejected_confirmed_by_the_api_refuses_with_contract_declined(wh: TestCl
     register(wh, acme, "agr-5")
     stub_api.answer("/api/rest/v6/agreements/agr-5", (200, {"id": "agr-5", "status": "CANCELLED"}))
     assert wh.post(URL, content=p.adobe_body("AGREEMENT_REJECTED", "agr-5"), headers=headers()).status_code == 200
+    settle(wh)
     assert "CONTRACT_DECLINED" in codes(check(wh, id=acme["id"]))
 
 
@@ -83,6 +84,7 @@ def test_a_late_email_viewed_after_completion_does_not_regress(wh: TestClient, a
     stub_api.answer("/api/rest/v6/agreements/agr-6", (200, {"id": "agr-6", "status": "SIGNED"}))
     wh.post(URL, content=p.adobe_body("AGREEMENT_WORKFLOW_COMPLETED", "agr-6"), headers=headers())
     wh.post(URL, content=p.adobe_body("AGREEMENT_EMAIL_VIEWED", "agr-6"), headers=headers())
+    settle(wh)
     [request] = ok(wh.get(f"/v1/clients/{acme['id']}/signature-requests"))["items"]
     assert request["status"] == "signed" and contract_status(wh, acme["id"]) == "signed"
     assert len(stub_api.requests) == 1  # viewing needs no confirmation

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from tests.conftest import make_settings
 from tests.helpers import app_state, check, codes, ok
 from tests.webhooks import providers as p
-from tests.webhooks.conftest import contract_status, counts, inbox, metric
+from tests.webhooks.conftest import contract_status, counts, inbox, metric, outcome, settle
 
 URL = "/v1/webhooks/docusign"
 
@@ -29,7 +29,8 @@ def test_a_completed_envelope_signs_the_contract_with_its_evidence(wh: TestClien
     env = envelope()
     raw = p.docusign_body("envelope-completed", env, client_id=acme["id"])
     response = post(wh, raw, p.docusign_headers(raw))
-    assert response.status_code == 200 and response.json()["status"] == "applied"
+    assert response.status_code == 200 and response.json()["status"] == "received"
+    assert outcome(wh, response) == "applied"
     assert contract_status(wh, acme["id"]) == "signed"
     decision = check(wh, id=acme["id"])
     assert decision["contract"]["status"] == "signed" and "CONTRACT_UNSIGNED" not in codes(decision)
@@ -43,7 +44,7 @@ def test_a_completed_envelope_signs_the_contract_with_its_evidence(wh: TestClien
     assert request["external_id"] == env and request["status"] == "signed"
     kinds = [e["kind"] for e in ok(wh.get(f"/v1/clients/{acme['id']}/events"))["items"]]
     assert "acceptance.signed" in kinds and "signature_request.registered" in kinds
-    assert metric(wh, "docusign", "applied") == 1
+    assert metric(wh, "docusign", "received") == 1 and metric(wh, "docusign", "applied", name="processed") == 1
 
 
 def test_any_header_under_any_rotated_key_is_accepted(wh: TestClient, acme: dict[str, Any]) -> None:
@@ -78,7 +79,7 @@ def test_a_duplicate_delivery_changes_nothing_and_is_still_acknowledged(wh: Test
     env = envelope()
     generated = p.stamp(datetime.now(UTC) - timedelta(minutes=1))
     raw = p.docusign_body("envelope-completed", env, client_id=acme["id"], generated=generated)
-    assert post(wh, raw, p.docusign_headers(raw)).json()["status"] == "applied"
+    assert outcome(wh, post(wh, raw, p.docusign_headers(raw))) == "applied"
     after_first = counts(wh)
     # A Connect retry: same event, higher retryCount, signed again.
     retry = p.docusign_body("envelope-completed", env, client_id=acme["id"], generated=generated,
@@ -95,6 +96,7 @@ def test_a_late_viewed_after_completed_is_recorded_not_applied(wh: TestClient, a
     late = p.docusign_body("envelope-delivered", env, client_id=acme["id"], generated="2026-11-01T08:00:00.0000000Z")
     assert post(wh, done, p.docusign_headers(done)).status_code == 200
     assert post(wh, late, p.docusign_headers(late)).status_code == 200
+    settle(wh)
     [request] = ok(wh.get(f"/v1/clients/{acme['id']}/signature-requests"))["items"]
     assert request["status"] == "signed"
     assert contract_status(wh, acme["id"]) == "signed"
@@ -115,6 +117,7 @@ def test_one_signer_done_is_not_the_client_signing(wh: TestClient, acme: dict[st
 def test_declined_makes_the_check_refuse_with_contract_declined(wh: TestClient, acme: dict[str, Any]) -> None:
     raw = p.docusign_body("envelope-declined", envelope(), client_id=acme["id"], signer_status="declined")
     assert post(wh, raw, p.docusign_headers(raw)).status_code == 200
+    settle(wh)
     decision = check(wh, id=acme["id"])
     assert decision["allowed"] is False and "CONTRACT_DECLINED" in codes(decision)
 
@@ -122,8 +125,7 @@ def test_declined_makes_the_check_refuse_with_contract_declined(wh: TestClient, 
 def test_unmatched_is_listed_then_applied_after_registration_and_replay(wh: TestClient, acme: dict[str, Any]) -> None:
     env = envelope()
     raw = p.docusign_body("envelope-completed", env, client_id=None, version=None)
-    response = post(wh, raw, p.docusign_headers(raw))
-    assert response.status_code == 200 and response.json()["status"] == "unmatched"
+    assert outcome(wh, post(wh, raw, p.docusign_headers(raw))) == "unmatched"
     [event] = inbox(wh, "unmatched")
     assert contract_status(wh, acme["id"]) == "pending"
     ok(wh.post(f"/v1/clients/{acme['id']}/signature-requests",
@@ -139,7 +141,7 @@ def test_unmatched_is_listed_then_applied_after_registration_and_replay(wh: Test
 
 def test_metadata_naming_an_unknown_client_is_unmatched(wh: TestClient, acme: dict[str, Any]) -> None:
     raw = p.docusign_body("envelope-completed", envelope(), client_id="cl_nobody")
-    assert post(wh, raw, p.docusign_headers(raw)).json()["status"] == "unmatched"
+    assert outcome(wh, post(wh, raw, p.docusign_headers(raw))) == "unmatched"
     [event] = inbox(wh, "unmatched")
     assert "cl_nobody" in event["detail"]
 

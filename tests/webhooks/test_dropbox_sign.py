@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from tests.helpers import app_state, check, codes, ok
 from tests.webhooks import providers as p
-from tests.webhooks.conftest import StubApi, contract_status, counts, inbox, metric
+from tests.webhooks.conftest import StubApi, contract_status, counts, inbox, metric, settle
 
 URL = "/v1/webhooks/dropbox-sign"
 ANSWER = "Hello API Event Received"
@@ -54,7 +54,7 @@ def test_a_replayed_hash_with_a_forged_request_id_marks_nobody_signed(wh: TestCl
     # An id the API does not know at all is refused the same way.
     forged["signature_request"]["signature_request_id"] = "sr-made-up"
     assert deliver(wh, json.dumps(forged)).text == ANSWER
-    assert counts(wh)[1] == 0 and metric(wh, "dropbox_sign", "rejected") == 2
+    assert counts(wh)[1] == 0 and metric(wh, "dropbox_sign", "rejected", name="processed") == 2
 
 
 def test_metadata_comes_from_the_api_not_from_the_unsigned_body(wh: TestClient, acme: dict[str, Any], stub_api: StubApi) -> None:
@@ -82,7 +82,7 @@ def test_api_down_keeps_the_event_failed_then_retries_and_applies_it(wh: TestCli
     assert contract_status(wh, acme["id"]) == "signed"
     [done] = inbox(wh)
     assert done["status"] == "processed" and done["attempts"] == 3
-    # Applied by the background loop: the cached state was dropped, the check sees the signature.
+    # Applied by the retrying job: the cached state was dropped, the check sees the signature.
     assert check(wh, id=acme["id"])["contract"]["status"] == "signed"
     retries = wh.get("/metrics").text
     assert 'supportgate_webhook_retries_total{outcome="failed",provider="dropbox_sign"} 1.0' in retries
@@ -113,6 +113,7 @@ def test_declined_confirmed_by_the_api_refuses(wh: TestClient, acme: dict[str, A
     stub_api.answer(api_path("sr-6"), (200, {"signature_request": p.dropbox_request(
         "sr-6", {"client_id": acme["id"], "contract_version": "2026.1"}, complete=False, declined=True)}))
     deliver(wh, p.dropbox_event("signature_request_declined", "sr-6", client_id=acme["id"]))
+    settle(wh)
     assert "CONTRACT_DECLINED" in codes(check(wh, id=acme["id"]))
 
 
@@ -172,6 +173,7 @@ def test_a_late_viewed_after_all_signed_does_not_regress(wh: TestClient, acme: d
     stub_api.answer(api_path("sr-10"), (200, {"signature_request": p.dropbox_request("sr-10", metadata)}))
     deliver(wh, p.dropbox_event("signature_request_all_signed", "sr-10", client_id=acme["id"]))
     deliver(wh, p.dropbox_event("signature_request_viewed", "sr-10", client_id=acme["id"], event_time="1700000000"))
+    settle(wh)
     [request] = ok(wh.get(f"/v1/clients/{acme['id']}/signature-requests"))["items"]
     assert request["status"] == "signed" and contract_status(wh, acme["id"]) == "signed"
 

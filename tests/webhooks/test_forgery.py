@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from tests.helpers import create_client, ok
 from tests.webhooks import providers as p
-from tests.webhooks.conftest import StubApi, contract_status, counts, inbox
+from tests.webhooks.conftest import StubApi, contract_status, counts, inbox, outcome, settle
 
 DROPBOX = "/v1/webhooks/dropbox-sign"
 ADOBE = "/v1/webhooks/adobe-sign"
@@ -102,6 +102,7 @@ def test_an_unsigned_adobe_event_does_not_move_a_registered_agreement(wh: TestCl
     headers = {"X-ADOBESIGN-CLIENTID": p.ADOBE_CLIENT_IDS[0], "Content-Type": "application/json"}
     for event in ("AGREEMENT_EMAIL_VIEWED", "AGREEMENT_RECALLED", "AGREEMENT_EXPIRED", "AGREEMENT_ACTION_COMPLETED"):
         assert wh.post(ADOBE, content=p.adobe_body(event, "agr-f"), headers=headers).status_code == 200
+    settle(wh)
     [request] = requests_of(wh, acme["id"])
     assert request["status"] == "sent" and stub_api.requests == []
 
@@ -114,7 +115,7 @@ def test_an_adobe_completion_for_an_unregistered_agreement_never_takes_a_client_
     body["client_id"], body["contract_version"] = acme["id"], "2026.1"
     stub_api.answer("/api/rest/v6/agreements/agr-u", (200, {"id": "agr-u", "status": "SIGNED"}))
     headers = {"X-ADOBESIGN-CLIENTID": p.ADOBE_CLIENT_IDS[0], "Content-Type": "application/json"}
-    assert wh.post(ADOBE, content=json.dumps(body), headers=headers).json()["status"] == "unmatched"
+    assert outcome(wh, wh.post(ADOBE, content=json.dumps(body), headers=headers)) == "unmatched"
     assert contract_status(wh, acme["id"]) == "pending" and counts(wh)[1:] == (0, 0)
 
 
@@ -126,7 +127,7 @@ def test_signed_docusign_metadata_naming_another_client_than_the_registered_enve
     ok(wh.post(f"/v1/clients/{acme['id']}/signature-requests",
                json={"provider": "docusign", "external_id": env, "contract_version": "2026.1"}), 201)
     raw = p.docusign_body("envelope-completed", env, client_id=mallory["id"])
-    assert wh.post("/v1/webhooks/docusign", content=raw, headers=p.docusign_headers(raw)).json()["status"] == "rejected"
+    assert outcome(wh, wh.post("/v1/webhooks/docusign", content=raw, headers=p.docusign_headers(raw))) == "rejected"
     assert contract_status(wh, acme["id"]) == "pending" and contract_status(wh, mallory["id"]) == "pending"
     [refused] = inbox(wh, "refused")
     assert mallory["id"] in refused["detail"]
@@ -140,19 +141,19 @@ def test_signed_pandadoc_and_standard_metadata_contradicting_the_registration_ar
     raw = json.dumps([p.pandadoc_event("document_state_changed", "doc-pandadoc", "document.completed",
                                        client_id=mallory["id"])]).encode()
     response = wh.post("/v1/webhooks/pandadoc", params={"signature": p.pandadoc_signature(raw)}, content=raw)
-    assert response.json()["status"] == "rejected"
+    assert outcome(wh, response) == "rejected"
     raw = p.standard_body(external_ref={"system": "crm", "id": "MAL-1"}, contract_version="2026.1", envelope_id="doc-standard")
-    assert wh.post("/v1/webhooks/standard", content=raw, headers=p.standard_headers(raw)).json()["status"] == "rejected"
+    assert outcome(wh, wh.post("/v1/webhooks/standard", content=raw, headers=p.standard_headers(raw))) == "rejected"
     assert len(inbox(wh, "refused")) == 2 and counts(wh)[1] == 0
     assert contract_status(wh, acme["id"]) == "pending" and contract_status(wh, mallory["id"]) == "pending"
 
 
 def test_a_signature_dated_before_its_version_existed_or_in_the_future_is_refused(wh: TestClient, acme: dict[str, Any]) -> None:
     early = p.docusign_body("envelope-completed", str(uuid.uuid4()), client_id=acme["id"], generated="2020-01-01T00:00:00Z")
-    assert wh.post("/v1/webhooks/docusign", content=early, headers=p.docusign_headers(early)).json()["status"] == "rejected"
+    assert outcome(wh, wh.post("/v1/webhooks/docusign", content=early, headers=p.docusign_headers(early))) == "rejected"
     ahead = (datetime.now(UTC) + timedelta(days=400)).isoformat()
     late = p.standard_body(client_id=acme["id"], contract_version="2026.1", signed_at=ahead)
-    assert wh.post("/v1/webhooks/standard", content=late, headers=p.standard_headers(late)).json()["status"] == "rejected"
+    assert outcome(wh, wh.post("/v1/webhooks/standard", content=late, headers=p.standard_headers(late))) == "rejected"
     details = [e["detail"] for e in inbox(wh, "refused")]
     assert any("before contract 2026.1 existed" in d for d in details) and any("in the future" in d for d in details)
     assert contract_status(wh, acme["id"]) == "pending" and counts(wh)[1] == 0

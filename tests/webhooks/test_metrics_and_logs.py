@@ -1,4 +1,5 @@
-"""Deliveries are counted by provider and outcome; rejected ones are logged without secrets or bodies."""
+"""Deliveries are counted by provider and answer, processed events by outcome; rejected deliveries are
+logged without secrets or bodies."""
 
 from __future__ import annotations
 
@@ -25,8 +26,11 @@ def test_every_outcome_is_counted(wh: TestClient, acme: dict[str, Any], stub_api
     wh.post("/v1/webhooks/docusign", content=raw, headers=p.docusign_headers(raw, "wrong"))
     stub_api.answer("/v3/signature_request/sr-m", (500, {}))
     wh.post("/v1/webhooks/dropbox-sign", files=p.dropbox_files(p.dropbox_event("signature_request_all_signed", "sr-m")))
-    assert [metric(wh, "docusign", o) for o in ("applied", "duplicate", "unmatched", "rejected")] == [1, 1, 1, 1]
-    assert metric(wh, "dropbox_sign", "failed") == 1
+    # As answered: stored, known already, or refused (bad signature, nothing stored).
+    assert [metric(wh, "docusign", o) for o in ("received", "duplicate", "rejected")] == [2, 1, 1]
+    # As processed by the job: the stored events' outcomes.
+    assert [metric(wh, "docusign", o, name="processed") for o in ("applied", "unmatched", "rejected")] == [1, 1, 0]
+    assert metric(wh, "dropbox_sign", "received") == 1 and metric(wh, "dropbox_sign", "failed", name="processed") == 1
 
 
 def test_rejected_deliveries_are_logged_without_the_secret_or_the_body(

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from tests.helpers import check, codes, ok
 from tests.webhooks import providers as p
-from tests.webhooks.conftest import contract_status, counts, inbox
+from tests.webhooks.conftest import contract_status, counts, inbox, outcome, settle
 
 URL = "/v1/webhooks/pandadoc"
 
@@ -51,7 +51,7 @@ def test_wrong_key_tampered_body_or_missing_signature_is_401(wh: TestClient, acm
 
 def test_a_retried_delivery_is_a_duplicate(wh: TestClient, acme: dict[str, Any]) -> None:
     events = [p.pandadoc_event("document_state_changed", "doc-2", "document.completed", client_id=acme["id"])]
-    assert deliver(wh, events, delivery_id="evt-1").json()["status"] == "applied"
+    assert outcome(wh, deliver(wh, events, delivery_id="evt-1")) == "applied"
     assert deliver(wh, events, delivery_id="evt-1").json()["status"] == "duplicate"
     assert counts(wh) == (1, 1, 1)
 
@@ -59,6 +59,7 @@ def test_a_retried_delivery_is_a_duplicate(wh: TestClient, acme: dict[str, Any])
 def test_declined_refuses_and_a_late_viewed_does_not_undo_it(wh: TestClient, acme: dict[str, Any]) -> None:
     deliver(wh, [p.pandadoc_event("document_state_changed", "doc-3", "document.declined", client_id=acme["id"])])
     deliver(wh, [p.pandadoc_event("document_state_changed", "doc-3", "document.viewed", client_id=acme["id"])])
+    settle(wh)
     assert "CONTRACT_DECLINED" in codes(check(wh, id=acme["id"]))
     [request] = ok(wh.get(f"/v1/clients/{acme['id']}/signature-requests"))["items"]
     assert request["status"] == "declined"
@@ -66,6 +67,7 @@ def test_declined_refuses_and_a_late_viewed_does_not_undo_it(wh: TestClient, acm
 
 def test_pandadoc_voided_is_expired_and_signs_nothing(wh: TestClient, acme: dict[str, Any]) -> None:
     deliver(wh, [p.pandadoc_event("document_state_changed", "doc-4", "document.voided", client_id=acme["id"])])
+    settle(wh)
     [request] = ok(wh.get(f"/v1/clients/{acme['id']}/signature-requests"))["items"]
     assert request["status"] == "expired" and counts(wh)[1] == 0
 

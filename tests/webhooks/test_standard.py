@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from tests.helpers import check, codes, ok
 from tests.webhooks import providers as p
-from tests.webhooks.conftest import contract_status, counts, inbox
+from tests.webhooks.conftest import contract_status, counts, inbox, outcome, settle
 
 URL = "/v1/webhooks/standard"
 
@@ -21,7 +21,8 @@ def test_a_signed_contract_by_client_id_is_applied(wh: TestClient, acme: dict[st
     raw = p.standard_body(client_id=acme["id"], contract_version="2026.1", signer_name="Ada", signer_email="ada@acme.example",
                           signed_at=signed_at.isoformat())
     response = wh.post(URL, content=raw, headers=p.standard_headers(raw))
-    assert response.status_code == 200 and response.json()["status"] == "applied"
+    assert response.status_code == 200 and response.json()["status"] == "received"
+    assert outcome(wh, response) == "applied"
     assert contract_status(wh, acme["id"]) == "signed"
     [acceptance] = ok(wh.get(f"/v1/clients/{acme['id']}/acceptances"))["items"]
     assert acceptance["provider"] == "standard" and acceptance["signed_at"].startswith(signed_at.strftime("%Y-%m-%dT%H:%M:%S"))
@@ -29,7 +30,7 @@ def test_a_signed_contract_by_client_id_is_applied(wh: TestClient, acme: dict[st
 
 def test_the_client_may_be_named_by_external_reference(wh: TestClient, acme: dict[str, Any]) -> None:
     raw = p.standard_body(external_ref={"system": "CRM", "id": "ACME-1"}, contract_version="2026.1")
-    assert wh.post(URL, content=raw, headers=p.standard_headers(raw)).json()["status"] == "applied"
+    assert outcome(wh, wh.post(URL, content=raw, headers=p.standard_headers(raw))) == "applied"
     assert contract_status(wh, acme["id"]) == "signed"
 
 
@@ -39,7 +40,7 @@ def test_rotation_any_of_the_signatures_may_match(wh: TestClient, acme: dict[str
     other = p.standard_headers(raw, secret="whsec_" + base64.b64encode(b"another-secret").decode(), msg_id=headers["webhook-id"],
                                at=float(headers["webhook-timestamp"]))
     headers["webhook-signature"] = f"{other['webhook-signature']} {headers['webhook-signature']}"
-    assert wh.post(URL, content=raw, headers=headers).status_code == 200
+    assert outcome(wh, wh.post(URL, content=raw, headers=headers)) == "applied"
     assert contract_status(wh, acme["id"]) == "signed"
 
 
@@ -70,7 +71,7 @@ def test_bad_signatures_stale_times_and_malformed_headers_are_401(wh: TestClient
 def test_the_same_webhook_id_is_applied_once(wh: TestClient, acme: dict[str, Any]) -> None:
     raw = p.standard_body(client_id=acme["id"], contract_version="2026.1")
     headers = p.standard_headers(raw, msg_id="msg_fixed_1")
-    assert wh.post(URL, content=raw, headers=headers).json()["status"] == "applied"
+    assert outcome(wh, wh.post(URL, content=raw, headers=headers)) == "applied"
     again = p.standard_headers(raw, msg_id="msg_fixed_1")  # a retry: new timestamp, same id
     assert wh.post(URL, content=raw, headers=again).json()["status"] == "duplicate"
     assert counts(wh)[:2] == (1, 1)
@@ -79,12 +80,13 @@ def test_the_same_webhook_id_is_applied_once(wh: TestClient, acme: dict[str, Any
 def test_declined_refuses_with_contract_declined(wh: TestClient, acme: dict[str, Any]) -> None:
     raw = p.standard_body("contract.declined", client_id=acme["id"], contract_version="2026.1")
     assert wh.post(URL, content=raw, headers=p.standard_headers(raw)).status_code == 200
+    settle(wh)
     assert "CONTRACT_DECLINED" in codes(check(wh, id=acme["id"]))
 
 
 def test_an_unknown_client_is_unmatched_and_applied_after_registration_and_replay(wh: TestClient, acme: dict[str, Any]) -> None:
     raw = p.standard_body(client_id="cl_not_yet", contract_version="2026.1", envelope_id="env-77")
-    assert wh.post(URL, content=raw, headers=p.standard_headers(raw)).json()["status"] == "unmatched"
+    assert outcome(wh, wh.post(URL, content=raw, headers=p.standard_headers(raw))) == "unmatched"
     [event] = inbox(wh, "unmatched")
     ok(wh.post(f"/v1/clients/{acme['id']}/signature-requests",
                json={"provider": "standard", "external_id": "env-77", "contract_version": "2026.1"}), 201)
@@ -102,6 +104,7 @@ def test_a_late_signed_after_declined_of_one_envelope_changes_nothing(wh: TestCl
     for kind in ("contract.declined", "contract.signed"):
         raw = p.standard_body(kind, client_id=acme["id"], contract_version="2026.1", envelope_id="env-9")
         assert wh.post(URL, content=raw, headers=p.standard_headers(raw)).status_code == 200
+    settle(wh)
     assert "CONTRACT_DECLINED" in codes(check(wh, id=acme["id"]))
     assert counts(wh) == (2, 1, 1)
     late = next(e for e in inbox(wh) if e["event_type"] == "contract.signed")

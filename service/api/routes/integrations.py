@@ -18,7 +18,7 @@ from service.errors import NotFound, ServiceError
 from service.storage import outbox
 from service.storage import tables as t
 from service.usecases import zendesk
-from service.usecases.outbox import OutboxWorker
+from service.usecases.job_runner import JobRunner
 from service.webhooks import zendesk as zendesk_webhook
 
 router = APIRouter(tags=["integrations"])
@@ -133,9 +133,9 @@ async def zendesk_ticket(
 ) -> dict[str, Any]:
     answer = await run_in_threadpool(_accept, state, session, zendesk_webhook.dedupe_key(body), body, now)
     state.metrics.webhooks.labels("zendesk", "duplicate" if answer["duplicate"] else "queued").inc()
-    worker = state.extras.get("outbox")
-    if isinstance(worker, OutboxWorker) and not answer["duplicate"]:
-        background.add_task(worker.wake)  # after the commit: deliver now rather than at the next poll
+    runner = state.extras.get("jobs")
+    if isinstance(runner, JobRunner) and not answer["duplicate"]:
+        background.add_task(runner.wake)  # after the commit: deliver now rather than at the next poll
     return answer
 
 

@@ -18,7 +18,8 @@ from service.api.schemas.common import Problem
 from service.api.schemas.webhooks import StripeAck, WebhookAck, WebhookEventOut, WebhookEventPage, event_out
 from service.errors import NotFound, ServiceError, Unavailable
 from service.storage.webhook_inbox import InboxRepository
-from service.usecases.webhook_worker import WebhookWorker
+from service.usecases.job_runner import JobRunner
+from service.usecases.webhook_worker import WebhookIntake
 from service.usecases.webhooks import Outcome
 from service.webhooks import (
     NormalisedEvent,
@@ -46,11 +47,11 @@ KEPT_HEADERS = ("content-type", "user-agent", "webhook-id", "webhook-timestamp",
                 "x-docusign-tls-pinned", "x-forwarded-for")
 
 
-def _worker(state: AppState) -> WebhookWorker:
-    worker = state.extras.get("webhooks")
-    if not isinstance(worker, WebhookWorker):
+def _intake(state: AppState) -> WebhookIntake:
+    intake = state.extras.get("webhooks")
+    if not isinstance(intake, WebhookIntake):
         raise Unavailable("the webhook machinery is not running")
-    return worker
+    return intake
 
 
 def _kept_headers(request: Request) -> dict[str, Any]:
@@ -84,21 +85,24 @@ async def _deliver(
         raise
     if not state.cache.db_available:
         raise Unavailable("the database cannot be reached; retry later")
-    worker = _worker(state)
+    intake = _intake(state)
     headers = _kept_headers(request)
     outcomes = []
     for event in events:
-        outcome = await run_in_threadpool(worker.inbox.receive, event, body=body, headers=headers)
+        # Stored (and committed) before the answer; applied by the webhooks.process job.
+        outcome = await intake.receive(event, body=body, headers=headers)
         state.metrics.webhooks.labels(provider, outcome.outcome).inc()
         outcomes.append(outcome)
+    runner = state.extras.get("jobs")
+    if isinstance(runner, JobRunner) and any(o.event_id for o in outcomes):
+        runner.wake()  # the processing job was requested in the commit above: start it now, not at the next poll
     return outcomes
 
 
 def _ack(outcomes: list[Outcome]) -> dict[str, Any]:
-    order = ("failed", "unmatched", "rejected", "applied", "duplicate")
-    found = {o.outcome for o in outcomes}
-    return {"status": next((o for o in order if o in found), "duplicate"),
-            "events": [o.event_id for o in outcomes if o.event_id]}
+    """`received` when this delivery stored at least one new event, `duplicate` when all were known."""
+    new = [o.event_id for o in outcomes if o.event_id]
+    return {"status": "received" if new else "duplicate", "events": new}
 
 
 def _json(body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
@@ -261,8 +265,8 @@ def list_events(
 async def replay_event(event_id: str, state: StateDep, caller: Writer) -> dict[str, Any]:
     if not state.cache.db_available:
         raise Unavailable("the database cannot be reached; retry later")
-    worker = _worker(state)
-    await run_in_threadpool(worker.inbox.replay, event_id, actor=caller.name)
+    intake = _intake(state)
+    await run_in_threadpool(intake.inbox.replay, event_id, actor=caller.name)
     with state.db.reader() as session:
         row = InboxRepository(session).get(event_id)
         if row is None:

@@ -32,9 +32,12 @@ class WebhookEventPage(Page):
 
 
 class WebhookAck(BaseModel):
-    """What a webhook endpoint answers once the delivery is verified and stored (or known already)."""
+    """What a webhook endpoint answers once the delivery is verified and stored (or known already).
 
-    status: str = Field(description="applied | duplicate | unmatched | rejected | failed (kept and retried)")
+    The answer comes as soon as the events are stored; a background job applies them (see the inbox,
+    `GET /v1/webhooks/events`, for each event's outcome)."""
+
+    status: str = Field(description="received (stored; applied by a background job) | duplicate (known already)")
     events: list[str] = Field(description="inbox ids of the events this delivery stored")
 
 
