@@ -133,11 +133,11 @@ _Q_OWNER = sa.select(_idf.client_id).where(
 )
 
 
-class _Prepared:
+class Prepared:
     """A statement compiled once per dialect and run on the DBAPI cursor: the cold check's
     read-through, where SQLAlchemy's per-execution work costs several times SQLite's own."""
 
-    def __init__(self, statement: sa.Select[Any] | sa.CompoundSelect[Any]) -> None:
+    def __init__(self, statement: sa.Select[Any] | sa.CompoundSelect[Any] | sa.Insert) -> None:
         self.statement = statement
         self._compiled: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any]]] = {}
 
@@ -152,10 +152,14 @@ class _Prepared:
             compiled = self._compiled[dialect_name] = (done.string, positions, dict(done.params))
         return compiled
 
-    def rows(self, connection: sa.Connection, params: dict[str, Any]) -> list[Any]:
-        sql, positions, defaults = self.compiled_for(connection.dialect.name)
+    def bound(self, dialect_name: str, params: dict[str, Any]) -> tuple[str, Any]:
+        """(SQL, driver arguments) of this statement with `params`, for the DBAPI cursor."""
+        sql, positions, defaults = self.compiled_for(dialect_name)
         values = {**defaults, **params}
-        args: Any = tuple(values[name] for name in positions) if positions is not None else values
+        return sql, tuple(values[name] for name in positions) if positions is not None else values
+
+    def rows(self, connection: sa.Connection, params: dict[str, Any]) -> list[Any]:
+        sql, args = self.bound(connection.dialect.name, params)
         raw = connection.connection.driver_connection
         assert raw is not None
         cursor = raw.cursor()
@@ -176,17 +180,25 @@ def _utc(value: Any) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
-_STATE = _Prepared(_state_query(_cid))
+_STATE = Prepared(_state_query(_cid))
 # The state of whoever holds an identifier, in the same single statement (the cold check's one read).
 # The owner is looked up once, in a CTE that each part reads (referenced six times, so both databases
 # materialise it): as a plain scalar subquery each part probed the identifier index again.
 _OWNER = _Q_OWNER.cte("owner")
-_STATE_BY_IDENTIFIER = _Prepared(_state_query(sa.select(_OWNER.c.client_id).scalar_subquery()))
+_STATE_BY_IDENTIFIER = Prepared(_state_query(sa.select(_OWNER.c.client_id).scalar_subquery()))
 
 
 def fetch_state_by_identifier(connection: sa.Connection, kind: str, system: str, value: str) -> dm.ClientState | None:
     """The state of the client holding a live identifier, or None when nobody holds it."""
     return _client_state(_STATE_BY_IDENTIFIER.rows(connection, {"kind": kind, "system": system, "value": value}))
+
+
+CLIENT_STATE = _STATE  # for a caller that sends it with other statements (the ledger's pipeline)
+
+
+def client_state_from_rows(rows: list[Any]) -> dm.ClientState | None:
+    """The state from the rows of CLIENT_STATE as the driver returned them."""
+    return _client_state(rows)
 
 
 def fetch_client_state(connection: sa.Connection, client_id: str) -> dm.ClientState | None:
@@ -293,7 +305,7 @@ def _sqlite_executemany(connection: sa.Connection, table: sa.Table, rows: Sequen
             text = stamps.get(value)
             if text is None:
                 # SQLAlchemy's SQLite DATETIME storage format, in naive UTC as UTCDateTime stores it.
-                text = stamps[value] = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+                text = stamps[value] = value.astimezone(UTC).strftime(SQLITE_DATETIME)
             return text
         return value
 
@@ -308,12 +320,23 @@ def _sqlite_executemany(connection: sa.Connection, table: sa.Table, rows: Sequen
 
 
 def _copy_value(value: Any, is_json: bool) -> Any:
+    return driver_value(value, is_json, sqlite=False)
+
+
+# SQLAlchemy's SQLite DATETIME storage format (text that sorts as the time does), in naive UTC.
+SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
+
+
+def driver_value(value: Any, is_json: bool, *, sqlite: bool) -> Any:
+    """A Python value as SQLAlchemy's column types would hand it to the driver: JSON as text,
+    datetimes in naive UTC as UTCDateTime stores them (text on SQLite), None as SQL NULL."""
     if value is None:
         return None
     if is_json:
         return orjson.dumps(value).decode()
     if isinstance(value, datetime):
-        return value.astimezone(UTC).replace(tzinfo=None)  # stored naive UTC, as UTCDateTime does
+        value = value.astimezone(UTC)
+        return value.strftime(SQLITE_DATETIME) if sqlite else value.replace(tzinfo=None)
     return value
 
 
@@ -372,7 +395,7 @@ class AsyncReads:
         if handed is not None:
             self._idle.append(handed)
 
-    async def _rows(self, prepared: _Prepared, params: dict[str, Any]) -> list[Any]:
+    async def _rows(self, prepared: Prepared, params: dict[str, Any]) -> list[Any]:
         sql, _positions, defaults = prepared.compiled_for("postgresql")
         connection = await self._acquire()
         broken = True
