@@ -91,7 +91,10 @@ def _time_col(value: Any) -> sa.ColumnElement[Any]:
 def _state_part(part: str, table: Any, texts: tuple[Any, ...], times: tuple[Any, ...], *where: Any) -> sa.Select[Any]:
     texts = texts + (None,) * (4 - len(texts))
     times = times + (None,) * (3 - len(times))
-    columns = [sa.literal(part, sa.String()), *map(_text_col, texts), *map(_time_col, times)]
+    # The part's letter inline, not a bound parameter: psycopg caches the conversion of a statement's
+    # text only up to 4 KiB, and ten `%(param_n)s::VARCHAR` put this one over it.
+    assert part.isalpha() and len(part) == 1
+    columns = [sa.literal_column(f"'{part}'", sa.String()), *map(_text_col, texts), *map(_time_col, times)]
     return sa.select(*columns).select_from(table).where(*where)
 
 
