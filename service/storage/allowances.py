@@ -114,11 +114,15 @@ class AllowanceRepository:
             else:
                 lock_sql, lock_args = _LOCK.bound(dialect, {"cid": client_id})
                 lock, state, by_key = raw.cursor(), raw.cursor(), raw.cursor()
-                with raw.pipeline():
-                    lock.execute(lock_sql, lock_args)
-                    state.execute(state_sql, state_args)
-                    by_key.execute(key_sql, key_args)
-                rows, found = state.fetchall(), by_key.fetchone()
+                try:
+                    with raw.pipeline():
+                        lock.execute(lock_sql, lock_args)
+                        state.execute(state_sql, state_args)
+                        by_key.execute(key_sql, key_args)
+                    rows, found = state.fetchall(), by_key.fetchone()
+                finally:
+                    for cursor in (lock, state, by_key):
+                        cursor.close()
         state_found = client_state_from_rows(rows)
         if found is None:
             return state_found, None
@@ -127,8 +131,9 @@ class AllowanceRepository:
 
     def add_entry(self, usage: dict[str, Any], legs: Sequence[da.Leg], event: dict[str, Any]) -> None:
         """A ledger entry (a use or a reversal), its legs and its audit event, in one round trip on
-        PostgreSQL (a pipeline): a use is the ledger's hot write. The event carries the change to other processes; this process's
-        cache hears of it by changes.report, as for any write that bypasses the ORM."""
+        PostgreSQL (a pipeline): a use is the ledger's hot write. The event carries the change to
+        other processes; this process's cache hears of it by changes.report, as for any write that
+        bypasses the ORM."""
         connection = self.session.connection()
         dialect = connection.dialect.name
         raw = connection.connection.driver_connection
