@@ -156,9 +156,6 @@ def main(argv: list[str] | None = None) -> int:
                               "cores": os.cpu_count(), "database": backend, "clients": args.clients}
     server.start()
     try:
-        # Warm-up, not counted (its keys have a prefix of their own): the ledger's threads and
-        # connections open on first use, which a 3 s run would otherwise largely measure.
-        record_uses(wrk, server, BENCH_KEY, usage_clients, args.connections, 1, f"w{int(time.time())}", work / "warm.txt")
         run = f"r{int(time.time())}"
         keys_out = work / "answered.txt"
         uses = record_uses(wrk, server, BENCH_KEY, usage_clients, args.connections, args.duration, run, keys_out)

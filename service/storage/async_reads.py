@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from service.domain import model as dm
-from service.storage.state_read import _STATE, _STATE_BY_IDENTIFIER, Prepared, _client_state
+from service.storage.state_read import _STATE, _STATE_BY_IDENTIFIER, _client_state, _Prepared
 
 
 class AsyncReads:
@@ -65,7 +65,7 @@ class AsyncReads:
         if handed is not None:
             self._idle.append(handed)
 
-    async def _rows(self, prepared: Prepared, params: dict[str, Any]) -> list[Any]:
+    async def _rows(self, prepared: _Prepared, params: dict[str, Any]) -> list[Any]:
         sql, _positions, defaults = prepared.compiled_for("postgresql")
         connection = await self._acquire()
         broken = True

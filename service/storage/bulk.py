@@ -52,7 +52,7 @@ def _sqlite_executemany(connection: sa.Connection, table: sa.Table, rows: Sequen
             text = stamps.get(value)
             if text is None:
                 # SQLAlchemy's SQLite DATETIME storage format, in naive UTC as UTCDateTime stores it.
-                text = stamps[value] = value.astimezone(UTC).strftime(SQLITE_DATETIME)
+                text = stamps[value] = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
             return text
         return value
 
@@ -67,21 +67,10 @@ def _sqlite_executemany(connection: sa.Connection, table: sa.Table, rows: Sequen
 
 
 def _copy_value(value: Any, is_json: bool) -> Any:
-    return driver_value(value, is_json, sqlite=False)
-
-
-# SQLAlchemy's SQLite DATETIME storage format (text that sorts as the time does), in naive UTC.
-SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
-
-
-def driver_value(value: Any, is_json: bool, *, sqlite: bool) -> Any:
-    """A Python value as SQLAlchemy's column types would hand it to the driver: JSON as text,
-    datetimes in naive UTC as UTCDateTime stores them (text on SQLite), None as SQL NULL."""
     if value is None:
         return None
     if is_json:
         return orjson.dumps(value).decode()
     if isinstance(value, datetime):
-        value = value.astimezone(UTC)
-        return value.strftime(SQLITE_DATETIME) if sqlite else value.replace(tzinfo=None)
+        return value.astimezone(UTC).replace(tzinfo=None)  # stored naive UTC, as UTCDateTime does
     return value

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from service.ids import new_id
 from service.storage import tables as t
-from service.storage.paging import keyset_page
+from service.storage.sql import keyset_page
 
 QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
 STATUSES = (QUEUED, RUNNING, SUCCEEDED, FAILED)

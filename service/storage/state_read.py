@@ -35,10 +35,7 @@ def _time_col(value: Any) -> sa.ColumnElement[Any]:
 def _state_part(part: str, table: Any, texts: tuple[Any, ...], times: tuple[Any, ...], *where: Any) -> sa.Select[Any]:
     texts = texts + (None,) * (4 - len(texts))
     times = times + (None,) * (3 - len(times))
-    # The part's letter inline, not a bound parameter: psycopg caches the conversion of a statement's
-    # text only up to 4 KiB, and ten `%(param_n)s::VARCHAR` put this one over it.
-    assert part.isalpha() and len(part) == 1
-    columns = [sa.literal_column(f"'{part}'", sa.String()), *map(_text_col, texts), *map(_time_col, times)]
+    columns = [sa.literal(part, sa.String()), *map(_text_col, texts), *map(_time_col, times)]
     return sa.select(*columns).select_from(table).where(*where)
 
 
@@ -80,11 +77,11 @@ OWNER_QUERY = sa.select(_idf.client_id).where(
 )
 
 
-class Prepared:
+class _Prepared:
     """A statement compiled once per dialect and run on the DBAPI cursor: the cold check's
     read-through, where SQLAlchemy's per-execution work costs several times SQLite's own."""
 
-    def __init__(self, statement: sa.Select[Any] | sa.CompoundSelect[Any] | sa.Insert) -> None:
+    def __init__(self, statement: sa.Select[Any] | sa.CompoundSelect[Any]) -> None:
         self.statement = statement
         self._compiled: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any]]] = {}
 
@@ -99,14 +96,10 @@ class Prepared:
             compiled = self._compiled[dialect_name] = (done.string, positions, dict(done.params))
         return compiled
 
-    def bound(self, dialect_name: str, params: dict[str, Any]) -> tuple[str, Any]:
-        """(SQL, driver arguments) of this statement with `params`, for the DBAPI cursor."""
-        sql, positions, defaults = self.compiled_for(dialect_name)
-        values = {**defaults, **params}
-        return sql, tuple(values[name] for name in positions) if positions is not None else values
-
     def rows(self, connection: sa.Connection, params: dict[str, Any]) -> list[Any]:
-        sql, args = self.bound(connection.dialect.name, params)
+        sql, positions, defaults = self.compiled_for(connection.dialect.name)
+        values = {**defaults, **params}
+        args: Any = tuple(values[name] for name in positions) if positions is not None else values
         raw = connection.connection.driver_connection
         assert raw is not None
         cursor = raw.cursor()
@@ -127,25 +120,17 @@ def _utc(value: Any) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
-_STATE = Prepared(_state_query(_cid))
+_STATE = _Prepared(_state_query(_cid))
 # The state of whoever holds an identifier, in the same single statement (the cold check's one read).
 # The owner is looked up once, in a CTE that each part reads (referenced six times, so both databases
 # materialise it): as a plain scalar subquery each part probed the identifier index again.
 _OWNER = OWNER_QUERY.cte("owner")
-_STATE_BY_IDENTIFIER = Prepared(_state_query(sa.select(_OWNER.c.client_id).scalar_subquery()))
+_STATE_BY_IDENTIFIER = _Prepared(_state_query(sa.select(_OWNER.c.client_id).scalar_subquery()))
 
 
 def fetch_state_by_identifier(connection: sa.Connection, kind: str, system: str, value: str) -> dm.ClientState | None:
     """The state of the client holding a live identifier, or None when nobody holds it."""
     return _client_state(_STATE_BY_IDENTIFIER.rows(connection, {"kind": kind, "system": system, "value": value}))
-
-
-CLIENT_STATE = _STATE  # for a caller that sends it with other statements (the ledger's pipeline)
-
-
-def client_state_from_rows(rows: list[Any]) -> dm.ClientState | None:
-    """The state from the rows of CLIENT_STATE as the driver returned them."""
-    return _client_state(rows)
 
 
 def fetch_client_state(connection: sa.Connection, client_id: str) -> dm.ClientState | None:

@@ -154,11 +154,12 @@ def record_use(
     A use the policy refuses raises AllowanceRefused and records nothing."""
     _service(catalog, service, ["body", "service"])
     repo = AllowanceRepository(session)
-    # From here on, this client's ledger is ours until commit; the key is looked up after the lock,
-    # so a use of the same key committed while this request waited is seen.
-    state, existing = repo.lock_for_use(client_id, idempotency_key)
+    state = repo.locked_state(client_id)  # from here on, this client's ledger is ours until commit
     if state is None:
         raise NotFound(f"no client {client_id!r}")
+    # A statement of its own, after the lock: on PostgreSQL it reads a fresh snapshot, so it sees a use
+    # of the same key committed while this request waited (a join in the locking statement would not).
+    existing = repo.usage_by_key(client_id, idempotency_key)
     if existing is not None:
         recorded_service, kind, recorded = existing
         if recorded_service != service or kind != "use":
@@ -194,14 +195,13 @@ def record_use(
         "overage_q": allocation.overage_q, "idempotency_key": idempotency_key, "ticket_ref": ticket_ref, "at": when,
         "reverses_id": None, "reason": None, "actor": actor, "created_at": now, "answer": answer,
     }
-    event = audit.event_row(
-        kind="allowance.use", actor=actor, at=now, scope="client", client_id=client_id, subject=service,
-        after={k: answer[k] for k in ("usage_id", "units", "overage_units", "idempotency_key", "ticket_ref", "at")})
     try:
-        repo.add_entry(row, allocation.legs, event)
+        repo.add_entry(row, allocation.legs)
     except sa.exc.IntegrityError:
         # Unreachable while the client's row is held (the unique index is the last line): ask again.
         raise Conflict("this idempotency_key is being recorded by another request; send it again") from None
+    audit.record(session, kind="allowance.use", actor=actor, at=now, scope="client", client_id=client_id, subject=service,
+                 after={k: answer[k] for k in ("usage_id", "units", "overage_units", "idempotency_key", "ticket_ref", "at")})
     return answer, True
 
 
@@ -233,13 +233,12 @@ def reverse_use(session: Session, catalog: dm.Catalog, usage_id: str, *, reason:
         "ticket_ref": usage.ticket_ref, "at": usage.at, "reverses_id": usage_id, "reason": reason, "actor": actor,
         "created_at": now, "answer": answer,
     }
-    event = audit.event_row(kind="allowance.reverse", actor=actor, at=now, scope="client", client_id=usage.client_id,
-                            subject=usage.service_code, before={"usage_id": usage_id},
-                            after={"usage_id": reversal_id, "reason": reason})
     try:
-        repo.add_entry(row, legs, event)
+        repo.add_entry(row, legs)
     except sa.exc.IntegrityError:
         raise Conflict("this use is reversed already") from None
+    audit.record(session, kind="allowance.reverse", actor=actor, at=now, scope="client", client_id=usage.client_id,
+                 subject=usage.service_code, before={"usage_id": usage_id}, after={"usage_id": reversal_id, "reason": reason})
     return answer
 
 

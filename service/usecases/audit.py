@@ -43,24 +43,14 @@ def record(
     return event
 
 
-def event_row(
-    *, kind: str, actor: str, at: datetime, scope: Scope, client_id: str | None = None, subject: str | None = None,
-    before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The `events` row of record()'s arguments, for a write that inserts it itself (and reports
-    what it touched with service.storage.changes.report)."""
-    return {"client_id": client_id, "scope": scope, "kind": kind, "subject": subject, "actor": actor,
-            "before": before, "after": after, "created_at": at}
-
-
 def record_many(session: Session, events: list[dict[str, Any]]) -> None:
     """Many events at once (bulk import): one multi-row INSERT instead of an ORM object each.
     Each dict holds the arguments of record() (kind, actor, at, scope, client_id, ...)."""
     if not events:
         return
     bulk_insert(session, t.Event, [
-        event_row(kind=e["kind"], actor=e["actor"], at=e["at"], scope=e["scope"], client_id=e.get("client_id"),
-                  subject=e.get("subject"), before=e.get("before"), after=e.get("after"))
+        {"client_id": e.get("client_id"), "scope": e["scope"], "kind": e["kind"], "subject": e.get("subject"),
+         "actor": e["actor"], "before": e.get("before"), "after": e.get("after"), "created_at": e["at"]}
         for e in events
     ])
     changes.report(session, ((e["scope"], e.get("client_id")) for e in events if e["scope"] != "none"))

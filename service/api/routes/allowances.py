@@ -26,6 +26,7 @@ from service.usecases.clients import get_client_row
 
 router = APIRouter(tags=["allowances"])
 T = TypeVar("T")
+LEDGER_WRITERS = 4
 UsageWriter = Annotated[Caller, require("clients:write", "entitlements:check")]
 
 
@@ -57,10 +58,9 @@ async def in_ledger(state: AppState, work: Callable[[Session], T]) -> T:
     in between (other processes still meet SQLite's own lock)."""
     writer = state.extras.get("ledger_writer")
     if not isinstance(writer, ThreadPoolExecutor):
-        # PostgreSQL: as many writers as the pool's base size (half of what the engine may open, the
-        # rest for everything else). A use waits mostly on its commit's WAL flush, and commits that
-        # wait together are flushed together: with four writers uses stayed near 300/s.
-        size = 1 if state.cache.inline_io else max(1, state.settings.db_pool_size)
+        # PostgreSQL: a few writers (uses of different clients run side by side; more threads than
+        # that only take turns at the GIL).
+        size = 1 if state.cache.inline_io else LEDGER_WRITERS
         writer = state.extras.setdefault("ledger_writer", ThreadPoolExecutor(size, thread_name_prefix="supportgate-ledger"))
         assert isinstance(writer, ThreadPoolExecutor)
     return await asyncio.get_running_loop().run_in_executor(writer, ledger_unit_of_work, state, work)
